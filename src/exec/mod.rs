@@ -1,0 +1,48 @@
+//! Executors: one module per step kind, all with the same shape:
+//! `async fn run(spec, &mut StepCtx) -> StepResult`.
+//!
+//! An executor streams what it does through [`StepCtx::out`] (redacted, logged to the step's own
+//! file, batched to the front end), honours [`StepCtx::cancel`], and returns a one-line summary
+//! or a [`StepError`] that says what failed and what to do.
+
+pub mod sink;
+
+use std::path::Path;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::runbook::Vars;
+pub use sink::OutputSink;
+
+/// Why a step did not pass.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StepError {
+    /// It ran and failed; the text says what was expected and what was seen.
+    #[error("{0}")]
+    Failed(String),
+    /// It was stopped (Ctrl-C, quit, a rollback started).
+    #[error("interrupted")]
+    Cancelled,
+    /// It ran past its `timeout`.
+    #[error("timed out after {}", humantime::format_duration(*.0))]
+    TimedOut(std::time::Duration),
+}
+
+/// What a step returns: a one-line summary when it passed.
+pub type StepResult = Result<String, StepError>;
+
+/// Everything an executor may use.
+pub struct StepCtx<'a> {
+    /// The run's variables (interpolate with [`Vars::interpolate`], redact with its redactor).
+    pub vars: &'a Vars,
+    /// Output of the step.
+    pub out: &'a mut OutputSink,
+    /// Cancelled when the step must stop.
+    pub cancel: CancellationToken,
+    /// Connections reused for the whole run, one per database variable.
+    pub dbs: &'a mut crate::engine::Databases,
+    /// The run's directory (`.golive/runs/<id>`).
+    pub run_dir: &'a Path,
+    /// The runbook's directory (commands run there).
+    pub base_dir: &'a Path,
+}
