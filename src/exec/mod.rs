@@ -45,4 +45,6 @@ pub struct StepCtx<'a> {
     pub run_dir: &'a Path,
     /// The runbook's directory (commands run there).
     pub base_dir: &'a Path,
+    /// The whole runbook (its `[flags]` provider, its `[monitor]` table).
+    pub runbook: &'a crate::runbook::Runbook,
 }
