@@ -74,9 +74,10 @@ pub async fn run_script(
     while streams_open || exit.is_none() {
         tokio::select! {
             line = rx.recv(), if streams_open => match line {
-                Some((stream, bytes)) => {
-                    ctx.out.lines(stream, &String::from_utf8_lossy(&bytes)).await;
-                }
+                Some((stream, bytes)) => match std::str::from_utf8(&bytes) {
+                    Ok(text) => ctx.out.lines(stream, text).await,
+                    Err(_) => ctx.out.lines(stream, &String::from_utf8_lossy(&bytes)).await,
+                },
                 None => streams_open = false,
             },
             status = child.wait(), if exit.is_none() => {
