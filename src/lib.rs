@@ -5,6 +5,7 @@
 
 pub mod engine;
 pub mod exec;
+pub mod monitor;
 pub mod pg;
 pub mod redact;
 pub mod runbook;
