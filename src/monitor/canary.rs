@@ -11,7 +11,7 @@
 use crate::pg::{self, Session};
 
 use super::config::CanaryConfig;
-use super::poller::{Source, describe_http};
+use super::poller::Source;
 use super::sample::{Sample, now};
 
 /// Runs the probes.
@@ -66,10 +66,10 @@ impl Canary {
             }
             req.send()
         };
-        let resp = get(None).await.map_err(|e| describe_http(&shown, &e))?;
+        let resp = get(None).await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
         *probes += 1;
         if resp.status().is_success() {
-            let body = resp.text().await.map_err(|e| describe_http(&shown, &e))?;
+            let body = resp.text().await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
             let n = items(&body).map_or(0, |i| i.len());
             if n > 0 {
                 failures.push(format!(
@@ -79,8 +79,8 @@ impl Canary {
         }
         if let [a, b] = self.cfg.tenants.as_slice() {
             for (me, other) in [(a, b), (b, a)] {
-                let resp = get(Some(me)).await.map_err(|e| describe_http(&shown, &e))?;
-                let body = resp.text().await.map_err(|e| describe_http(&shown, &e))?;
+                let resp = get(Some(me)).await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
+                let body = resp.text().await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
                 *probes += 1;
                 let leaked = items(&body)
                     .unwrap_or_default()

@@ -61,31 +61,3 @@ pub fn spawn<S: Source>(
         }
     });
 }
-
-/// An HTTP client with `timeout` per request (TLS through rustls with the ring provider).
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))
-}
-
-/// An HTTP error as one redacted line, with a hint.
-pub fn describe_http(url: &str, err: &reqwest::Error) -> String {
-    let what = if err.is_timeout() {
-        "no answer in time (check the host and port, or raise [monitor] timeout)".to_string()
-    } else if err.is_connect() {
-        "cannot connect (is it running, and is the URL right?)".to_string()
-    } else {
-        let mut text = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(s) = source {
-            text.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        text
-    };
-    crate::redact::url_passwords(&format!("{url}: {what}")).into_owned()
-}

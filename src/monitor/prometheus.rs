@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::config::Mapping;
-use super::poller::{Source, describe_http};
+use super::poller::Source;
 use super::sample::{Sample, Series, UnixSeconds, now};
 
 /// Reads one Prometheus server.
@@ -113,7 +113,7 @@ impl Prometheus {
             .get(full)
             .send()
             .await
-            .map_err(|e| describe_http(&shown, &e))?;
+            .map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
         let status = resp.status();
         let kind = resp
             .headers()
@@ -121,7 +121,7 @@ impl Prometheus {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let body = resp.text().await.map_err(|e| describe_http(&shown, &e))?;
+        let body = resp.text().await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
         let json: Value = serde_json::from_str(&body).map_err(|_| {
             format!(
                 "{shown} answered {status} with {} instead of the Prometheus API's JSON; set \

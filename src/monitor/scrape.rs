@@ -2,7 +2,7 @@
 //! come from the deltas between scrapes ([`super::traffic`]).
 
 use super::config::Mapping;
-use super::poller::{Source, describe_http};
+use super::poller::Source;
 use super::promtext;
 use super::sample::{Sample, now};
 
@@ -36,14 +36,14 @@ impl Scrape {
             .header("Accept", "text/plain")
             .send()
             .await
-            .map_err(|e| describe_http(&shown, &e))?;
+            .map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(format!(
                 "{shown} answered {status}; check APP_METRICS_URL (the app's /metrics)"
             ));
         }
-        let body = resp.text().await.map_err(|e| describe_http(&shown, &e))?;
+        let body = resp.text().await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
         let at = now();
         let series = promtext::parse(&body, |n| self.names.iter().any(|k| k == n))
             .map_err(|e| format!("{shown}: {e}"))?;

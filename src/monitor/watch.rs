@@ -11,7 +11,7 @@ use super::board::Board;
 use super::canary::Canary;
 use super::config::MonitorConfig;
 use super::pglog::PgLog;
-use super::poller::{self, http_client};
+use super::poller;
 use super::prometheus::Prometheus;
 use super::sample::{Sample, now};
 use super::scrape::Scrape;
@@ -42,7 +42,7 @@ impl Watch {
     pub fn start(cfg: MonitorConfig) -> Result<Self, WatchError> {
         let (tx, rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
-        let client = http_client(cfg.timeout).map_err(WatchError::Http)?;
+        let client = crate::httpc::client(cfg.timeout).map_err(WatchError::Http)?;
         let mut notes = Vec::new();
         let redact = |u: &str| crate::redact::url_passwords(u).into_owned();
         let history = cfg.windows.last().map_or(900.0, Duration::as_secs_f64);
