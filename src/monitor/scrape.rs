@@ -10,7 +10,7 @@ use super::sample::{Sample, now};
 pub struct Scrape {
     client: reqwest::Client,
     url: String,
-    names: [String; 3],
+    names: [String; 4],
 }
 
 impl Scrape {
@@ -23,6 +23,7 @@ impl Scrape {
                 format!("{}_count", mapping.histogram),
                 format!("{}_bucket", mapping.histogram),
                 mapping.rls_denials.clone(),
+                "process_start_time_seconds".into(),
             ],
         }
     }

@@ -118,6 +118,9 @@ pub fn quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
     Some(lower)
 }
 
+/// The standard gauge of the process start time (prometheus_client's process collector).
+const START_TIME: &str = "process_start_time_seconds";
+
 /// Turns counter readings into running totals and keeps their history.
 #[derive(Debug)]
 pub struct Traffic {
@@ -129,6 +132,7 @@ pub struct Traffic {
     running: Totals,
     history: VecDeque<(UnixSeconds, Totals)>,
     keep_for: f64,
+    start_time: Option<f64>,
     /// Totals counted before the first reading (everything since the app started): the baseline.
     pub before: Option<Totals>,
 }
@@ -145,13 +149,17 @@ impl Traffic {
             running: Totals::default(),
             history: VecDeque::new(),
             keep_for,
+            start_time: None,
             before: None,
         }
     }
 
     /// Whether a metric name matters here (for the scraper's filter).
     pub fn wants(&self, name: &str) -> bool {
-        name == self.count_name || name == self.bucket_name || name == self.mapping.rls_denials
+        name == self.count_name
+            || name == self.bucket_name
+            || name == self.mapping.rls_denials
+            || name == START_TIME
     }
 
     /// Apply one reading of the counters at `at`.
@@ -161,8 +169,15 @@ impl Traffic {
         }
         let first = self.before.is_none();
         let mut before = Totals::default();
+        // A new process start time: the app restarted, every counter began again from zero
+        // (even those that have already climbed past their old value).
+        if let Some(start) = series.iter().find(|s| s.name == START_TIME)
+            && self.start_time.replace(start.value).is_some_and(|t| t != start.value)
+        {
+            self.last.clear();
+        }
         for s in series {
-            if !s.value.is_finite() || !self.wants(&s.name) {
+            if !s.value.is_finite() || !self.wants(&s.name) || s.name == START_TIME {
                 continue;
             }
             let key = series_key(s);
