@@ -93,6 +93,11 @@ impl Prometheus {
                 }
             }
         }
+        // Series born inside the range count from zero: the history starts at `start` even
+        // when nothing existed yet.
+        by_time
+            .entry((start * 1000.0) as i64)
+            .or_insert_with(|| (start, Vec::new()));
         Ok(by_time
             .into_values()
             .map(|(at, series)| Sample::Counters {
