@@ -15,7 +15,10 @@ const A: &str = "11111111-1111-1111-1111-111111111111";
 const B: &str = "22222222-2222-2222-2222-222222222222";
 
 async fn setup(cluster: &Cluster) -> tokio_postgres::Client {
-    let admin = golive::pg::connect(&cluster.url("postgres"), "test").await.unwrap().client;
+    let admin = golive::pg::connect(&cluster.url("postgres"), "test")
+        .await
+        .unwrap()
+        .client;
     admin
         .batch_execute(&format!(
             "CREATE ROLE app_user LOGIN PASSWORD 'app-pw' NOSUPERUSER NOBYPASSRLS;
@@ -57,7 +60,11 @@ async fn denials(log: &mut PgLog, want: usize) -> Vec<Option<String>> {
                 found.push(table);
             }
         }
-        assert!(Instant::now() < end, "only {} denials in the log", found.len());
+        assert!(
+            Instant::now() < end,
+            "only {} denials in the log",
+            found.len()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     found
@@ -73,13 +80,24 @@ async fn jsonlog_denials_are_counted_with_their_table_through_truncation() {
     setup(&cluster).await;
     // The logging collector's directory: the newest file is followed.
     let mut log = PgLog::new(&cluster.log_dir());
-    assert!(log.read_new().unwrap().is_empty(), "reading starts at the end");
+    assert!(
+        log.read_new().unwrap().is_empty(),
+        "reading starts at the end"
+    );
     violate(&cluster).await;
     violate(&cluster).await;
-    assert_eq!(denials(&mut log, 2).await, vec![Some("customers".to_string()); 2]);
+    assert_eq!(
+        denials(&mut log, 2).await,
+        vec![Some("customers".to_string()); 2]
+    );
     // Truncated under our feet: read again from the start of what is there.
     let file = cluster.log_dir().join("postgresql.json");
-    std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(0).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
     violate(&cluster).await;
     assert_eq!(denials(&mut log, 1).await.len(), 1);
 }
@@ -91,8 +109,13 @@ async fn stderr_log_denials_are_found() {
     let mut log = PgLog::new(&cluster.root().join("server.log"));
     log.read_new().unwrap();
     violate(&cluster).await;
-    assert_eq!(denials(&mut log, 1).await, vec![Some("customers".to_string())]);
-    let missing = PgLog::new(Path::new("/nonexistent/pg.log")).read_new().unwrap_err();
+    assert_eq!(
+        denials(&mut log, 1).await,
+        vec![Some("customers".to_string())]
+    );
+    let missing = PgLog::new(Path::new("/nonexistent/pg.log"))
+        .read_new()
+        .unwrap_err();
     assert!(missing.contains("set PG_LOG"), "{missing}");
 }
 
@@ -122,13 +145,21 @@ async fn the_canary_passes_on_fail_closed_rls_and_fails_on_a_leak() {
         .await
         .unwrap();
     let (_, failures) = canary.round().await.unwrap();
-    assert!(failures.iter().any(|f| f.contains("NULLIF")), "{failures:?}");
+    assert!(
+        failures.iter().any(|f| f.contains("NULLIF")),
+        "{failures:?}"
+    );
     // A leak: everyone sees everything.
     admin
-        .batch_execute("DROP POLICY tenant ON customers; CREATE POLICY tenant ON customers USING (true);")
+        .batch_execute(
+            "DROP POLICY tenant ON customers; CREATE POLICY tenant ON customers USING (true);",
+        )
         .await
         .unwrap();
     let (_, failures) = canary.round().await.unwrap();
     assert_eq!(failures.len(), 3, "{failures:?}");
-    assert!(failures[0].contains("rows of other tenants"), "{failures:?}");
+    assert!(
+        failures[0].contains("rows of other tenants"),
+        "{failures:?}"
+    );
 }

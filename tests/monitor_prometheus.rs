@@ -57,8 +57,14 @@ async fn start_prometheus(target: &str) -> Server {
     );
     std::fs::write(dir.join("prometheus.yml"), config).unwrap();
     let child = Command::new(&bin)
-        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -82,7 +88,11 @@ async fn start_prometheus(target: &str) -> Server {
         {
             return server;
         }
-        assert!(Instant::now() < end, "Prometheus did not come up on {}", server.url);
+        assert!(
+            Instant::now() < end,
+            "Prometheus did not come up on {}",
+            server.url
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -95,7 +105,10 @@ async fn prometheus_and_a_direct_scrape_give_the_ratios_of_the_traffic_sent() {
     let mut via_scrape =
         Watch::start(config("metrics_url", &format!("{}/metrics", target.url()))).unwrap();
     for w in [&mut via_prom, &mut via_scrape] {
-        until(w, Duration::from_secs(10), |s| s.sources.iter().any(|s| s.ok)).await;
+        until(w, Duration::from_secs(10), |s| {
+            s.sources.iter().any(|s| s.ok)
+        })
+        .await;
     }
     send_known_mix(&target.url()).await;
     let total = |s: &golive::monitor::Snapshot| {
@@ -127,7 +140,14 @@ async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
     let prom = start_prometheus(&format!("127.0.0.1:{}", target.port)).await;
     let client = reqwest_client();
     // Something that is not Prometheus answers (here the app itself: HTML, 404).
-    let wrong = Prometheus::new(client.clone(), &target.url(), &Mapping::flask(), "/x", 60.0, 1.0);
+    let wrong = Prometheus::new(
+        client.clone(),
+        &target.url(),
+        &Mapping::flask(),
+        "/x",
+        60.0,
+        1.0,
+    );
     let e = wrong.instant().await.unwrap_err();
     assert!(e.contains("instead of the Prometheus API's JSON"), "{e}");
     assert!(e.contains("PROMETHEUS_URL"), "{e}");
@@ -138,7 +158,14 @@ async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
     let e = refused.instant().await.unwrap_err();
     assert!(e.contains("bad_data"), "{e}");
     // Nothing listens.
-    let gone = Prometheus::new(client, "http://127.0.0.1:9", &Mapping::flask(), "/x", 60.0, 1.0);
+    let gone = Prometheus::new(
+        client,
+        "http://127.0.0.1:9",
+        &Mapping::flask(),
+        "/x",
+        60.0,
+        1.0,
+    );
     let e = gone.instant().await.unwrap_err();
     assert!(e.contains("127.0.0.1:9"), "{e}");
 }

@@ -40,7 +40,10 @@ async fn ratios_match_the_traffic_sent_and_a_breach_is_reported() {
     assert_eq!(by_route["/api/boom"], Some(1.0));
     assert_eq!(by_route["/api/admin/service-operations"], Some(0.0));
     let p4 = snap.panel("http_4xx_ratio").unwrap();
-    assert_eq!(p4.by_route.as_ref().unwrap()["/api/customers/<int:customer_id>"], Some(1.0));
+    assert_eq!(
+        p4.by_route.as_ref().unwrap()["/api/customers/<int:customer_id>"],
+        Some(1.0)
+    );
     let p95 = value(&snap, "add_to_invoice_p95_seconds").unwrap();
     assert!((0.5..=0.75).contains(&p95), "p95 {p95}");
     // The JSON shape of the dashboard contract.
@@ -58,7 +61,10 @@ async fn ratios_match_the_traffic_sent_and_a_breach_is_reported() {
     assert_eq!(b.panel, "http_5xx_ratio");
     assert!(b.to_string().contains("fast rollback"), "{b}");
     let verdict = tracker.verdict(Some(&snap)).join("\n");
-    assert!(verdict.contains("http_5xx_ratio: worst 0.0667 (crit)"), "{verdict}");
+    assert!(
+        verdict.contains("http_5xx_ratio: worst 0.0667 (crit)"),
+        "{verdict}"
+    );
 }
 
 #[tokio::test]

@@ -95,14 +95,23 @@ fn the_view_shows_states_baselines_staleness_and_routes_worst_first() {
     assert!(state.apply_json(&serde_json::to_value(snapshot()).unwrap()));
     let screen = squash(&draw(&state));
     assert!(screen.contains("window 1m (auto)"), "{screen}");
-    assert!(screen.contains("5xx ratio CRIT 8.00% 0.10% 1.00% / 5.00% 5.0"), "{screen}");
+    assert!(
+        screen.contains("5xx ratio CRIT 8.00% 0.10% 1.00% / 5.00% 5.0"),
+        "{screen}"
+    );
     assert!(screen.contains("NO DATA"), "{screen}");
     assert!(screen.contains("stale 42s too few requests"), "{screen}");
-    assert!(screen.contains("scrape STALE 42s (cannot connect)"), "{screen}");
+    assert!(
+        screen.contains("scrape STALE 42s (cannot connect)"),
+        "{screen}"
+    );
     let invoice = screen.find("/api/invoices/").unwrap();
     let catalog = screen.find("/api/admin/service-operations").unwrap();
     let rare = screen.find("/api/rare").unwrap();
-    assert!(invoice < catalog && catalog < rare, "worst first:\n{screen}");
+    assert!(
+        invoice < catalog && catalog < rare,
+        "worst first:\n{screen}"
+    );
     // The operator picks the longer window, then goes back to auto.
     state.handle(DashboardAction::LongerWindow);
     let screen = squash(&draw(&state));
@@ -124,11 +133,19 @@ fn config_error(text: &str) -> String {
 #[test]
 fn config_errors_name_the_key() {
     assert!(config_error("refresh = \"soon\"").starts_with("[monitor] refresh: "));
-    assert!(config_error("[panels.http_5xx]\nwarn = 1").contains("[monitor] panels.http_5xx: unknown panel"));
-    assert!(config_error("[panels.http_5xx_ratio]\nwarn = 0.5\ncrit = 0.1").contains("panels.http_5xx_ratio.warn"));
+    assert!(
+        config_error("[panels.http_5xx]\nwarn = 1")
+            .contains("[monitor] panels.http_5xx: unknown panel")
+    );
+    assert!(
+        config_error("[panels.http_5xx_ratio]\nwarn = 0.5\ncrit = 0.1")
+            .contains("panels.http_5xx_ratio.warn")
+    );
     assert!(config_error("metrics = \"datadog\"").contains("\"flask\" or \"otel\""));
     assert!(config_error("[canary]\ntenants = [\"a\"]").contains("[monitor] canary.tenants"));
-    assert!(config_error("[[queries]]\nid = \"x\"\nsql = \"select 1\"").contains("queries[0].database"));
+    assert!(
+        config_error("[[queries]]\nid = \"x\"\nsql = \"select 1\"").contains("queries[0].database")
+    );
     assert!(config_error("colour = 1").contains("[monitor] colour: unknown key"));
 }
 
@@ -140,13 +157,22 @@ fn defaults_follow_the_dashboard_contract() {
         _ => None,
     };
     let cfg = MonitorConfig::from_table(None, &Vars::default(), &env).unwrap();
-    assert_eq!(cfg.sources.metrics_url.as_deref(), Some("http://app:8080/metrics"));
+    assert_eq!(
+        cfg.sources.metrics_url.as_deref(),
+        Some("http://app:8080/metrics")
+    );
     assert_eq!(cfg.sources.prometheus_url, None);
-    assert_eq!(cfg.sources.pg_log.as_deref(), Some("/var/log/postgresql/postgresql.json"));
+    assert_eq!(
+        cfg.sources.pg_log.as_deref(),
+        Some("/var/log/postgresql/postgresql.json")
+    );
     let ids: Vec<&str> = cfg.panels.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(ids, golive::monitor::config::PANEL_IDS);
     let otel: toml::Table = "metrics = \"otel\"".parse().unwrap();
     let cfg = MonitorConfig::from_table(Some(&otel), &Vars::default(), &|_| None).unwrap();
-    assert_eq!(cfg.mapping.histogram, "http_server_request_duration_seconds");
+    assert_eq!(
+        cfg.mapping.histogram,
+        "http_server_request_duration_seconds"
+    );
     assert_eq!(cfg.add_to_invoice_route, "/api/invoices/{invoice_id}/items");
 }

@@ -66,10 +66,15 @@ impl Canary {
             }
             req.send()
         };
-        let resp = get(None).await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
+        let resp = get(None)
+            .await
+            .map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
         *probes += 1;
         if resp.status().is_success() {
-            let body = resp.text().await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
+            let body = resp
+                .text()
+                .await
+                .map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
             let n = items(&body).map_or(0, |i| i.len());
             if n > 0 {
                 failures.push(format!(
@@ -79,8 +84,13 @@ impl Canary {
         }
         if let [a, b] = self.cfg.tenants.as_slice() {
             for (me, other) in [(a, b), (b, a)] {
-                let resp = get(Some(me)).await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
-                let body = resp.text().await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
+                let resp = get(Some(me))
+                    .await
+                    .map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
+                let body = resp
+                    .text()
+                    .await
+                    .map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
                 *probes += 1;
                 let leaked = items(&body)
                     .unwrap_or_default()

@@ -126,7 +126,10 @@ impl Prometheus {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let body = resp.text().await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
         let json: Value = serde_json::from_str(&body).map_err(|_| {
             format!(
                 "{shown} answered {status} with {} instead of the Prometheus API's JSON; set \

@@ -44,7 +44,10 @@ impl Scrape {
                 "{shown} answered {status}; check APP_METRICS_URL (the app's /metrics)"
             ));
         }
-        let body = resp.text().await.map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| format!("{shown}: {}", crate::httpc::describe(&e)))?;
         let at = now();
         let series = promtext::parse(&body, |n| self.names.iter().any(|k| k == n))
             .map_err(|e| format!("{shown}: {e}"))?;

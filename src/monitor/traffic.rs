@@ -172,7 +172,10 @@ impl Traffic {
         // A new process start time: the app restarted, every counter began again from zero
         // (even those that have already climbed past their old value).
         if let Some(start) = series.iter().find(|s| s.name == START_TIME)
-            && self.start_time.replace(start.value).is_some_and(|t| t != start.value)
+            && self
+                .start_time
+                .replace(start.value)
+                .is_some_and(|t| t != start.value)
         {
             self.last.clear();
         }

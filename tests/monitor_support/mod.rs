@@ -117,7 +117,12 @@ async fn answer(
     };
     let counted = |rule: &str| Some((method.clone(), rule.to_string()));
     if path == "/metrics" {
-        return (200, None, String::new(), exposition(&metrics.lock().unwrap()));
+        return (
+            200,
+            None,
+            String::new(),
+            exposition(&metrics.lock().unwrap()),
+        );
     }
     if path == "/api/admin/service-operations" {
         let rule = counted(path);
@@ -127,20 +132,43 @@ async fn answer(
         if header("If-None-Match").as_deref() == Some("\"v1\"") {
             return (304, rule, "ETag: \"v1\"\r\n".into(), String::new());
         }
-        return (200, rule, "ETag: \"v1\"\r\n".into(), "[{\"name\":\"oil\"}]".into());
+        return (
+            200,
+            rule,
+            "ETag: \"v1\"\r\n".into(),
+            "[{\"name\":\"oil\"}]".into(),
+        );
     }
     if path.starts_with("/api/customers/") {
-        return (404, counted("/api/customers/<int:customer_id>"), String::new(), "not found".into());
+        return (
+            404,
+            counted("/api/customers/<int:customer_id>"),
+            String::new(),
+            "not found".into(),
+        );
     }
     if path == "/api/boom" {
         return (500, counted("/api/boom"), String::new(), "boom".into());
     }
     if path.starts_with("/api/invoices/") && method == "POST" {
-        let ms: u64 = query.strip_prefix("ms=").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let ms: u64 = query
+            .strip_prefix("ms=")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         tokio::time::sleep(Duration::from_millis(ms)).await;
-        return (201, counted("/api/invoices/<int:invoice_id>/items"), String::new(), "{}".into());
+        return (
+            201,
+            counted("/api/invoices/<int:invoice_id>/items"),
+            String::new(),
+            "{}".into(),
+        );
     }
-    (404, None, String::new(), "<html><body>no such page</body></html>".into())
+    (
+        404,
+        None,
+        String::new(),
+        "<html><body>no such page</body></html>".into(),
+    )
 }
 
 fn exposition(m: &Metrics) -> String {
@@ -165,13 +193,21 @@ fn exposition(m: &Metrics) -> String {
             "flask_http_request_duration_seconds_bucket{{le=\"+Inf\",{labels}}} {}.0\n",
             h.count
         ));
-        out.push_str(&format!("flask_http_request_duration_seconds_count{{{labels}}} {}.0\n", h.count));
-        out.push_str(&format!("flask_http_request_duration_seconds_sum{{{labels}}} {}\n", h.sum));
+        out.push_str(&format!(
+            "flask_http_request_duration_seconds_count{{{labels}}} {}.0\n",
+            h.count
+        ));
+        out.push_str(&format!(
+            "flask_http_request_duration_seconds_sum{{{labels}}} {}\n",
+            h.sum
+        ));
         *totals.entry((method.clone(), *status)).or_default() += h.count;
     }
     out.push_str("# HELP flask_http_request_total Total number of HTTP requests\n# TYPE flask_http_request_total counter\n");
     for ((method, status), n) in totals {
-        out.push_str(&format!("flask_http_request_total{{method=\"{method}\",status=\"{status}\"}} {n}.0\n"));
+        out.push_str(&format!(
+            "flask_http_request_total{{method=\"{method}\",status=\"{status}\"}} {n}.0\n"
+        ));
     }
     out
 }
@@ -191,7 +227,11 @@ pub async fn send_known_mix(base: &str) {
         req.send().await.unwrap();
     }
     for i in 0..10 {
-        client.get(format!("{base}/api/customers/{i}")).send().await.unwrap();
+        client
+            .get(format!("{base}/api/customers/{i}"))
+            .send()
+            .await
+            .unwrap();
     }
     for _ in 0..5 {
         client.get(format!("{base}/api/boom")).send().await.unwrap();
@@ -218,8 +258,12 @@ pub fn config(source_key: &str, url: &str) -> golive::monitor::MonitorConfig {
          [panels.http_5xx_ratio]\nwarn = 0.01\ncrit = 0.05\n"
     );
     let table: toml::Table = toml.parse().unwrap();
-    golive::monitor::MonitorConfig::from_table(Some(&table), &golive::runbook::Vars::default(), &|_| None)
-        .unwrap()
+    golive::monitor::MonitorConfig::from_table(
+        Some(&table),
+        &golive::runbook::Vars::default(),
+        &|_| None,
+    )
+    .unwrap()
 }
 
 /// Snapshots until `done` holds (at most `limit`).
