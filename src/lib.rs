@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod engine;
 pub mod exec;
+pub mod guard;
 pub mod headless;
 pub mod httpc;
 pub mod journal;
