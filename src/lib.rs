@@ -12,6 +12,7 @@ pub mod httpc;
 pub mod journal;
 pub mod lock;
 pub mod logging;
+pub mod monitor;
 pub mod pg;
 pub mod plan;
 pub mod provenance;
