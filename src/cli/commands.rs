@@ -18,6 +18,12 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
         Command::Check { runbook } => check(&runbook),
         Command::Plan { runbook } => plan(&runbook),
         Command::Run(args) => run(args, RunMode::Run, Vec::new(), &log).await,
+        Command::Monitor(args) => crate::monitor::run_monitor_command(args)
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("golive monitor: {e:#}");
+                2
+            }),
         Command::Report { run_dir, format } => report(&run_dir, &format),
     }
 }
@@ -55,6 +61,17 @@ fn check(path: &Path) -> ExitCode {
             path.display(),
             missing.len()
         );
+        return 2;
+    }
+    let vars = Vars::partial(&runbook, env_lookup(&[]));
+    let env = |name: &str| std::env::var(name).ok();
+    if let Err(e) = crate::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("[monitor"))
+            .map_or(1, |i| i + 1);
+        eprintln!("{}:{line}:1: {e}", path.display());
         return 2;
     }
     let destructive = runbook.all_steps().filter(|(_, s)| s.destructive).count();

@@ -46,6 +46,9 @@ pub enum Command {
     },
     /// Drive the runbook: the full-screen console on a terminal, line output otherwise.
     Run(RunArgs),
+    /// The post-deploy dashboard alone, for the on-call: full screen on a terminal;
+    /// `--headless --for DURATION --json` prints one JSON snapshot per refresh.
+    Monitor(crate::monitor::MonitorArgs),
     /// Report a run's journal as a change record.
     Report {
         /// The run's directory, e.g. .golive/runs/20261126-201500-ab12.
