@@ -1,0 +1,554 @@
+//! The empirical half of the audit: queries run as the application role, inside transactions
+//! that are always rolled back. Nothing is changed, whatever the policies allow.
+
+use std::future::Future;
+
+use serde::Deserialize;
+use tokio_postgres::Client;
+
+use super::catalog::{Table, ident};
+use crate::verify::{Finding, Severity};
+
+type PgError = tokio_postgres::Error;
+
+/// The result of one probe on one table: `Some(true)` passed, `Some(false)` failed, `None` not run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProbeCheck {
+    /// `schema.table`.
+    pub table: String,
+    /// The probe's id (see [`PROBES`]).
+    pub probe: &'static str,
+    /// Passed, failed, or not applicable.
+    pub passed: Option<bool>,
+}
+
+/// Every probe, in the order of the report's matrix, with its description.
+pub const PROBES: [(&str, &str); 11] = [
+    ("no-tenant", "no tenant, fresh connection: 0 rows, no error"),
+    (
+        "after-set-local",
+        "no tenant after a SET LOCAL ended: 0 rows, no error",
+    ),
+    ("after-reset", "no tenant after RESET: 0 rows, no error"),
+    ("a-only-a", "as tenant A: no row of another tenant"),
+    ("a-reads-own", "as tenant A: A's rows are visible"),
+    ("insert-b", "as A, INSERT a row of B: 42501"),
+    ("move-a-to-b", "as A, UPDATE an A row to B: 42501"),
+    ("update-b", "as A, UPDATE B's rows: 0 rows"),
+    ("delete-b", "as A, DELETE B's rows: 0 rows"),
+    ("insert-own", "as A, INSERT an A row: succeeds"),
+    ("update-own", "as A, UPDATE an A row: 1 row"),
+];
+
+/// What the admin login sees of a table, the ground truth for the probes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Truth {
+    /// Tenant A has rows.
+    pub a: bool,
+    /// Tenant B has rows.
+    pub b: bool,
+    /// One of A's rows as JSON (the template of the insert probes).
+    pub sample: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A tenant id, validated as a UUID so that it can be written as a SQL literal.
+pub fn uuid_literal(tenant: &str) -> Option<String> {
+    let hex_groups = [8, 4, 4, 4, 12];
+    let parts: Vec<&str> = tenant.split('-').collect();
+    let ok = parts.len() == 5
+        && parts
+            .iter()
+            .zip(hex_groups)
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()));
+    ok.then(|| format!("'{}'", tenant.to_lowercase()))
+}
+
+/// Whether a setting name is safe to write into SQL (`app.tenant_id`: letters, digits, `_`, `.`).
+pub fn valid_setting(name: &str) -> bool {
+    !name.is_empty()
+        && name.contains('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Run `f`, inside a savepoint rolled back afterwards when `in_tx`. The outer error means the
+/// connection itself failed; the inner one is the probe's own result.
+async fn guarded<T, Fut>(
+    client: &Client,
+    in_tx: bool,
+    f: impl FnOnce() -> Fut,
+) -> Result<Result<T, PgError>, String>
+where
+    Fut: Future<Output = Result<T, PgError>>,
+{
+    let infra = |e: PgError| crate::pg::describe(&e);
+    if in_tx {
+        client
+            .batch_execute("SAVEPOINT golive_probe")
+            .await
+            .map_err(infra)?;
+    }
+    let result = f().await;
+    if in_tx {
+        client
+            .batch_execute("ROLLBACK TO SAVEPOINT golive_probe")
+            .await
+            .map_err(infra)?;
+    }
+    Ok(result)
+}
+
+/// Evaluate one `bigint` expression per table in one round trip; when that fails, one by one, so
+/// each error is attributed to its table.
+pub async fn counts(
+    client: &Client,
+    exprs: &[String],
+    in_tx: bool,
+) -> Result<Vec<Result<i64, PgError>>, String> {
+    if exprs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = format!("SELECT ARRAY[{}]::bigint[]", exprs.join(", "));
+    let batch = guarded(client, in_tx, || client.query_one(&all, &[])).await?;
+    if let Ok(row) = batch
+        && let Ok(values) = row.try_get::<_, Vec<i64>>(0)
+        && values.len() == exprs.len()
+    {
+        return Ok(values.into_iter().map(Ok).collect());
+    }
+    let mut out = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        let sql = format!("SELECT ({e})::bigint");
+        let one = guarded(client, in_tx, || client.query_one(&sql, &[])).await?;
+        out.push(one.and_then(|row| row.try_get::<_, i64>(0)));
+    }
+    Ok(out)
+}
+
+/// `count of visible rows, up to 1000` for a table: the no-tenant probe.
+pub fn visible_rows(table: &str) -> String {
+    format!("(SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1000) s)")
+}
+
+/// `count of rows not of tenant literal`, the cross-tenant read probe.
+pub fn foreign_rows(table: &str, column: &str, tenant: &str) -> String {
+    format!(
+        "(SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {} IS DISTINCT FROM {tenant} LIMIT 1000) s)",
+        ident(column)
+    )
+}
+
+/// Two tenants found in the data: those present in the most tables.
+pub async fn pick_tenants(
+    admin: &Client,
+    tables: &[&Table],
+    column: &str,
+) -> Result<Vec<String>, String> {
+    let parts: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            format!(
+                "(SELECT json_agg(DISTINCT v) FROM (SELECT {}::text AS v FROM {} LIMIT 10000) s)",
+                ident(column),
+                t.qualified()
+            )
+        })
+        .collect();
+    let sql = format!("SELECT json_build_array({})::text", parts.join(", "));
+    let row = admin
+        .query_one(&sql, &[])
+        .await
+        .map_err(|e| crate::pg::describe(&e))?;
+    let text: String = row.try_get(0).map_err(|e| e.to_string())?;
+    let per_table: Vec<Option<Vec<String>>> =
+        serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for id in per_table.into_iter().flatten().flatten() {
+        match seen.iter_mut().find(|(s, _)| *s == id) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((id, 1)),
+        }
+    }
+    seen.sort_by(|(a, n), (b, m)| m.cmp(n).then(a.cmp(b)));
+    Ok(seen.into_iter().take(2).map(|(id, _)| id).collect())
+}
+
+/// What the admin login sees for tenants `a` and `b` (literals), one round trip for all tables.
+pub async fn truth(
+    admin: &Client,
+    tables: &[&Table],
+    column: &str,
+    a: &str,
+    b: &str,
+) -> Result<Vec<Truth>, String> {
+    let col = ident(column);
+    let parts: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            let q = t.qualified();
+            format!(
+                "json_build_object('a', EXISTS (SELECT 1 FROM {q} WHERE {col} = {a}), \
+                 'b', EXISTS (SELECT 1 FROM {q} WHERE {col} = {b}), \
+                 'sample', (SELECT row_to_json(x) FROM {q} x WHERE x.{col} = {a} LIMIT 1))"
+            )
+        })
+        .collect();
+    let sql = format!("SELECT json_build_array({})::text", parts.join(", "));
+    let row = admin
+        .query_one(&sql, &[])
+        .await
+        .map_err(|e| crate::pg::describe(&e))?;
+    let text: String = row.try_get(0).map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// Everything the probes need to know.
+pub struct ProbePlan<'a> {
+    /// Tenant tables with the tenant column.
+    pub tables: Vec<&'a Table>,
+    /// Ground truth per table (same order).
+    pub truth: Vec<Truth>,
+    /// The tenant column.
+    pub column: &'a str,
+    /// The setting carrying the tenant.
+    pub setting: &'a str,
+    /// Tenant A and B as SQL literals.
+    pub a: String,
+    /// Tenant B as a SQL literal.
+    pub b: String,
+}
+
+/// Findings and the probe matrix.
+#[derive(Debug, Default)]
+pub struct ProbeOutcome {
+    /// What failed.
+    pub findings: Vec<Finding>,
+    /// Every probe's result.
+    pub checks: Vec<ProbeCheck>,
+}
+
+impl ProbeOutcome {
+    fn record(&mut self, table: &Table, probe: &'static str, passed: Option<bool>) {
+        self.checks.push(ProbeCheck {
+            table: table.display(),
+            probe,
+            passed,
+        });
+    }
+
+    fn fail(
+        &mut self,
+        table: &Table,
+        probe: &'static str,
+        severity: Severity,
+        seen: String,
+        fix: &str,
+    ) {
+        self.record(table, probe, Some(false));
+        self.findings
+            .push(Finding::new(table.display(), severity, probe, seen, fix));
+    }
+}
+
+fn is_rls_denial(e: &PgError) -> bool {
+    crate::pg::sqlstate(e) == Some("42501") && crate::pg::describe(e).contains("row-level security")
+}
+
+/// Run every probe on `app` (a fresh connection as the application role).
+pub async fn run(app: &Client, plan: &ProbePlan<'_>) -> Result<ProbeOutcome, String> {
+    let mut out = ProbeOutcome::default();
+    let infra = |e: PgError| crate::pg::describe(&e);
+    let readable: Vec<(usize, &Table)> = plan
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.privileges.select)
+        .map(|(i, t)| (i, *t))
+        .collect();
+    let no_tenant: Vec<String> = readable
+        .iter()
+        .map(|(_, t)| visible_rows(&t.qualified()))
+        .collect();
+    let fix_policy = format!(
+        "USING ({} = NULLIF(current_setting('{}', true), '')::uuid) on every policy",
+        ident(plan.column),
+        plan.setting
+    );
+    let set_a = format!("SELECT set_config('{}', {}, true)", plan.setting, plan.a);
+    let stages: [(&'static str, Option<String>); 3] = [
+        ("no-tenant", None),
+        ("after-set-local", Some(format!("BEGIN; {set_a}; COMMIT"))),
+        (
+            "after-reset",
+            Some(format!(
+                "SET {s} = {a}; RESET {s}",
+                s = plan.setting,
+                a = plan.a
+            )),
+        ),
+    ];
+    for (probe, setup) in stages {
+        if let Some(setup) = setup {
+            app.batch_execute(&setup).await.map_err(infra)?;
+        }
+        let results = counts(app, &no_tenant, false).await?;
+        for ((_, t), r) in readable.iter().zip(results) {
+            match r {
+                Ok(0) => out.record(t, probe, Some(true)),
+                Ok(n) => out.fail(
+                    t,
+                    probe,
+                    Severity::FailOpen,
+                    format!("without a tenant the role saw {n} row(s) ({probe})"),
+                    &fix_policy,
+                ),
+                Err(e) => out.fail(
+                    t,
+                    probe,
+                    Severity::FailNoisy,
+                    format!(
+                        "without a tenant the query failed ({probe}): {}",
+                        crate::pg::describe(&e)
+                    ),
+                    &fix_policy,
+                ),
+            }
+        }
+    }
+    app.batch_execute(&format!(
+        "BEGIN; SET LOCAL statement_timeout = '10s'; SET LOCAL lock_timeout = '2s'; {set_a}"
+    ))
+    .await
+    .map_err(infra)?;
+    let result = as_tenant_a(app, plan, &readable, &mut out).await;
+    app.batch_execute("ROLLBACK").await.map_err(infra)?;
+    result?;
+    Ok(out)
+}
+
+async fn as_tenant_a(
+    app: &Client,
+    plan: &ProbePlan<'_>,
+    readable: &[(usize, &Table)],
+    out: &mut ProbeOutcome,
+) -> Result<(), String> {
+    let col = ident(plan.column);
+    let a = &plan.a;
+    let mut exprs = Vec::new();
+    for (_, t) in readable {
+        let q = t.qualified();
+        exprs.push(foreign_rows(&q, plan.column, a));
+        exprs.push(format!(
+            "(SELECT count(*) FROM (SELECT 1 FROM {q} WHERE {col} = {a} LIMIT 1) s)"
+        ));
+    }
+    let results = counts(app, &exprs, true).await?;
+    let mut own_visible = vec![false; plan.tables.len()];
+    let mut results = results.into_iter();
+    for (i, t) in readable {
+        let (foreign, own) = (results.next(), results.next());
+        match foreign {
+            Some(Ok(0)) => out.record(t, "a-only-a", Some(true)),
+            Some(Ok(n)) => out.fail(
+                t,
+                "a-only-a",
+                Severity::FailOpen,
+                format!("as tenant A the role saw {n} row(s) of other tenants"),
+                "make every permissive policy test the tenant; see the policy findings",
+            ),
+            Some(Err(e)) => out.fail(
+                t,
+                "a-only-a",
+                Severity::Broken,
+                format!("as tenant A the query failed: {}", crate::pg::describe(&e)),
+                "fix the policy expression",
+            ),
+            None => {}
+        }
+        match own {
+            Some(Ok(n)) if n > 0 => {
+                own_visible[*i] = true;
+                out.record(t, "a-reads-own", Some(true));
+            }
+            Some(Ok(_)) if plan.truth[*i].a => out.fail(
+                t,
+                "a-reads-own",
+                Severity::Broken,
+                "tenant A has rows but the role sees none of them as tenant A".into(),
+                "add a permissive policy for SELECT that lets the tenant see its rows",
+            ),
+            Some(Err(e)) => out.fail(
+                t,
+                "a-reads-own",
+                Severity::Broken,
+                format!("as tenant A the query failed: {}", crate::pg::describe(&e)),
+                "fix the policy expression",
+            ),
+            _ => out.record(t, "a-reads-own", None),
+        }
+    }
+    for (i, t) in plan.tables.iter().enumerate() {
+        writes(app, plan, t, &plan.truth[i], own_visible[i], out).await?;
+    }
+    Ok(())
+}
+
+/// An `INSERT … SELECT … FROM json_populate_record(…)` of `sample` with the tenant set to `tenant`.
+fn insert_from_sample(table: &Table, column: &str, tenant: &str) -> String {
+    let cols: Vec<String> = table.insert_columns.iter().map(|c| ident(c)).collect();
+    let select: Vec<String> = table
+        .insert_columns
+        .iter()
+        .map(|c| {
+            if c == column {
+                tenant.to_string()
+            } else {
+                format!("r.{}", ident(c))
+            }
+        })
+        .collect();
+    format!(
+        "INSERT INTO {q} ({}) SELECT {} FROM json_populate_record(NULL::{q}, $1::text::json) r",
+        cols.join(", "),
+        select.join(", "),
+        q = table.qualified()
+    )
+}
+
+/// The write probes on one table, each in a savepoint of the tenant-A transaction.
+async fn writes(
+    app: &Client,
+    plan: &ProbePlan<'_>,
+    t: &Table,
+    truth: &Truth,
+    own_visible: bool,
+    out: &mut ProbeOutcome,
+) -> Result<(), String> {
+    let q = t.qualified();
+    let col = ident(plan.column);
+    let (a, b) = (&plan.a, &plan.b);
+    let p = t.privileges;
+    let with_check_fix = format!(
+        "WITH CHECK ({col} = NULLIF(current_setting('{}', true), '')::uuid) on every permissive policy",
+        plan.setting
+    );
+    let describe = |e: &PgError| crate::pg::describe(e);
+    let sample = truth
+        .sample
+        .as_ref()
+        .map(|s| serde_json::Value::Object(s.clone()).to_string());
+
+    // INSERT a row of B, without RETURNING (RETURNING would fail on the SELECT policy and mask it).
+    match (&sample, p.insert) {
+        (Some(row), true) => {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [row];
+            let sql = insert_from_sample(t, plan.column, b);
+            match guarded(app, true, || app.execute(&sql, &params)).await? {
+                Err(e) if is_rls_denial(&e) => out.record(t, "insert-b", Some(true)),
+                Ok(n) => out.fail(t, "insert-b", Severity::CrossTenantWrite,
+                    format!("as tenant A, an INSERT of a tenant B row succeeded ({n} row)"), &with_check_fix),
+                Err(e) => out.fail(t, "insert-b", Severity::Warning,
+                    format!("as tenant A, the INSERT of a tenant B row failed otherwise than with an RLS denial, \
+                             so the probe is inconclusive: {}", describe(&e)),
+                    "check the table's constraints; the static policy checks still apply"),
+            }
+            let sql = insert_from_sample(t, plan.column, a);
+            match guarded(app, true, || app.execute(&sql, &params)).await? {
+                Ok(_) => out.record(t, "insert-own", Some(true)),
+                Err(e) if is_rls_denial(&e) => out.fail(
+                    t,
+                    "insert-own",
+                    Severity::Broken,
+                    format!(
+                        "as tenant A, an INSERT of its own row was refused: {}",
+                        describe(&e)
+                    ),
+                    &with_check_fix,
+                ),
+                Err(e) => out.fail(
+                    t,
+                    "insert-own",
+                    Severity::Warning,
+                    format!(
+                        "as tenant A, the INSERT of a copy of its own row failed, so the probe is \
+                             inconclusive: {}",
+                        describe(&e)
+                    ),
+                    "check the table's unique constraints; the static policy checks still apply",
+                ),
+            }
+        }
+        _ => {
+            out.record(t, "insert-b", None);
+            out.record(t, "insert-own", None);
+        }
+    }
+    if p.update && own_visible {
+        let one_a = format!("ctid = (SELECT ctid FROM {q} WHERE {col} = {a} LIMIT 1)");
+        let sql = format!("UPDATE {q} SET {col} = {b} WHERE {one_a}");
+        match guarded(app, true, || app.execute(&sql, &[])).await? {
+            Err(e) if is_rls_denial(&e) => out.record(t, "move-a-to-b", Some(true)),
+            Ok(0) => out.record(t, "move-a-to-b", None),
+            Ok(n) => out.fail(t, "move-a-to-b", Severity::CrossTenantWrite,
+                format!("as tenant A, an UPDATE moving {n} row to tenant B succeeded"), &with_check_fix),
+            Err(e) => out.fail(t, "move-a-to-b", Severity::Warning,
+                format!("as tenant A, moving a row to tenant B failed otherwise than with an RLS denial: {}",
+                        describe(&e)),
+                "check the table's constraints; the static policy checks still apply"),
+        }
+        let sql = format!("UPDATE {q} SET {col} = {col} WHERE {one_a}");
+        match guarded(app, true, || app.execute(&sql, &[])).await? {
+            Ok(1) => out.record(t, "update-own", Some(true)),
+            Ok(n) => out.fail(
+                t,
+                "update-own",
+                Severity::Broken,
+                format!("as tenant A, an UPDATE of one of its own rows touched {n} rows"),
+                "add a permissive policy for UPDATE that lets the tenant update its rows",
+            ),
+            Err(e) => out.fail(
+                t,
+                "update-own",
+                Severity::Broken,
+                format!(
+                    "as tenant A, an UPDATE of its own row failed: {}",
+                    describe(&e)
+                ),
+                &with_check_fix,
+            ),
+        }
+    } else {
+        out.record(t, "move-a-to-b", None);
+        out.record(t, "update-own", None);
+    }
+    let b_rows = format!("WHERE {col} = {b}");
+    let foreign_writes = [
+        (
+            "update-b",
+            p.update,
+            format!("UPDATE {q} SET {col} = {col} {b_rows}"),
+        ),
+        ("delete-b", p.delete, format!("DELETE FROM {q} {b_rows}")),
+    ];
+    for (probe, granted, sql) in foreign_writes {
+        if !granted || !truth.b {
+            out.record(t, probe, None);
+            continue;
+        }
+        match guarded(app, true, || app.execute(&sql, &[])).await? {
+            Ok(0) => out.record(t, probe, Some(true)),
+            Ok(n) => out.fail(t, probe, Severity::CrossTenantWrite,
+                format!("as tenant A, {probe} touched {n} row(s) of tenant B"),
+                "make the USING of every permissive UPDATE/DELETE policy test the tenant"),
+            Err(e) if crate::pg::sqlstate(&e) == Some("23503") => out.fail(t, probe, Severity::CrossTenantWrite,
+                format!("as tenant A, {probe} matched rows of tenant B (it failed only on a foreign key): {}",
+                        describe(&e)),
+                "make the USING of every permissive UPDATE/DELETE policy test the tenant"),
+            Err(e) => out.fail(t, probe, Severity::Warning,
+                format!("as tenant A, {probe} failed, so the probe is inconclusive: {}", describe(&e)),
+                "check the policy expressions"),
+        }
+    }
+    Ok(())
+}
