@@ -485,8 +485,12 @@ async fn writes(
         }
     }
     if p.update && own_visible {
-        let one_a = format!("ctid = (SELECT ctid FROM {q} WHERE {col} = {a} LIMIT 1)");
-        let sql = format!("UPDATE {q} SET {col} = {b} WHERE {one_a}");
+        // The attacker's form: a WHERE that reads no column, so PostgreSQL does not also check
+        // the new row against the SELECT policies and only WITH CHECK stands in the way. The
+        // volatile counter limits it to the first visible row.
+        let first_row = "set_config('golive.probe_row', (coalesce(nullif(current_setting(\
+                         'golive.probe_row', true), ''), '0')::int + 1)::text, true) = '1'";
+        let sql = format!("UPDATE {q} SET {col} = {b} WHERE {first_row}");
         match guarded(app, true, || app.execute(&sql, &[])).await? {
             Err(e) if is_rls_denial(&e) => out.record(t, "move-a-to-b", Some(true)),
             Ok(0) => out.record(t, "move-a-to-b", None),
@@ -497,6 +501,7 @@ async fn writes(
                         describe(&e)),
                 "check the table's constraints; the static policy checks still apply"),
         }
+        let one_a = format!("ctid = (SELECT ctid FROM {q} WHERE {col} = {a} LIMIT 1)");
         let sql = format!("UPDATE {q} SET {col} = {col} WHERE {one_a}");
         match guarded(app, true, || app.execute(&sql, &[])).await? {
             Ok(1) => out.record(t, "update-own", Some(true)),
