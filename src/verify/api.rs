@@ -111,13 +111,9 @@ impl ApiReport {
     }
 }
 
-/// An HTTP client for the verifiers (installs the rustls crypto provider once).
+/// An HTTP client for the verifiers (golive's shared client).
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, VerifyError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| VerifyError::Http(format!("cannot build the HTTP client: {e}")))
+    crate::httpc::client(timeout).map_err(VerifyError::Http)
 }
 
 /// One response, read whole.
@@ -146,10 +142,7 @@ async fn get(
     }
     let shown = crate::redact::url_passwords(&url).into_owned();
     let failed = |e: reqwest::Error| {
-        VerifyError::Http(format!(
-            "GET {shown}: {}; is the application running at --app-url?",
-            crate::redact::url_passwords(&e.to_string())
-        ))
+        VerifyError::Http(format!("GET {shown}: {}", crate::httpc::describe(&e)))
     };
     let response = request.send().await.map_err(failed)?;
     let status = response.status().as_u16();
