@@ -433,3 +433,108 @@ async fn rls_on_without_a_policy_is_broken() {
     );
     assert_eq!(report.verdict, Verdict::Fail);
 }
+
+#[tokio::test]
+async fn canary_db_probes_pass_on_phase2_and_fail_without_rls() {
+    use golive::verify::canary::{self, CanaryOptions, CanaryOutcome};
+    let (port, good) = database("canary_good", "").await;
+    let (_, bad) = database(
+        "canary_bad",
+        "ALTER TABLE vehicles DISABLE ROW LEVEL SECURITY;",
+    )
+    .await;
+    for (db, expected) in [(good, CanaryOutcome::Pass), (bad, CanaryOutcome::Fail)] {
+        let options = CanaryOptions {
+            app_database_url: Some(url(port, "app_user", &db)),
+            tables: vec!["customers".into(), "public.vehicles".into()],
+            tenant_column: "tenant_id".into(),
+            tenant_setting: "app.tenant_id".into(),
+            tenant: Some("11111111-1111-4111-8111-111111111111".into()),
+            api: None,
+        };
+        let results = canary::canary(&options).await;
+        assert_eq!(results.len(), 2);
+        assert!(
+            results.iter().all(|r| r.outcome == expected),
+            "{db}: {results:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_rls_step_streams_the_report_and_fails_on_a_blocking_finding() {
+    use golive::engine::Databases;
+    use golive::exec::{OutputSink, StepCtx, StepError};
+    use golive::runbook::{StepKind, Vars};
+
+    let (port, good) = database("step_good", "").await;
+    let (_, bad) = database(
+        "step_bad",
+        "ALTER TABLE services DISABLE ROW LEVEL SECURITY;",
+    )
+    .await;
+    let toml = r#"
+[runbook]
+name = "verify"
+[vars]
+DATABASE_URL = { required = true, secret = true }
+APP_DATABASE_URL = { required = true, secret = true }
+TENANTS = { default = "11111111-1111-4111-8111-111111111111,22222222-2222-4222-8222-222222222222" }
+[[steps]]
+id = "verify-rls"
+title = "Verify tenant isolation"
+kind = "verify-rls"
+database = "DATABASE_URL"
+app_database = "APP_DATABASE_URL"
+tenants = ["${TENANTS}"]
+"#;
+    let runbook =
+        golive::runbook::parse(std::path::Path::new("runbook.toml"), toml).expect("runbook");
+    let StepKind::VerifyRls(spec) = &runbook.steps[0].kind else {
+        panic!("not a verify-rls step");
+    };
+    for (db, passes) in [(good, true), (bad, false)] {
+        let (admin, app) = (url(port, "postgres", &db), url(port, "app_user", &db));
+        let vars = Vars::partial(&runbook, |name| match name {
+            "DATABASE_URL" => Some(admin.clone()),
+            "APP_DATABASE_URL" => Some(app.clone()),
+            _ => None,
+        });
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let mut sink = OutputSink::new(0, tx, vars.redactor().clone(), None).expect("sink");
+        let mut dbs = Databases::default();
+        let dir = std::env::temp_dir();
+        let mut ctx = StepCtx {
+            vars: &vars,
+            out: &mut sink,
+            cancel: tokio_util::sync::CancellationToken::new(),
+            dbs: &mut dbs,
+            run_dir: &dir,
+            base_dir: &dir,
+            runbook: &runbook,
+        };
+        let result = golive::verify::step::run_rls_step(spec, &mut ctx).await;
+        sink.finish().await.expect("flush");
+        drop(sink);
+        let mut text = String::new();
+        while let Some(event) = rx.recv().await {
+            if let golive::engine::events::EngineEvent::Output { lines, .. } = event {
+                lines
+                    .iter()
+                    .for_each(|l| text.push_str(&format!("{}\n", l.text)));
+            }
+        }
+        assert!(text.contains(rls::READ_ONLY), "{text}");
+        assert!(
+            text.contains("Policies") && text.contains("verdict:"),
+            "{text}"
+        );
+        match (passes, result) {
+            (true, Ok(summary)) => assert!(summary.starts_with("verdict: PASS"), "{summary}"),
+            (false, Err(StepError::Failed(summary))) => {
+                assert!(summary.contains("fail-open"), "{summary}")
+            }
+            (_, other) => panic!("{db}: unexpected {other:?}\n{text}"),
+        }
+    }
+}

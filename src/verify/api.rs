@@ -376,6 +376,9 @@ pub async fn verify(options: &ApiOptions) -> Result<ApiReport, VerifyError> {
         findings: Vec::new(),
         subject: format!("GET {CATALOG_PATH}"),
     };
+    // Before any tenant request, so a server that keeps the last tenant cannot pass by luck.
+    let fresh = no_tenant_check(&client, options, "on a fresh request").await?;
+    c.check("no tenant: no data".into(), fresh);
     let items_a = tenant_items(&client, options, "A", a, &mut c).await?;
     let items_b = tenant_items(&client, options, "B", b, &mut c).await?;
     if let (Some(x), Some(y)) = (&items_a, &items_b) {
@@ -405,8 +408,6 @@ pub async fn verify(options: &ApiOptions) -> Result<ApiReport, VerifyError> {
             }),
         );
     }
-    let fresh = no_tenant_check(&client, options, "on a fresh request").await?;
-    c.check("no tenant: no data".into(), fresh);
     get(&client, options, Some(a), None).await?;
     let after = no_tenant_check(&client, options, "right after a tenant-A request").await?;
     c.check("no tenant after a tenant-A request: no data".into(), after);
