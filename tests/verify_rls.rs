@@ -538,3 +538,18 @@ tenants = ["${TENANTS}"]
         }
     }
 }
+
+#[tokio::test]
+async fn view_owned_by_the_owner_without_security_invoker_is_fail_open() {
+    let (port, db) = database(
+        "view_leak",
+        "SET ROLE app_owner;
+         CREATE VIEW public.vehicle_list AS SELECT id, tenant_id, vin FROM public.vehicles;
+         RESET ROLE;
+         GRANT SELECT ON public.vehicle_list TO app_user;",
+    )
+    .await;
+    let report = audit_as(port, &db, "app_user").await;
+    assert!(has(&report, "public.vehicles", "view-bypass", Severity::FailOpen));
+    assert_eq!(report.verdict, Verdict::Fail);
+}
