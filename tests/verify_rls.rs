@@ -550,6 +550,11 @@ async fn view_owned_by_the_owner_without_security_invoker_is_fail_open() {
     )
     .await;
     let report = audit_as(port, &db, "app_user").await;
-    assert!(has(&report, "public.vehicles", "view-bypass", Severity::FailOpen));
+    assert!(has(
+        &report,
+        "public.vehicles",
+        "view-bypass",
+        Severity::FailOpen
+    ));
     assert_eq!(report.verdict, Verdict::Fail);
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::api::{self, ApiOptions};
 use super::rls::catalog::ident;
-use super::rls::probes;
+use super::rls::queries;
 use crate::pg;
 
 /// What the canary probes.
@@ -103,11 +103,11 @@ pub async fn canary(options: &CanaryOptions) -> Vec<CanaryResult> {
             Ok(session) => {
                 let app = &session.client;
                 let tables: Vec<String> = options.tables.iter().map(|t| qualify(t)).collect();
-                let exprs: Vec<String> = tables.iter().map(|t| probes::visible_rows(t)).collect();
+                let exprs: Vec<String> = tables.iter().map(|t| queries::visible_rows(t)).collect();
                 out.push(judge(
                     "db-no-tenant",
                     &options.tables,
-                    probes::counts(app, &exprs, false).await,
+                    queries::counts(app, &exprs, false).await,
                 ));
                 if let Some(tenant) = &options.tenant {
                     out.push(tenant_a_only_a(app, options, &tables, tenant).await);
@@ -140,14 +140,14 @@ async fn tenant_a_only_a(
     tenant: &str,
 ) -> CanaryResult {
     let probe = "db-tenant-a-only-a";
-    let Some(a) = probes::uuid_literal(tenant) else {
+    let Some(a) = queries::uuid_literal(tenant) else {
         return result(
             probe,
             CanaryOutcome::Error,
             format!("tenant {tenant:?} is not a UUID"),
         );
     };
-    if !probes::valid_setting(&options.tenant_setting) {
+    if !queries::valid_setting(&options.tenant_setting) {
         return result(
             probe,
             CanaryOutcome::Error,
@@ -163,9 +163,9 @@ async fn tenant_a_only_a(
     }
     let exprs: Vec<String> = tables
         .iter()
-        .map(|t| probes::foreign_rows(t, &options.tenant_column, &a))
+        .map(|t| queries::foreign_rows(t, &options.tenant_column, &a))
         .collect();
-    let counts = probes::counts(app, &exprs, true).await;
+    let counts = queries::counts(app, &exprs, true).await;
     let verdict = judge(probe, &options.tables, counts);
     match app.batch_execute("ROLLBACK").await {
         Ok(()) => verdict,

@@ -2,7 +2,9 @@
 //! and empirical (probes as the application role, always rolled back).
 
 pub mod catalog;
+pub mod paths;
 pub mod probes;
+pub mod queries;
 pub mod statics;
 
 use std::time::Instant;
@@ -157,7 +159,7 @@ fn query_error(what: &str, target: &str) -> impl Fn(String) -> VerifyError {
 /// Audit tenant isolation. Never changes data or schema.
 pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
     let started = Instant::now();
-    if !probes::valid_setting(&options.tenant_setting) {
+    if !queries::valid_setting(&options.tenant_setting) {
         return Err(VerifyError::Input(format!(
             "tenant setting {:?} is not a custom setting name like app.tenant_id",
             options.tenant_setting
@@ -193,11 +195,11 @@ pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
         column: &options.tenant_column,
         setting: &options.tenant_setting,
     };
-    let mut findings = statics::role_findings(&catalog, &pred);
+    let mut findings = paths::role_findings(&catalog, &pred);
     for t in &catalog.tables {
         findings.extend(statics::table_findings(t, &options.role, &pred));
     }
-    findings.extend(statics::bypass_findings(&catalog, &options.role));
+    findings.extend(paths::bypass_findings(&catalog, &options.role));
 
     let (probes_as, tenants, outcome) = probe(options, &admin.client, &target, &catalog).await?;
     findings.extend(outcome.findings);
@@ -251,7 +253,7 @@ async fn probe(
         query_error("reading the tenants' rows", target)(format!("{e}{hint}"))
     };
     let tenants = if options.tenants.is_empty() {
-        probes::pick_tenants(admin, &tables, &options.tenant_column)
+        queries::pick_tenants(admin, &tables, &options.tenant_column)
             .await
             .map_err(no_bypass)?
     } else {
@@ -264,9 +266,9 @@ async fn probe(
         )));
     };
     let lit =
-        |t: &str| probes::uuid_literal(t).ok_or_else(|| VerifyError::BadTenant(t.to_string()));
+        |t: &str| queries::uuid_literal(t).ok_or_else(|| VerifyError::BadTenant(t.to_string()));
     let (a, b) = (lit(a)?, lit(b)?);
-    let truth = probes::truth(admin, &tables, &options.tenant_column, &a, &b)
+    let truth = queries::truth(admin, &tables, &options.tenant_column, &a, &b)
         .await
         .map_err(no_bypass)?;
     let (app, probes_as) = match &options.app_database_url {
