@@ -20,3 +20,4 @@ pub mod redact;
 pub mod report;
 pub mod runbook;
 pub mod signals;
+pub mod verify;

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{Cli, Command, RunArgs};
+use super::{Cli, Command, RunArgs, VerifyCommand};
 use crate::engine::{self, EngineConfig, RunMode, Selection};
 use crate::headless::{self, HeadlessOptions};
 use crate::logging::LogSink;
@@ -18,14 +18,23 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
         Command::Check { runbook } => check(&runbook),
         Command::Plan { runbook } => plan(&runbook),
         Command::Run(args) => run(args, RunMode::Run, Vec::new(), &log).await,
-        Command::Monitor(args) => crate::monitor::run_monitor_command(args)
-            .await
-            .unwrap_or_else(|e| {
-                eprintln!("golive monitor: {e:#}");
-                2
-            }),
+        Command::Verify(VerifyCommand::Rls(args)) => {
+            edge(crate::verify::cli::run_rls_command(args).await)
+        }
+        Command::Verify(VerifyCommand::Api(args)) => {
+            edge(crate::verify::cli::run_api_command(args).await)
+        }
+        Command::Monitor(args) => edge(crate::monitor::run_monitor_command(args).await),
         Command::Report { run_dir, format } => report(&run_dir, &format),
     }
+}
+
+/// An error that reached the command edge: print it, exit 2.
+fn edge(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("golive: {e:#}");
+        2
+    })
 }
 
 fn load(path: &Path) -> Result<Runbook, ExitCode> {
@@ -65,7 +74,8 @@ fn check(path: &Path) -> ExitCode {
     }
     let vars = Vars::partial(&runbook, env_lookup(&[]));
     let env = |name: &str| std::env::var(name).ok();
-    if let Err(e) = crate::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env) {
+    if let Err(e) = crate::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env)
+    {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let line = text
             .lines()
