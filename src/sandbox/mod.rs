@@ -13,17 +13,16 @@ mod command;
 mod database;
 mod faults;
 mod scenario;
+mod teardown;
 mod traffic;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-
 use crate::pg::DbError;
 use crate::pg::cluster::{self, Cluster, ClusterError, ClusterOptions, LogFormat};
+use teardown::Parts;
 
 pub use command::run_sandbox_command;
 pub use faults::SLOW_SNAPSHOT_HOLD;
@@ -36,9 +35,6 @@ pub const TENANT_A: &str = "11111111-1111-4111-8111-111111111111";
 pub const TENANT_B: &str = "22222222-2222-4222-8222-222222222222";
 /// The third tenant (Summit Garage).
 pub const TENANT_C: &str = "33333333-3333-4333-8333-333333333333";
-
-/// How long [`Sandbox::shutdown`] waits for a task before aborting it.
-const TASK_GRACE: Duration = Duration::from_secs(2);
 
 /// Why the sandbox could not start.
 #[derive(Debug, thiserror::Error)]
@@ -124,39 +120,6 @@ pub struct Sandbox {
     pg_log: PathBuf,
 }
 
-/// What has to be torn down, in order: tasks first, then the cluster.
-struct Parts {
-    cancel: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
-    cluster: Option<Cluster>,
-}
-
-impl Parts {
-    async fn stop(&mut self) {
-        self.cancel.cancel();
-        for mut task in self.tasks.drain(..) {
-            if tokio::time::timeout(TASK_GRACE, &mut task).await.is_err() {
-                task.abort();
-                let _ = task.await;
-            }
-        }
-        if let Some(cluster) = self.cluster.take() {
-            let _ = tokio::task::spawn_blocking(move || drop(cluster)).await;
-        }
-    }
-}
-
-impl Drop for Parts {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-        for task in &self.tasks {
-            task.abort();
-        }
-        // Dropping the cluster stops the server and removes its directory.
-        self.cluster.take();
-    }
-}
-
 impl Sandbox {
     /// Remove sandboxes left by killed processes, then start the cluster, the database, the app
     /// and (unless turned off) the traffic. Returns when the app answers.
@@ -170,18 +133,14 @@ impl Sandbox {
         })
         .await
         .map_err(|e| SandboxError::Join(e.to_string()))??;
-        let mut parts = Parts {
-            cancel: CancellationToken::new(),
-            tasks: Vec::new(),
-            cluster: None,
-        };
+        let mut parts = Parts::default();
         let logins = database::create(&cluster).await?;
         let database_url = cluster.url_as("app_owner", &logins.owner_password, database::DBNAME);
         let app_database_url = cluster.url_as("app_user", &logins.user_password, database::DBNAME);
         let superuser_url = cluster.url(database::DBNAME);
         let root = cluster.root().to_path_buf();
         let pg_log = cluster.log_dir().join("postgresql.json");
-        parts.cluster = Some(cluster);
+        parts.own(cluster);
 
         let admin = crate::pg::connect(&superuser_url, database::ADMIN_APP_NAME).await?;
         if let Some(scenario) = options.scenario {
@@ -284,7 +243,7 @@ impl Sandbox {
     }
 
     /// Stop the traffic, the app and the cluster, and remove the directory; returns when no
-    /// process, port or file of the sandbox is left.
+    /// process, port or file of the sandbox is left (the server's exit is awaited, up to 5 s).
     pub async fn shutdown(mut self) {
         self.parts.stop().await;
     }
