@@ -229,3 +229,82 @@ async fn a_sandbox_whose_owner_was_killed_is_reaped_by_the_next_start() {
     );
     next.shutdown().await;
 }
+
+/// Set in the child process that runs `golive sandbox` until a signal.
+const COMMAND_CHILD_ENV: &str = "GOLIVE_SANDBOX_TEST_COMMAND";
+
+/// Not a test on its own: the child side of `the_sandbox_command_prints_exports_and_cleans_up_on_sigterm`.
+#[test]
+fn child_running_the_sandbox_command() {
+    if std::env::var_os(COMMAND_CHILD_ENV).is_none() {
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let code = runtime
+        .block_on(golive::sandbox::run_sandbox_command(Some(
+            "legacy-wrapper".into(),
+        )))
+        .unwrap();
+    std::process::exit(code);
+}
+
+#[test]
+fn the_sandbox_command_prints_exports_and_cleans_up_on_sigterm() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_running_the_sandbox_command",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(COMMAND_CHILD_ENV, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut exports = std::collections::BTreeMap::new();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in stdout.lines().map_while(Result::ok) {
+        let Some((_, export)) = line.split_once("export ") else {
+            continue;
+        };
+        let (name, value) = export.split_once('=').unwrap();
+        exports.insert(name.to_string(), value.trim_matches('\'').to_string());
+        if name == "TENANT_B" {
+            break;
+        }
+    }
+    for name in [
+        "DATABASE_URL",
+        "APP_DATABASE_URL",
+        "APP_URL",
+        "APP_METRICS_URL",
+        "PG_LOG",
+        "TENANT_A",
+    ] {
+        assert!(
+            exports.contains_key(name),
+            "{name} not printed: {exports:?}"
+        );
+    }
+    assert!(
+        exports["DATABASE_URL"].starts_with("postgres://app_owner:"),
+        "the password is printed for the user"
+    );
+    let root = Path::new(&exports["PG_LOG"])
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf();
+    let pid = postmaster_pid(&root);
+    let app_port = port_of(&exports["APP_URL"]);
+    assert!(listening(app_port));
+
+    // SAFETY: sending SIGTERM to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(!root.exists(), "{} left behind", root.display());
+    assert!(gone_soon(pid), "postmaster {pid} still running");
+    assert!(!listening(app_port));
+}

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::Context as _;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::{Sandbox, SandboxOptions, Scenario};
 
@@ -18,6 +18,8 @@ pub async fn run_sandbox_command(scenario: Option<String>) -> anyhow::Result<i32
             return Ok(2);
         }
     };
+    // Listen before starting, so a signal that arrives at any moment tears the sandbox down.
+    let stop = StopSignals::new()?;
     let started = Instant::now();
     let options = SandboxOptions {
         scenario,
@@ -40,24 +42,36 @@ pub async fn run_sandbox_command(scenario: Option<String>) -> anyhow::Result<i32
         "# sandbox up in {:.1} s{with}; press Ctrl-C to stop it and remove everything",
         started.elapsed().as_secs_f64()
     );
-    let waited = wait_for_stop().await;
+    stop.wait().await;
     sandbox.shutdown().await;
-    waited?;
     eprintln!("# sandbox stopped and removed");
     Ok(0)
 }
 
-/// Wait for Ctrl-C, SIGTERM or SIGHUP.
-async fn wait_for_stop() -> anyhow::Result<()> {
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-        _ = hangup.recv() => {}
+/// Ctrl-C, SIGTERM and SIGHUP, caught from the moment this is created.
+struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl StopSignals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            hangup: signal(SignalKind::hangup()).context("cannot watch SIGHUP")?,
+        })
     }
-    Ok(())
+
+    /// Wait for the first of them.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
+    }
 }
 
 /// `value` quoted for a POSIX shell.
