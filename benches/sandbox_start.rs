@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use golive::sandbox::{Sandbox, SandboxOptions, http_client};
+use golive::sandbox::{Sandbox, SandboxOptions};
 
 fn main() -> anyhow::Result<()> {
     let runs: usize = std::env::var("GOLIVE_BENCH_RUNS")
@@ -16,7 +16,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut times: Vec<Duration> = Vec::with_capacity(runs);
     runtime.block_on(async {
-        let http = http_client()?;
+        let http = golive::httpc::client(Duration::from_secs(10)).map_err(anyhow::Error::msg)?;
         for run in 1..=runs {
             let started = Instant::now();
             let sandbox = Sandbox::start(&SandboxOptions::default()).await?;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use golive::sandbox::{Sandbox, SandboxOptions, TENANT_A, TENANT_B, http_client};
+use golive::sandbox::{Sandbox, SandboxOptions, TENANT_A, TENANT_B};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
@@ -34,7 +34,7 @@ struct Client {
 impl Client {
     fn new(sandbox: &Sandbox) -> Self {
         Client {
-            http: http_client().unwrap(),
+            http: golive::httpc::client(Duration::from_secs(10)).unwrap(),
             base: sandbox.app_url(),
             sent: Mutex::default(),
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use golive::sandbox::{Sandbox, SandboxOptions, Scenario, http_client};
+use golive::sandbox::{Sandbox, SandboxOptions, Scenario};
 
 /// Set in the child process that starts a sandbox and waits to be killed.
 const CHILD_ENV: &str = "GOLIVE_SANDBOX_TEST_CHILD";
@@ -112,7 +112,7 @@ async fn vars_point_at_the_sandbox_and_traffic_flows() {
     assert_eq!(row.get::<_, i64>(1), 120);
 
     // Traffic: within a few seconds, catalog 200s and 304s, add-to-invoice 201s and some 404s.
-    let http = http_client().unwrap();
+    let http = golive::httpc::client(Duration::from_secs(10)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let text = http

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use golive::sandbox::{Sandbox, SandboxOptions, Scenario, TENANT_A, http_client};
+use golive::sandbox::{Sandbox, SandboxOptions, Scenario, TENANT_A};
 use serde_json::{Value, json};
 
 const CATALOG: &str = "/api/admin/service-operations";
@@ -73,7 +73,7 @@ async fn legacy_wrapper_answers_v2_requests_with_the_wrapper() {
         .batch_execute(include_str!("../assets/sql/catalog-v2-columns.sql"))
         .await
         .unwrap();
-    let body: Value = http_client()
+    let body: Value = golive::httpc::client(Duration::from_secs(10))
         .unwrap()
         .get(format!("{}{CATALOG}", sandbox.app_url()))
         .header("X-Tenant-ID", TENANT_A)
@@ -98,7 +98,7 @@ async fn legacy_wrapper_answers_v2_requests_with_the_wrapper() {
 async fn five_xx_spike_fails_three_in_ten_writes_once_the_flag_is_on() {
     let sandbox = start(Scenario::FiveXxSpike).await;
     let owner = connect(sandbox.database_url(), "golive-test").await;
-    let http = http_client().unwrap();
+    let http = golive::httpc::client(Duration::from_secs(10)).unwrap();
     let row = owner
         .query_one(
             "SELECT (SELECT min(id) FROM appointments WHERE tenant_id = $1::text::uuid),
@@ -241,8 +241,13 @@ async fn db_goes_away_terminates_golive_sessions_once() {
     let flipper = connect(sandbox.database_url(), "golive").await;
     let other_tool = connect(sandbox.database_url(), "psql").await;
 
+    // The runbook's flags step writes with an upsert.
     let err = flipper
-        .execute("UPDATE feature_flags SET enabled = true", &[])
+        .execute(
+            "INSERT INTO feature_flags (name, enabled) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()",
+            &[&"catalog_api_v2", &true],
+        )
         .await
         .unwrap_err();
     let text = golive::pg::describe(&err);
@@ -272,7 +277,7 @@ async fn db_goes_away_terminates_golive_sessions_once() {
         .await
         .unwrap();
     assert_eq!(n, 1);
-    let response = http_client()
+    let response = golive::httpc::client(Duration::from_secs(10))
         .unwrap()
         .get(format!("{}{CATALOG}", sandbox.app_url()))
         .header("X-Tenant-ID", TENANT_A)

@@ -25,7 +25,8 @@ CREATE POLICY support_dashboard_read ON customers
     USING (true);
 ";
 
-/// A statement trigger on `feature_flags`: the first update by anyone but the sandbox terminates
+/// A statement trigger on `feature_flags`: the first write (an `UPDATE`, or the upsert golive's
+/// flags step runs) by anyone but the sandbox terminates
 /// every session named `golive` and the updating session itself, then never fires again (the
 /// sequence is not rolled back with the transaction). Owned by the superuser, so it may terminate
 /// any role's session; the sequence belongs to `app_owner` so `pg_dump` as the owner can read it.
@@ -50,7 +51,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER sandbox_db_goes_away BEFORE UPDATE ON feature_flags
+CREATE TRIGGER sandbox_db_goes_away BEFORE INSERT OR UPDATE ON feature_flags
     FOR EACH STATEMENT EXECUTE FUNCTION sandbox_db_goes_away();
 ";
 

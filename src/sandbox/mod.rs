@@ -27,7 +27,6 @@ use teardown::Parts;
 pub use command::run_sandbox_command;
 pub use faults::SLOW_SNAPSHOT_HOLD;
 pub use scenario::{Scenario, UnknownScenario};
-pub use traffic::http_client;
 
 /// The first tenant of the sandbox data (Northside Auto).
 pub const TENANT_A: &str = "11111111-1111-4111-8111-111111111111";
@@ -62,7 +61,7 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// The HTTP client for the traffic generator could not be built.
-    #[error("sandbox: cannot build the HTTP client: {0}")]
+    #[error("sandbox: {0}")]
     Http(String),
     /// The cluster start-up task panicked or was cancelled.
     #[error("sandbox: the cluster start-up task failed: {0}")]

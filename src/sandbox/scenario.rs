@@ -21,8 +21,8 @@ pub enum Scenario {
     /// A batch job holds an `ACCESS EXCLUSIVE` lock on `customers` for a while after start, so a
     /// snapshot with a lock-wait timeout fails.
     SlowSnapshot,
-    /// The first update of `feature_flags` by anyone but the sandbox terminates golive's database
-    /// sessions (application_name `golive`), the updating one included; a retry works.
+    /// The first write to `feature_flags` by anyone but the sandbox terminates golive's database
+    /// sessions (application_name `golive`), the writing one included; a retry works.
     DbGoesAway,
 }
 
@@ -61,7 +61,7 @@ impl Scenario {
                 "a batch job holds an ACCESS EXCLUSIVE lock on customers for 20 s after start"
             }
             Scenario::DbGoesAway => {
-                "the first flag update terminates golive's database sessions; a retry works"
+                "the first flag write terminates golive's database sessions; a retry works"
             }
         }
     }

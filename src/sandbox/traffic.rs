@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder};
@@ -57,29 +56,13 @@ pub(super) async fn load_tenants(
         .collect())
 }
 
-/// An HTTP client for the sandbox app: plain HTTP to loopback, never through a proxy.
-pub fn http_client() -> Result<reqwest::Client, SandboxError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SandboxError::Http(e.to_string()))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .no_proxy()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .map_err(|e| SandboxError::Http(e.to_string()))
-}
-
 /// Start sending requests to the app at `addr` until `cancel`.
 pub(super) fn spawn(
     addr: SocketAddr,
     tenants: Vec<TenantData>,
     cancel: CancellationToken,
 ) -> Result<JoinHandle<()>, SandboxError> {
-    let client = http_client()?;
+    let client = crate::httpc::client(REQUEST_TIMEOUT).map_err(SandboxError::Http)?;
     let mut generator = Generator {
         client,
         addr,
