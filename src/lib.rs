@@ -19,5 +19,6 @@ pub mod provenance;
 pub mod redact;
 pub mod report;
 pub mod runbook;
+pub mod sandbox;
 pub mod signals;
 pub mod verify;

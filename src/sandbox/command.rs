@@ -1,0 +1,91 @@
+//! `golive sandbox`: start the sandbox alone, print its variables as `export` lines, and run
+//! until Ctrl-C, SIGTERM or SIGHUP.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use super::{Sandbox, SandboxOptions, Scenario};
+
+/// Run `golive sandbox [--scenario NAME]`; the exit code (0, or 2 for bad input or no
+/// PostgreSQL).
+pub async fn run_sandbox_command(scenario: Option<String>) -> anyhow::Result<i32> {
+    let scenario = match scenario.map(|s| s.parse::<Scenario>()).transpose() {
+        Ok(scenario) => scenario,
+        Err(e) => {
+            eprintln!("golive sandbox: {e}");
+            return Ok(2);
+        }
+    };
+    // Listen before starting, so a signal that arrives at any moment tears the sandbox down.
+    let stop = StopSignals::new()?;
+    let started = Instant::now();
+    let options = SandboxOptions {
+        scenario,
+        ..SandboxOptions::default()
+    };
+    let sandbox = match Sandbox::start(&options).await {
+        Ok(sandbox) => sandbox,
+        Err(e) if e.is_missing_environment() => {
+            eprintln!("golive sandbox: {e}");
+            return Ok(2);
+        }
+        Err(e) => return Err(e).context("cannot start the sandbox"),
+    };
+    // Meant for the user (`eval` them): the connection strings carry their passwords.
+    for (name, value, _secret) in sandbox.vars() {
+        println!("export {name}={}", shell_quote(&value));
+    }
+    let with = scenario.map_or(String::new(), |s| format!(" with scenario {s}"));
+    eprintln!(
+        "# sandbox up in {:.1} s{with}; press Ctrl-C to stop it and remove everything",
+        started.elapsed().as_secs_f64()
+    );
+    stop.wait().await;
+    sandbox.shutdown().await;
+    eprintln!("# sandbox stopped and removed");
+    Ok(0)
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP, caught from the moment this is created.
+struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl StopSignals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            hangup: signal(SignalKind::hangup()).context("cannot watch SIGHUP")?,
+        })
+    }
+
+    /// Wait for the first of them.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
+    }
+}
+
+/// `value` quoted for a POSIX shell.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_survive_the_shell() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}
