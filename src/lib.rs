@@ -8,3 +8,4 @@ pub mod exec;
 pub mod pg;
 pub mod redact;
 pub mod runbook;
+pub mod tui;
