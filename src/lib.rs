@@ -3,9 +3,19 @@
 //! The engine (runbook, executors, journal) never imports the UI; the full-screen console and the
 //! headless front end are two consumers of the same [`engine::EngineEvent`] stream.
 
+pub mod cli;
 pub mod engine;
 pub mod exec;
+pub mod headless;
+pub mod httpc;
+pub mod journal;
+pub mod lock;
+pub mod logging;
 pub mod pg;
+pub mod plan;
+pub mod provenance;
 pub mod redact;
+pub mod report;
 pub mod runbook;
+pub mod signals;
 pub mod tui;

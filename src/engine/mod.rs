@@ -1,7 +1,131 @@
 //! The engine: runs the steps in order, asks before anything destructive, journals everything,
 //! and reports through [`events::EngineEvent`]s. It never imports the UI.
+//!
+//! [`start`] does everything that can fail before a step runs (the run directory, the journal,
+//! the go-live lock) and returns an [`EngineHandle`]: the events to show, the command channel to
+//! answer on, and the task that ends with the run's [`events::Outcome`].
 
+mod ask;
 mod databases;
 pub mod events;
+mod runner;
+mod setup;
+
+use tokio::sync::mpsc;
 
 pub use databases::Databases;
+use events::{Command, EngineEvent, Outcome};
+
+use crate::journal::JournalError;
+use crate::lock::LockError;
+use crate::runbook::{Runbook, Vars};
+
+/// Which steps to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// The whole main sequence.
+    All,
+    /// The main sequence from this step on.
+    From(String),
+    /// This step of the main sequence alone.
+    Only(String),
+    /// A rollback or diagnostic procedure alone.
+    Procedure(String),
+}
+
+/// `golive run` or `golive rehearse` (rehearsals give the expected durations of later runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// A real go-live.
+    Run,
+    /// A rehearsal on the sandbox.
+    Rehearse,
+}
+
+impl RunMode {
+    fn name(self) -> &'static str {
+        match self {
+            RunMode::Run => "run",
+            RunMode::Rehearse => "rehearse",
+        }
+    }
+}
+
+/// What the engine needs to start.
+pub struct EngineConfig {
+    /// The validated runbook.
+    pub runbook: Runbook,
+    /// Its resolved variables.
+    pub vars: Vars,
+    /// Which steps.
+    pub selection: Selection,
+    /// Continue the latest unfinished run of this runbook.
+    pub resume: bool,
+    /// Run or rehearsal.
+    pub mode: RunMode,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The journal cannot be written: nothing runs that cannot be recorded.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The go-live lock is held or cannot be taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// `--resume` found nothing to continue.
+    #[error("no unfinished run of {0} to resume; start a new one without --resume")]
+    NothingToResume(String),
+    /// `--from`, `--only` or `--procedure` named something that does not exist.
+    #[error("{what} `{id}` is not in the runbook; known: {known}")]
+    Unknown {
+        /// step or procedure.
+        what: &'static str,
+        /// The id given.
+        id: String,
+        /// The ids that exist.
+        known: String,
+    },
+}
+
+impl EngineError {
+    /// The exit code: 3 when refused (the lock is held), 2 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            EngineError::Lock(LockError::Held { .. }) => 3,
+            _ => 2,
+        }
+    }
+}
+
+/// A started run.
+pub struct EngineHandle {
+    /// The run's directory (`.golive/runs/<run-id>`).
+    pub run_dir: std::path::PathBuf,
+    /// What happens, in order.
+    pub events: mpsc::Receiver<EngineEvent>,
+    /// Answers and commands from the front end.
+    pub commands: mpsc::UnboundedSender<Command>,
+    /// Ends with the run.
+    pub done: tokio::task::JoinHandle<Outcome>,
+}
+
+/// Capacity of the event channel: output comes in batches, so this bounds memory, and a slow
+/// front end slows a flooding step down instead of growing a queue.
+const EVENT_BUFFER: usize = 256;
+
+/// Prepare the run (directory, journal, lock) and start it.
+pub async fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
+    let (events_tx, events) = mpsc::channel(EVENT_BUFFER);
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let runner = setup::prepare(config, events_tx, commands_rx).await?;
+    let run_dir = runner.run_dir();
+    let done = tokio::spawn(runner.run());
+    Ok(EngineHandle {
+        run_dir,
+        events,
+        commands,
+        done,
+    })
+}

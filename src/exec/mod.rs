@@ -5,7 +5,11 @@
 //! file, batched to the front end), honours [`StepCtx::cancel`], and returns a one-line summary
 //! or a [`StepError`] that says what failed and what to do.
 
+pub mod flags;
+pub mod http;
+pub mod shell;
 pub mod sink;
+pub mod sql;
 
 use std::path::Path;
 
@@ -47,4 +51,24 @@ pub struct StepCtx<'a> {
     pub base_dir: &'a Path,
     /// The whole runbook (its `[flags]` provider, its `[monitor]` table).
     pub runbook: &'a crate::runbook::Runbook,
+}
+
+/// Run one step with the executor of its kind.
+pub async fn dispatch(step: &crate::runbook::Step, ctx: &mut StepCtx<'_>) -> StepResult {
+    use crate::runbook::StepKind;
+    match &step.kind {
+        StepKind::Shell(spec) => shell::run(spec, ctx).await,
+        StepKind::Sql(spec) => sql::run(spec, step.timeout, ctx).await,
+        StepKind::Http(spec) => http::run(spec, step.timeout, ctx).await,
+        StepKind::Gate(spec) => {
+            for line in spec.instructions.lines() {
+                ctx.out.info(line).await;
+            }
+            Ok("confirmed by the operator".into())
+        }
+        StepKind::Flags(spec) => flags::run(spec, step.timeout, ctx).await,
+        StepKind::VerifyRls(_) | StepKind::VerifyApi(_) | StepKind::Monitor(_) => Err(
+            StepError::Failed(format!("`{}` steps are not wired in yet", step.kind_name())),
+        ),
+    }
 }

@@ -1,0 +1,232 @@
+//! What each subcommand does; errors become messages that name the fix and an exit code.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::{Cli, Command, RunArgs};
+use crate::engine::{self, EngineConfig, RunMode, Selection};
+use crate::headless::{self, HeadlessOptions};
+use crate::logging::LogSink;
+use crate::runbook::{self, LoadError, Runbook, StepKind, Vars};
+
+/// A process exit code.
+pub type ExitCode = i32;
+
+/// Run the parsed command line.
+pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
+    match cli.command {
+        Command::Check { runbook } => check(&runbook),
+        Command::Plan { runbook } => plan(&runbook),
+        Command::Run(args) => run(args, RunMode::Run, Vec::new(), &log).await,
+        Command::Report { run_dir, format } => report(&run_dir, &format),
+    }
+}
+
+fn load(path: &Path) -> Result<Runbook, ExitCode> {
+    runbook::load(path).map_err(|e| {
+        match &e {
+            LoadError::Invalid(diags) => {
+                for d in diags {
+                    eprintln!("{d}");
+                }
+                eprintln!(
+                    "{}: {} problem(s); nothing was run",
+                    path.display(),
+                    diags.len()
+                );
+            }
+            LoadError::Io { .. } => eprintln!("golive: {e}"),
+        }
+        2
+    })
+}
+
+fn check(path: &Path) -> ExitCode {
+    let runbook = match load(path) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if let Err(missing) = Vars::resolve(&runbook, env_lookup(&[])) {
+        for d in &missing {
+            eprintln!("{d}");
+        }
+        eprintln!(
+            "{}: valid, but {} required variable(s) are not set",
+            path.display(),
+            missing.len()
+        );
+        return 2;
+    }
+    let destructive = runbook.all_steps().filter(|(_, s)| s.destructive).count();
+    println!(
+        "{}: ok — `{}`: {} steps ({} destructive, all behind a typed confirmation), {} rollback \
+         and {} diagnostic procedure(s)",
+        path.display(),
+        runbook.name,
+        runbook.steps.len(),
+        destructive,
+        runbook.rollbacks.len(),
+        runbook.diagnostics.len()
+    );
+    0
+}
+
+fn plan(path: &Path) -> ExitCode {
+    let runbook = match load(path) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let vars = Vars::partial(&runbook, env_lookup(&[]));
+    let missing: Vec<String> = runbook
+        .vars
+        .iter()
+        .filter(|d| vars.get(&d.name).is_none())
+        .map(|d| d.name.clone())
+        .collect();
+    print!("{}", crate::plan::render(&runbook, &vars, &missing));
+    0
+}
+
+fn report(run_dir: &Path, format: &str) -> ExitCode {
+    match crate::report::build(run_dir) {
+        Ok(report) if format == "json" => match serde_json::to_string_pretty(&report) {
+            Ok(text) => {
+                println!("{text}");
+                0
+            }
+            Err(e) => {
+                eprintln!("golive: {e}");
+                1
+            }
+        },
+        Ok(report) => {
+            print!("{}", crate::report::markdown(&report));
+            0
+        }
+        Err(e) => {
+            eprintln!("golive: {e}");
+            2
+        }
+    }
+}
+
+/// Values from `overlay` (a rehearsal's sandbox) first, then the environment.
+fn env_lookup(overlay: &[(String, String, bool)]) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| {
+        overlay
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, _)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    }
+}
+
+/// `golive run` (and the run part of `golive rehearse`, with the sandbox's variables).
+pub(crate) async fn run(
+    args: RunArgs,
+    mode: RunMode,
+    overlay: Vec<(String, String, bool)>,
+    log: &LogSink,
+) -> ExitCode {
+    let runbook = match load(&args.runbook) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mut vars = match Vars::resolve(&runbook, env_lookup(&overlay)) {
+        Ok(v) => v,
+        Err(missing) => {
+            for d in &missing {
+                eprintln!("{d}");
+            }
+            eprintln!("golive: set the variables above, then run again; nothing was run");
+            return 2;
+        }
+    };
+    for (name, value, secret) in &overlay {
+        vars.set(name, value.clone(), *secret);
+    }
+    let selection = match (&args.from, &args.only, &args.procedure) {
+        (Some(id), _, _) => Selection::From(id.clone()),
+        (_, Some(id), _) => Selection::Only(id.clone()),
+        (_, _, Some(id)) => Selection::Procedure(id.clone()),
+        _ => Selection::All,
+    };
+    let headless = args.headless || args.json || !std::io::stdout().is_terminal();
+    let options = HeadlessOptions {
+        json: args.json,
+        approve: args.approve.clone(),
+        approve_all: args.approve_all,
+    };
+    if headless && !args.resume {
+        let unapproved = unapproved(&runbook, &selection, &options);
+        if !unapproved.is_empty() {
+            eprintln!(
+                "golive: refused: these steps need a person or an approval, and this run is \
+                 headless: {}\nRead `golive plan {}`, then add --approve STEP_ID for each (or \
+                 --approve-all), or run on a terminal to confirm them one by one. Nothing was run.",
+                unapproved.join(", "),
+                args.runbook.display()
+            );
+            return 3;
+        }
+    }
+    let config = EngineConfig {
+        runbook,
+        vars: vars.clone(),
+        selection,
+        resume: args.resume,
+        mode,
+    };
+    let handle = match engine::start(config).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("golive: {e}");
+            return e.exit_code();
+        }
+    };
+    if let Err(e) = log.attach(&handle.run_dir.join("golive.log"), vars.redactor().clone()) {
+        eprintln!(
+            "golive: cannot write golive.log in {}: {e}",
+            handle.run_dir.display()
+        );
+    }
+    tracing::info!(run_dir = %handle.run_dir.display(), "run started");
+    let outcome = headless::run(handle, options).await;
+    tracing::info!(?outcome, "run finished");
+    outcome.exit_code()
+}
+
+/// Destructive steps and gates of the selection that headless approvals do not cover.
+fn unapproved(runbook: &Runbook, selection: &Selection, options: &HeadlessOptions) -> Vec<String> {
+    let steps: Vec<(Option<&str>, &runbook::Step)> = match selection {
+        Selection::All => runbook.steps.iter().map(|s| (None, s)).collect(),
+        Selection::From(id) => runbook
+            .steps
+            .iter()
+            .skip_while(|s| &s.id != id)
+            .map(|s| (None, s))
+            .collect(),
+        Selection::Only(id) => runbook
+            .steps
+            .iter()
+            .filter(|s| &s.id == id)
+            .map(|s| (None, s))
+            .collect(),
+        Selection::Procedure(id) => runbook
+            .procedure(id)
+            .map(|p| p.steps.iter().map(|s| (Some(p.id.as_str()), s)).collect())
+            .unwrap_or_default(),
+    };
+    steps
+        .into_iter()
+        .filter(|(_, s)| s.destructive || matches!(s.kind, StepKind::Gate(_)))
+        .map(|(p, s)| match p {
+            Some(p) => format!("{p}/{}", s.id),
+            None => s.id.clone(),
+        })
+        .filter(|q| {
+            let id = q.rsplit('/').next().unwrap_or(q);
+            !options.approves(id, q)
+        })
+        .collect()
+}

@@ -1,0 +1,91 @@
+//! The command line: the public interface scripts and tests rely on (see DESIGN.md). Exit codes:
+//! 0 passed, 1 a step or check failed, 2 bad input, 3 refused.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use commands::{ExitCode, dispatch};
+
+/// golive: drive a database go-live from a runbook, with confirmations, a crash-safe journal
+/// and a post-deploy dashboard.
+#[derive(Debug, Parser)]
+#[command(name = "golive", version = crate::provenance::VERSION, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 all passed, 1 a step or check failed, 2 bad input \
+(usage, invalid runbook, missing environment), 3 refused (destructive step not approved, \
+go-live lock held by someone else)."
+)]
+pub struct Cli {
+    /// Diagnostics level for the run's golive.log (error, warn, info, debug, trace);
+    /// RUST_LOG is used when absent.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a runbook: every problem as file:line:col: message, and missing variables.
+    Check {
+        /// The runbook.
+        #[arg(default_value = "runbook.toml")]
+        runbook: PathBuf,
+    },
+    /// Dry run: every step in order with its id, kind, destructive mark and exactly what it
+    /// would run (secrets masked). Touches nothing.
+    Plan {
+        /// The runbook.
+        #[arg(default_value = "runbook.toml")]
+        runbook: PathBuf,
+    },
+    /// Drive the runbook: the full-screen console on a terminal, line output otherwise.
+    Run(RunArgs),
+    /// Report a run's journal as a change record.
+    Report {
+        /// The run's directory, e.g. .golive/runs/20261126-201500-ab12.
+        run_dir: PathBuf,
+        /// md (Markdown) or json.
+        #[arg(long, default_value = "md", value_parser = ["md", "json"])]
+        format: String,
+    },
+}
+
+/// Flags of `golive run` (and `golive rehearse`).
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The runbook.
+    #[arg(default_value = "runbook.toml")]
+    pub runbook: PathBuf,
+    /// Line output even on a terminal.
+    #[arg(long)]
+    pub headless: bool,
+    /// Approve this destructive step or gate to run without a person (repeatable; a
+    /// procedure's step as PROCEDURE/STEP). Headless only.
+    #[arg(long, value_name = "STEP_ID")]
+    pub approve: Vec<String>,
+    /// Approve every destructive step and gate. Headless only; read `golive plan` first.
+    #[arg(long)]
+    pub approve_all: bool,
+    /// Start at this step of the main sequence.
+    #[arg(long, value_name = "STEP_ID", conflicts_with_all = ["only", "procedure"])]
+    pub from: Option<String>,
+    /// Run only this step of the main sequence.
+    #[arg(long, value_name = "STEP_ID", conflicts_with = "procedure")]
+    pub only: Option<String>,
+    /// Run a rollback or diagnostic procedure alone.
+    #[arg(long, value_name = "ID")]
+    pub procedure: Option<String>,
+    /// Continue the latest unfinished run of this runbook: finished steps stay finished, an
+    /// interrupted step runs again only when confirmed.
+    #[arg(long)]
+    pub resume: bool,
+    /// One JSON event a line (implies --headless).
+    #[arg(long)]
+    pub json: bool,
+}

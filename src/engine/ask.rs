@@ -1,0 +1,216 @@
+//! Questions to the operator: a destructive step's typed confirmation, a gate, re-running an
+//! interrupted step, and the wait for an answer (during which a procedure may be started or the
+//! run interrupted). Every answer is journaled, refusals included.
+
+use super::events::{
+    Answer, Command, EngineEvent, Outcome, Question, QuestionKind, StepIdx, StepState,
+};
+use super::runner::{Runner, SeqEnd};
+use crate::journal::Entry;
+use crate::plan;
+use crate::runbook::StepKind;
+
+/// What came back while waiting for an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Reply {
+    /// The answer to the question.
+    Answer(Answer),
+    /// The operator started a procedure instead.
+    Procedure(String),
+    /// The run is to stop (or the front end went away).
+    Interrupt,
+}
+
+impl Runner {
+    /// Ask, and wait for the answer or a command that overrides it.
+    pub(super) async fn ask(
+        &mut self,
+        step: Option<StepIdx>,
+        kind: QuestionKind,
+        prompt: String,
+        detail: String,
+        expect_typed: Option<String>,
+    ) -> Reply {
+        let id = self.next_question;
+        self.next_question += 1;
+        self.emit(EngineEvent::Ask {
+            question: Question {
+                id,
+                step,
+                kind,
+                prompt,
+                detail,
+                expect_typed,
+            },
+        })
+        .await;
+        loop {
+            match self.commands.recv().await {
+                Some(Command::Answer { id: got, answer }) if got == id => {
+                    return Reply::Answer(answer);
+                }
+                Some(Command::Answer { .. }) => {}
+                Some(Command::StartProcedure(p)) => return Reply::Procedure(p),
+                Some(Command::Interrupt) | None => return Reply::Interrupt,
+            }
+        }
+    }
+
+    /// Before a destructive step or a gate: the confirmation, journaled either way.
+    pub(super) async fn confirm_before(&mut self, idx: StepIdx) -> Result<(), SeqEnd> {
+        let planned = &self.planned[idx];
+        let qualified = planned.qualified.clone();
+        let (kind, prompt, expect, what, target) = match &planned.step.kind {
+            StepKind::Gate(_) => (
+                QuestionKind::Gate,
+                format!("Manual step `{qualified}`: {}. Done?", planned.step.title),
+                None,
+                "gate",
+                None,
+            ),
+            _ if planned.step.destructive => {
+                let target = plan::target(&planned.step, &self.runbook, &self.vars);
+                let (shown, typed) = match &target {
+                    Some(t) => (t.shown.clone(), t.typed.clone()),
+                    None => ("this environment".to_string(), planned.step.id.clone()),
+                };
+                (
+                    QuestionKind::Destructive,
+                    format!(
+                        "DESTRUCTIVE: `{qualified}` ({}) will run on {shown}. Type `{typed}` to confirm.",
+                        planned.step.title
+                    ),
+                    Some(typed),
+                    "destructive step",
+                    Some(shown),
+                )
+            }
+            _ => return Ok(()),
+        };
+        let detail = planned.info.preview.clone();
+        self.set_state(idx, StepState::AwaitingConfirmation, 0, None, None)
+            .await;
+        loop {
+            let reply = self
+                .ask(
+                    Some(idx),
+                    kind.clone(),
+                    prompt.clone(),
+                    detail.clone(),
+                    expect.clone(),
+                )
+                .await;
+            match reply {
+                Reply::Answer(Answer::Confirm { typed })
+                    if expect.as_ref().is_none_or(|e| e == &typed) =>
+                {
+                    let by = if expect.is_some() {
+                        format!("{} (typed the target's name)", self.operator)
+                    } else {
+                        self.operator.clone()
+                    };
+                    self.record(Entry::Confirmed {
+                        step: Some(qualified),
+                        what: what.to_string(),
+                        by,
+                        target,
+                    })
+                    .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
+                    return Ok(());
+                }
+                Reply::Answer(Answer::Confirm { typed }) => {
+                    let reason = format!(
+                        "typed `{typed}`, which is not `{}`",
+                        expect.clone().unwrap_or_default()
+                    );
+                    self.refuse(&qualified, what, &reason)?;
+                    self.emit(EngineEvent::Notice {
+                        level: super::events::NoticeLevel::Warn,
+                        text: format!("not confirmed: {reason}; `{qualified}` did not run"),
+                    })
+                    .await;
+                }
+                Reply::Answer(_) => {
+                    self.refuse(&qualified, what, "refused by the operator")?;
+                    self.set_state(idx, StepState::Pending, 0, None, None).await;
+                    return Err(SeqEnd::Stop(
+                        Outcome::Refused,
+                        format!("`{qualified}` was not confirmed, so it did not run"),
+                    ));
+                }
+                Reply::Procedure(p) => {
+                    self.set_state(idx, StepState::Pending, 0, None, None).await;
+                    return Err(SeqEnd::Procedure(p));
+                }
+                Reply::Interrupt => {
+                    self.set_state(idx, StepState::Pending, 0, None, None).await;
+                    return Err(SeqEnd::Stop(
+                        Outcome::Interrupted,
+                        format!(
+                            "stopped before `{qualified}`; continue with `golive run --resume`"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A step interrupted in an earlier process runs again only when asked.
+    pub(super) async fn confirm_rerun(&mut self, idx: StepIdx) -> Result<(), SeqEnd> {
+        let qualified = self.planned[idx].qualified.clone();
+        let reply = self
+            .ask(
+                Some(idx),
+                QuestionKind::RerunInterrupted,
+                format!(
+                    "`{qualified}` was interrupted in an earlier run and may have partly run. \
+                     Run it again?"
+                ),
+                self.planned[idx].info.preview.clone(),
+                None,
+            )
+            .await;
+        match reply {
+            Reply::Answer(Answer::Confirm { .. }) => {
+                self.record(Entry::Confirmed {
+                    step: Some(qualified),
+                    what: "re-run interrupted step".into(),
+                    by: self.operator.clone(),
+                    target: None,
+                })
+                .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
+                Ok(())
+            }
+            Reply::Procedure(p) => Err(SeqEnd::Procedure(p)),
+            Reply::Interrupt => Err(SeqEnd::Stop(
+                Outcome::Interrupted,
+                format!("stopped before re-running `{qualified}`"),
+            )),
+            Reply::Answer(_) => {
+                self.refuse(
+                    &qualified,
+                    "re-run interrupted step",
+                    "refused by the operator",
+                )?;
+                Err(SeqEnd::Stop(
+                    Outcome::Refused,
+                    format!(
+                        "`{qualified}` was interrupted earlier and not confirmed to run again; \
+                         check what it did, then resume and confirm (headless: --approve {})",
+                        self.planned[idx].step.id
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn refuse(&mut self, qualified: &str, what: &str, reason: &str) -> Result<(), SeqEnd> {
+        self.record(Entry::Refused {
+            step: Some(qualified.to_string()),
+            what: what.to_string(),
+            by: self.operator.clone(),
+            reason: reason.to_string(),
+        })
+        .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))
+    }
+}

@@ -1,0 +1,525 @@
+//! The run itself: the selected sequence step by step, confirmations before destructive steps and
+//! gates, `requires`, retries and timeouts, the failure decision, and procedures.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::ask::Reply;
+use super::events::{
+    Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, QuestionKind, RunInfo, StepIdx,
+    StepState,
+};
+use super::{Databases, Selection};
+use crate::exec::{self, OutputSink, StepCtx, StepError};
+use crate::journal::{Entry, Journal};
+use crate::lock::LockGuard;
+use crate::runbook::{Runbook, Step, Vars};
+
+/// A step with its place in the run.
+pub(super) struct Planned {
+    pub step: Step,
+    /// `id`, or `procedure/id`.
+    pub qualified: String,
+    pub info: super::events::StepInfo,
+}
+
+/// What [`super::setup::prepare`] hands over.
+pub(super) struct Parts {
+    pub runbook: Runbook,
+    pub vars: Vars,
+    pub planned: Vec<Planned>,
+    pub info: RunInfo,
+    pub journal: Journal,
+    pub events: mpsc::Sender<EngineEvent>,
+    pub commands: mpsc::UnboundedReceiver<Command>,
+    pub selection: Selection,
+    pub lock: Option<LockGuard>,
+    pub notices: Vec<(NoticeLevel, String)>,
+}
+
+/// How a sequence ended.
+pub(super) enum SeqEnd {
+    Done,
+    Stop(Outcome, String),
+    Procedure(String),
+}
+
+/// The running engine.
+pub(super) struct Runner {
+    pub(super) runbook: Runbook,
+    pub(super) vars: Vars,
+    pub(super) planned: Vec<Planned>,
+    pub(super) states: Vec<StepState>,
+    info: Option<RunInfo>,
+    pub(super) journal: Journal,
+    pub(super) events: mpsc::Sender<EngineEvent>,
+    pub(super) commands: mpsc::UnboundedReceiver<Command>,
+    selection: Selection,
+    lock: Option<LockGuard>,
+    notices: Vec<(NoticeLevel, String)>,
+    dbs: Databases,
+    pub(super) operator: String,
+    pub(super) next_question: u64,
+}
+
+impl Runner {
+    pub(super) fn new(parts: Parts) -> Self {
+        Runner {
+            states: parts.planned.iter().map(|p| p.info.state).collect(),
+            runbook: parts.runbook,
+            vars: parts.vars,
+            planned: parts.planned,
+            info: Some(parts.info),
+            journal: parts.journal,
+            events: parts.events,
+            commands: parts.commands,
+            selection: parts.selection,
+            lock: parts.lock,
+            notices: parts.notices,
+            dbs: Databases::default(),
+            operator: crate::provenance::user(),
+            next_question: 1,
+        }
+    }
+
+    /// The run's directory.
+    pub(super) fn run_dir(&self) -> std::path::PathBuf {
+        self.journal
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// Run to the end; the outcome is journaled and sent as `Finished`.
+    pub(super) async fn run(mut self) -> Outcome {
+        if let Some(info) = self.info.take() {
+            self.emit(EngineEvent::Started {
+                run: Box::new(info),
+            })
+            .await;
+        }
+        for (level, text) in std::mem::take(&mut self.notices) {
+            self.emit(EngineEvent::Notice { level, text }).await;
+        }
+        let main: Vec<StepIdx> = (0..self.planned.len())
+            .filter(|&i| self.planned[i].info.procedure.is_none())
+            .collect();
+        let end = match self.selection.clone() {
+            Selection::All => self.sequence(main, true).await,
+            Selection::From(id) => {
+                let start = main
+                    .iter()
+                    .position(|&i| self.planned[i].step.id == id)
+                    .unwrap_or(0);
+                self.sequence(main[start..].to_vec(), true).await
+            }
+            Selection::Only(id) => {
+                let only = main
+                    .into_iter()
+                    .filter(|&i| self.planned[i].step.id == id)
+                    .collect();
+                self.sequence(only, true).await
+            }
+            Selection::Procedure(id) => SeqEnd::Procedure(id),
+        };
+        let (outcome, message) = match end {
+            SeqEnd::Done => (Outcome::Passed, "every step passed".to_string()),
+            SeqEnd::Stop(outcome, message) => (outcome, message),
+            SeqEnd::Procedure(id) => self.procedure(&id).await,
+        };
+        let _ = self.journal.append(Entry::RunFinished {
+            outcome,
+            message: message.clone(),
+        });
+        self.emit(EngineEvent::Finished { outcome, message }).await;
+        drop(self.lock.take());
+        outcome
+    }
+
+    async fn procedure(&mut self, id: &str) -> (Outcome, String) {
+        let Some(proc_info) = self.runbook.procedure(id).map(|p| p.title.clone()) else {
+            return (Outcome::Failed, format!("no procedure `{id}`"));
+        };
+        if let Err(e) = self.journal.append(Entry::ProcedureStarted {
+            procedure: id.to_string(),
+            by: self.operator.clone(),
+        }) {
+            return (Outcome::Failed, e.to_string());
+        }
+        self.emit(EngineEvent::Notice {
+            level: NoticeLevel::Warn,
+            text: format!("running procedure `{id}`: {proc_info}"),
+        })
+        .await;
+        let steps: Vec<StepIdx> = (0..self.planned.len())
+            .filter(|&i| self.planned[i].info.procedure.as_deref() == Some(id))
+            .collect();
+        for &i in &steps {
+            self.set_state(i, StepState::Pending, 0, None, None).await;
+        }
+        let is_rollback = self.runbook.rollbacks.iter().any(|p| p.id == id);
+        match self.sequence(steps, false).await {
+            SeqEnd::Done if is_rollback => (
+                Outcome::RolledBack,
+                format!("rollback `{id}` completed: {proc_info}"),
+            ),
+            SeqEnd::Done => (Outcome::Passed, format!("procedure `{id}` passed")),
+            SeqEnd::Stop(outcome, message) => (outcome, format!("procedure `{id}`: {message}")),
+            SeqEnd::Procedure(other) => (
+                Outcome::Aborted,
+                format!("procedure `{id}` stopped to start `{other}`; start it on its own"),
+            ),
+        }
+    }
+
+    /// Run `steps` in order. `main` offers the rollbacks on failure.
+    async fn sequence(&mut self, steps: Vec<StepIdx>, main: bool) -> SeqEnd {
+        for idx in steps {
+            if matches!(self.states[idx], StepState::Passed | StepState::Skipped) {
+                continue;
+            }
+            match self.step(idx, main).await {
+                SeqEnd::Done => {}
+                other => return other,
+            }
+        }
+        SeqEnd::Done
+    }
+
+    /// One step: confirm, run (with retries), decide after a failure.
+    async fn step(&mut self, idx: StepIdx, main: bool) -> SeqEnd {
+        if self.states[idx] == StepState::Interrupted {
+            match self.confirm_rerun(idx).await {
+                Ok(()) => {}
+                Err(end) => return end,
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(unmet) = self.unmet_requirement(idx) {
+                self.set_state(idx, StepState::Failed, attempt, None, Some(unmet.clone()))
+                    .await;
+                match self.after_failure(idx, unmet, main).await {
+                    Ok(true) => continue,
+                    Ok(false) => return SeqEnd::Done,
+                    Err(end) => return end,
+                }
+            }
+            if let Err(end) = self.confirm_before(idx).await {
+                return end;
+            }
+            if let Some(lock) = &self.lock
+                && !lock.is_held()
+            {
+                let text = format!(
+                    "the go-live lock's connection to {} was lost, so the lock may be gone: \
+                     stopping before `{}`; check the database, then `golive run --resume`",
+                    lock.target(),
+                    self.planned[idx].qualified
+                );
+                return SeqEnd::Stop(Outcome::Interrupted, text);
+            }
+            let (result, elapsed, interrupt) = match self.attempts(idx, &mut attempt).await {
+                Ok(r) => r,
+                Err(end) => return end,
+            };
+            let state = match &result {
+                Ok(_) => StepState::Passed,
+                Err(StepError::Cancelled) => StepState::Interrupted,
+                Err(_) => StepState::Failed,
+            };
+            let detail = match &result {
+                Ok(summary) => summary.clone(),
+                Err(e) => e.to_string(),
+            };
+            if let Err(e) = self.journal.append(Entry::StepFinished {
+                step: self.planned[idx].qualified.clone(),
+                state,
+                duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                detail: Some(detail.clone()),
+            }) {
+                self.set_state(idx, state, attempt, Some(elapsed), Some(detail))
+                    .await;
+                return SeqEnd::Stop(Outcome::Failed, e.to_string());
+            }
+            self.set_state(idx, state, attempt, Some(elapsed), Some(detail.clone()))
+                .await;
+            match (result, interrupt) {
+                (_, Some(Reply::Procedure(p))) => return SeqEnd::Procedure(p),
+                (_, Some(_)) | (Err(StepError::Cancelled), None) => {
+                    return SeqEnd::Stop(
+                        Outcome::Interrupted,
+                        format!(
+                            "interrupted during `{}`; continue with `golive run --resume`",
+                            self.planned[idx].qualified
+                        ),
+                    );
+                }
+                (Ok(_), None) => return SeqEnd::Done,
+                (Err(e), None) => match self.after_failure(idx, e.to_string(), main).await {
+                    Ok(true) => continue,
+                    Ok(false) => return SeqEnd::Done,
+                    Err(end) => return end,
+                },
+            }
+        }
+    }
+
+    /// Run the step, retrying up to its `retries`; returns the last result, the time it took and
+    /// an interruption that arrived meanwhile.
+    async fn attempts(
+        &mut self,
+        idx: StepIdx,
+        attempt: &mut u32,
+    ) -> Result<(Result<String, StepError>, Duration, Option<Reply>), SeqEnd> {
+        let retries = self.planned[idx].step.retries;
+        let delay = self.planned[idx].step.retry_delay;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            if let Err(e) = self.journal.append(Entry::StepStarted {
+                step: self.planned[idx].qualified.clone(),
+                attempt: *attempt,
+            }) {
+                return Err(SeqEnd::Stop(
+                    Outcome::Failed,
+                    format!("{e}; `{}` was not started", self.planned[idx].qualified),
+                ));
+            }
+            self.set_state(idx, StepState::Running, *attempt, None, None)
+                .await;
+            let started = Instant::now();
+            let (result, interrupt) = self.execute(idx).await;
+            let elapsed = started.elapsed();
+            let retry = matches!(result, Err(StepError::Failed(_) | StepError::TimedOut(_)))
+                && interrupt.is_none()
+                && tries <= retries;
+            if !retry {
+                return Ok((result, elapsed, interrupt));
+            }
+            let note = format!(
+                "{}; trying again in {} (retry {tries} of {retries})",
+                result
+                    .as_ref()
+                    .err()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                humantime::format_duration(delay)
+            );
+            self.emit(EngineEvent::Output {
+                step: idx,
+                lines: vec![super::events::OutputLine {
+                    stream: super::events::Stream::Info,
+                    text: note,
+                }],
+            })
+            .await;
+            tokio::time::sleep(delay).await;
+            *attempt += 1;
+        }
+    }
+
+    /// One attempt, watching for commands while it runs.
+    async fn execute(&mut self, idx: StepIdx) -> (Result<String, StepError>, Option<Reply>) {
+        let planned = &self.planned[idx];
+        let log_name = planned.qualified.replace('/', "--");
+        let log = self
+            .journal
+            .path()
+            .parent()
+            .map(|d| d.join("steps").join(format!("{log_name}.log")));
+        let mut sink = match OutputSink::new(
+            idx,
+            self.events.clone(),
+            self.vars.redactor().clone(),
+            log.as_deref(),
+        ) {
+            Ok(sink) => sink,
+            Err(e) => {
+                return (
+                    Err(StepError::Failed(format!(
+                        "cannot open the step's log: {e}"
+                    ))),
+                    None,
+                );
+            }
+        };
+        let run_dir = self.run_dir();
+        let cancel = CancellationToken::new();
+        let timeout = planned.step.timeout;
+        let (result, interrupt, timed_out) = {
+            let mut ctx = StepCtx {
+                vars: &self.vars,
+                out: &mut sink,
+                cancel: cancel.clone(),
+                dbs: &mut self.dbs,
+                run_dir: &run_dir,
+                base_dir: &self.runbook.base_dir,
+                runbook: &self.runbook,
+            };
+            let work = exec::dispatch(&planned.step, &mut ctx);
+            tokio::pin!(work);
+            let deadline =
+                tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(u32::MAX.into())));
+            tokio::pin!(deadline);
+            let mut interrupt = None;
+            let mut timed_out = false;
+            let result = loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    () = &mut deadline, if timeout.is_some() && !timed_out => {
+                        timed_out = true;
+                        cancel.cancel();
+                    }
+                    cmd = self.commands.recv(), if interrupt.is_none() => match cmd {
+                        Some(Command::Interrupt) | None => {
+                            interrupt = Some(Reply::Interrupt);
+                            cancel.cancel();
+                        }
+                        Some(Command::StartProcedure(p)) => {
+                            interrupt = Some(Reply::Procedure(p));
+                            cancel.cancel();
+                        }
+                        Some(Command::Answer { .. }) => {}
+                    },
+                }
+            };
+            (result, interrupt, timed_out)
+        };
+        let result = match result {
+            Err(StepError::Cancelled) if timed_out && interrupt.is_none() => {
+                Err(StepError::TimedOut(timeout.unwrap_or_default()))
+            }
+            other => other,
+        };
+        let result = match (result, sink.finish().await) {
+            (Ok(_), Err(log_error)) => Err(StepError::Failed(log_error)),
+            (r, _) => r,
+        };
+        (result, interrupt)
+    }
+
+    /// The first `requires` entry that has not passed in this run.
+    fn unmet_requirement(&self, idx: StepIdx) -> Option<String> {
+        let planned = &self.planned[idx];
+        planned.step.requires.iter().find_map(|req| {
+            let pos = self
+                .planned
+                .iter()
+                .position(|p| p.step.id == *req && p.info.procedure == planned.info.procedure)?;
+            (self.states[pos] != StepState::Passed).then(|| {
+                format!(
+                    "requires `{req}` to have passed in this run, but it is {}; run it first \
+                     (`--from {req}`)",
+                    self.states[pos].label()
+                )
+            })
+        })
+    }
+
+    /// After a failure: `Ok(true)` retry, `Ok(false)` skipped (go on), `Err` stop.
+    async fn after_failure(
+        &mut self,
+        idx: StepIdx,
+        error: String,
+        main: bool,
+    ) -> Result<bool, SeqEnd> {
+        let rollbacks: Vec<String> = if main {
+            self.runbook
+                .rollbacks
+                .iter()
+                .map(|p| p.id.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let qualified = self.planned[idx].qualified.clone();
+        let reply = self
+            .ask(
+                Some(idx),
+                QuestionKind::Failure {
+                    error: error.clone(),
+                    rollbacks,
+                },
+                format!("`{qualified}` failed: retry, skip, abort or roll back?"),
+                error.clone(),
+                None,
+            )
+            .await;
+        let decision = match reply {
+            Reply::Answer(Answer::Decide(d)) => d,
+            Reply::Answer(_) => Decision::Abort,
+            Reply::Procedure(p) => Decision::Rollback(p),
+            Reply::Interrupt => {
+                return Err(SeqEnd::Stop(
+                    Outcome::Failed,
+                    format!("`{qualified}` failed: {error}"),
+                ));
+            }
+        };
+        let what = match &decision {
+            Decision::Retry => "retry".to_string(),
+            Decision::Skip => "skip".to_string(),
+            Decision::Abort => "abort".to_string(),
+            Decision::Rollback(p) => format!("rollback {p}"),
+        };
+        self.record(Entry::Confirmed {
+            step: Some(qualified.clone()),
+            what,
+            by: self.operator.clone(),
+            target: None,
+        })
+        .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
+        match decision {
+            Decision::Retry => Ok(true),
+            Decision::Skip => {
+                self.record(Entry::StepFinished {
+                    step: qualified,
+                    state: StepState::Skipped,
+                    duration_ms: 0,
+                    detail: Some(format!("skipped by {} after: {error}", self.operator)),
+                })
+                .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
+                self.set_state(idx, StepState::Skipped, 0, None, Some(error))
+                    .await;
+                Ok(false)
+            }
+            Decision::Abort => Err(SeqEnd::Stop(
+                Outcome::Failed,
+                format!("`{qualified}` failed: {error}"),
+            )),
+            Decision::Rollback(p) => Err(SeqEnd::Procedure(p)),
+        }
+    }
+
+    pub(super) fn record(&mut self, entry: Entry) -> Result<(), String> {
+        self.journal.append(entry).map_err(|e| e.to_string())
+    }
+
+    pub(super) async fn set_state(
+        &mut self,
+        idx: StepIdx,
+        state: StepState,
+        attempt: u32,
+        elapsed: Option<Duration>,
+        detail: Option<String>,
+    ) {
+        self.states[idx] = state;
+        self.emit(EngineEvent::StepState {
+            step: idx,
+            state,
+            attempt,
+            elapsed,
+            detail,
+        })
+        .await;
+    }
+
+    pub(super) async fn emit(&self, event: EngineEvent) {
+        let _ = self.events.send(event).await;
+    }
+}

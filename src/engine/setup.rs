@@ -1,0 +1,285 @@
+//! Everything before the first step: the run directory and journal (new or resumed), the go-live
+//! lock, the flattened step list with previews and expected durations, and provenance notes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::events::{
+    Command, EngineEvent, NoticeLevel, ProcedureInfo, RunInfo, StepInfo, StepState,
+};
+use super::runner::{Planned, Runner};
+use super::{EngineConfig, EngineError, RunMode, Selection};
+use crate::journal::{Entry, Journal, RunDirs, new_run_id};
+use crate::pg::Dsn;
+use crate::{lock, plan, provenance};
+
+/// Build the runner: nothing has run yet when this returns.
+pub(super) async fn prepare(
+    config: EngineConfig,
+    events: mpsc::Sender<EngineEvent>,
+    commands: mpsc::UnboundedReceiver<Command>,
+) -> Result<Runner, EngineError> {
+    let EngineConfig {
+        runbook,
+        vars,
+        selection,
+        resume,
+        mode,
+    } = config;
+    check_selection(&runbook, &selection)?;
+    let dirs = RunDirs::for_runbook(&runbook.path);
+    let (run_dir, previous) = if resume {
+        let (dir, journal) = dirs
+            .latest_unfinished()
+            .ok_or_else(|| EngineError::NothingToResume(runbook.path.display().to_string()))?;
+        (dir, Some(journal))
+    } else {
+        (dirs.dir(&new_run_id()), None)
+    };
+    let run_id = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+
+    let lock = match (&runbook.lock, &selection) {
+        (Some(var), _) => {
+            let url = vars.get(var).unwrap_or_default();
+            Some(lock::acquire(url, &run_id).await?)
+        }
+        (None, _) => None,
+    };
+
+    let mut journal = Journal::open(&run_dir)?;
+    std::fs::create_dir_all(run_dir.join("steps")).map_err(|source| {
+        crate::journal::JournalError {
+            path: run_dir.join("steps"),
+            source,
+        }
+    })?;
+    let mut notices = Vec::new();
+    match &previous {
+        Some(prev) => {
+            if let Some(line) = prev.torn_line {
+                notices.push((
+                    NoticeLevel::Warn,
+                    format!("the journal's last line ({line}) was torn by a crash; it was ignored"),
+                ));
+            }
+            journal.append(Entry::RunResumed {
+                user: provenance::user(),
+                host: provenance::host(),
+                pid: std::process::id(),
+                runbook_sha256: runbook.sha256.clone(),
+            })?;
+            if let Some((_, _, sha, _)) = prev.started()
+                && sha != runbook.sha256
+            {
+                notices.push((
+                    NoticeLevel::Warn,
+                    "the runbook changed since this run started; finished steps stay finished"
+                        .to_string(),
+                ));
+            }
+        }
+        None => journal.append(Entry::RunStarted {
+            run_id: run_id.clone(),
+            runbook: runbook.name.clone(),
+            runbook_path: dirs.runbook_path().to_string(),
+            runbook_sha256: runbook.sha256.clone(),
+            golive_version: provenance::VERSION.to_string(),
+            mode: mode.name().to_string(),
+            user: provenance::user(),
+            host: provenance::host(),
+            pid: std::process::id(),
+            steps: runbook.steps.iter().map(|s| s.id.clone()).collect(),
+        })?,
+    }
+    if let Some(guard) = &lock {
+        notices.push((
+            NoticeLevel::Info,
+            format!(
+                "go-live lock taken on {} by {}",
+                guard.target(),
+                guard.holder()
+            ),
+        ));
+    }
+
+    let rehearsal = dirs.latest_rehearsal();
+    let expected: HashMap<String, Duration> = rehearsal
+        .as_ref()
+        .map(|(_, j)| {
+            j.steps()
+                .into_iter()
+                .filter_map(|(id, s)| Some((id, Duration::from_millis(s.duration_ms?))))
+                .collect()
+        })
+        .unwrap_or_default();
+    if mode == RunMode::Run {
+        match &rehearsal {
+            Some((_, j))
+                if j.started()
+                    .is_some_and(|(_, _, sha, _)| sha != runbook.sha256) =>
+            {
+                notices.push((
+                    NoticeLevel::Warn,
+                    "the runbook changed since its last rehearsal: what runs now was not rehearsed"
+                        .into(),
+                ))
+            }
+            None => notices.push((
+                NoticeLevel::Info,
+                "no passed rehearsal of this runbook on record (`golive rehearse` first)".into(),
+            )),
+            _ => {}
+        }
+    }
+    for (_, text) in &notices {
+        journal.append(Entry::Note { text: text.clone() })?;
+    }
+
+    let prior = previous.as_ref().map(|j| j.steps()).unwrap_or_default();
+    let mut planned = Vec::new();
+    let mut procedures = Vec::new();
+    let sequences = std::iter::once((None, &runbook.steps)).chain(
+        runbook
+            .rollbacks
+            .iter()
+            .map(|p| (Some((p, "rollback")), &p.steps))
+            .chain(
+                runbook
+                    .diagnostics
+                    .iter()
+                    .map(|p| (Some((p, "diagnostic")), &p.steps)),
+            ),
+    );
+    for (procedure, steps) in sequences {
+        let first = planned.len();
+        for step in steps {
+            let qualified = match procedure {
+                Some((p, _)) => format!("{}/{}", p.id, step.id),
+                None => step.id.clone(),
+            };
+            let state = match prior.get(&qualified).map(|r| r.state) {
+                Some(StepState::Running) => StepState::Interrupted,
+                Some(s @ (StepState::Passed | StepState::Skipped)) if procedure.is_none() => s,
+                Some(StepState::Interrupted) if procedure.is_none() => StepState::Interrupted,
+                _ => StepState::Pending,
+            };
+            let info = StepInfo {
+                id: step.id.clone(),
+                title: step.title.clone(),
+                kind: step.kind_name().to_string(),
+                destructive: step.destructive,
+                procedure: procedure.map(|(p, _)| p.id.clone()),
+                description: step.description.clone(),
+                preview: plan::preview(step, &runbook, &vars),
+                target: plan::target(step, &runbook, &vars).map(|t| t.shown),
+                state,
+                expected: expected.get(&qualified).copied(),
+            };
+            planned.push(Planned {
+                step: step.clone(),
+                qualified,
+                info,
+            });
+        }
+        if let Some((p, section)) = procedure {
+            procedures.push(ProcedureInfo {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                section: section.to_string(),
+                description: p.description.clone(),
+                steps: (first..planned.len()).collect(),
+            });
+        }
+    }
+    let expected_total = (!expected.is_empty()).then(|| {
+        planned
+            .iter()
+            .filter(|p| p.info.procedure.is_none())
+            .filter_map(|p| p.info.expected)
+            .sum()
+    });
+    let info = RunInfo {
+        run_id,
+        run_dir: run_dir.clone(),
+        runbook: runbook.name.clone(),
+        environment: runbook.environment.clone(),
+        targets: targets(&runbook, &vars),
+        steps: planned.iter().map(|p| p.info.clone()).collect(),
+        procedures,
+        resumed: previous.is_some(),
+        expected_total,
+    };
+    Ok(Runner::new(super::runner::Parts {
+        runbook,
+        vars,
+        planned,
+        info,
+        journal,
+        events,
+        commands,
+        selection,
+        lock,
+        notices,
+    }))
+}
+
+fn check_selection(
+    runbook: &crate::runbook::Runbook,
+    selection: &Selection,
+) -> Result<(), EngineError> {
+    let (what, id, known): (&'static str, &str, Vec<&str>) = match selection {
+        Selection::All => return Ok(()),
+        Selection::From(id) | Selection::Only(id) => (
+            "step",
+            id,
+            runbook.steps.iter().map(|s| s.id.as_str()).collect(),
+        ),
+        Selection::Procedure(id) => (
+            "procedure",
+            id,
+            runbook
+                .rollbacks
+                .iter()
+                .chain(&runbook.diagnostics)
+                .map(|p| p.id.as_str())
+                .collect(),
+        ),
+    };
+    if known.contains(&id) {
+        return Ok(());
+    }
+    Err(EngineError::Unknown {
+        what,
+        id: id.to_string(),
+        known: known.join(", "),
+    })
+}
+
+/// What the header shows: each database variable's target and the app URL, redacted.
+fn targets(
+    runbook: &crate::runbook::Runbook,
+    vars: &crate::runbook::Vars,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for decl in &runbook.vars {
+        let Some(value) = vars.get(&decl.name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            if let Ok(dsn) = Dsn::parse(value) {
+                out.push((decl.name.clone(), dsn.target()));
+            }
+        } else if decl.name == "APP_URL" {
+            out.push((
+                decl.name.clone(),
+                vars.redactor().redact(value).into_owned(),
+            ));
+        }
+    }
+    out
+}

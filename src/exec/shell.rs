@@ -1,0 +1,190 @@
+//! `kind = "shell"`: `sh -c` in its own process group, the run's variables in its environment,
+//! stdout and stderr streamed line by line, the whole group killed on cancellation (the engine
+//! cancels a step that runs past its timeout).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+use super::{StepCtx, StepError, StepResult};
+use crate::engine::events::Stream;
+use crate::runbook::ShellSpec;
+
+/// How long a stopped group gets between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(3);
+/// How long output is still read after `sh` exited while a background child holds the pipes.
+const DRAIN: Duration = Duration::from_secs(1);
+
+/// Run a shell step.
+pub async fn run(spec: &ShellSpec, ctx: &mut StepCtx<'_>) -> StepResult {
+    run_script(&spec.run, &[], ctx).await
+}
+
+/// Run `script` with `sh -c`, the run's variables plus `extra_env` in its environment.
+pub async fn run_script(
+    script: &str,
+    extra_env: &[(&str, &str)],
+    ctx: &mut StepCtx<'_>,
+) -> StepResult {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .current_dir(ctx.base_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for (name, value) in ctx.vars.iter() {
+        cmd.env(name, value);
+    }
+    for (name, value) in extra_env {
+        cmd.env(name, value);
+    }
+    cmd.env("GOLIVE_RUN_DIR", ctx.run_dir);
+    let mut child = cmd.spawn().map_err(|e| {
+        StepError::Failed(format!(
+            "cannot start `sh`: {e}; is /bin/sh installed and on PATH?"
+        ))
+    })?;
+    let group = ProcessGroup(child.id().and_then(|id| i32::try_from(id).ok()));
+
+    let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(4096);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(read_lines(out, Stream::Stdout, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(read_lines(err, Stream::Stderr, tx.clone()));
+    }
+    drop(tx);
+
+    let mut stop: Option<StepError> = None;
+    let mut streams_open = true;
+    let mut exit = None;
+    // After `sh` exits, a background child may still hold the pipes open: read on for a moment.
+    let drain = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(drain);
+    while streams_open || exit.is_none() {
+        tokio::select! {
+            line = rx.recv(), if streams_open => match line {
+                Some((stream, bytes)) => {
+                    ctx.out.line(stream, &String::from_utf8_lossy(&bytes)).await;
+                }
+                None => streams_open = false,
+            },
+            status = child.wait(), if exit.is_none() => {
+                exit = Some(status);
+                drain.as_mut().reset(tokio::time::Instant::now() + DRAIN);
+            }
+            () = &mut drain, if exit.is_some() => break,
+            () = ctx.cancel.cancelled(), if stop.is_none() => {
+                stop = Some(StepError::Cancelled);
+                group.terminate().await;
+            }
+        }
+    }
+    let status = match exit {
+        Some(status) => status,
+        None => child.wait().await,
+    };
+    group.kill();
+    if let Some(err) = stop {
+        return Err(err);
+    }
+    let status =
+        status.map_err(|e| StepError::Failed(format!("cannot wait for the command: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(format!("exit code 0, {} lines", ctx.out.count())),
+        Some(code) => Err(StepError::Failed(failure(code, ctx))),
+        None => Err(StepError::Failed(format!(
+            "killed by a signal ({status}){}",
+            last_line(ctx)
+        ))),
+    }
+}
+
+fn failure(code: i32, ctx: &StepCtx<'_>) -> String {
+    let hint = match code {
+        127 => " (command not found: install it or fix PATH)",
+        126 => " (not executable: check the file's permissions)",
+        _ => "",
+    };
+    format!("exit code {code}{hint}{}", last_line(ctx))
+}
+
+fn last_line(ctx: &StepCtx<'_>) -> String {
+    ctx.out
+        .tail(1)
+        .pop()
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default()
+}
+
+async fn read_lines(
+    stream: impl AsyncRead + Unpin,
+    kind: Stream,
+    tx: mpsc::Sender<(Stream, Vec<u8>)>,
+) {
+    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    loop {
+        let mut line = Vec::with_capacity(128);
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                if tx.send((kind, line)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The child's process group: everything the step started, killed together.
+struct ProcessGroup(Option<i32>);
+
+impl ProcessGroup {
+    /// SIGTERM the group, wait up to [`GRACE`] for it to go, then SIGKILL.
+    async fn terminate(&self) {
+        let Some(pgid) = self.0 else { return };
+        signal_group(pgid, libc::SIGTERM);
+        let start = tokio::time::Instant::now();
+        while start.elapsed() < GRACE && group_alive(pgid) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        signal_group(pgid, libc::SIGKILL);
+    }
+
+    /// SIGKILL whatever is left of the group (children that outlived `sh`).
+    fn kill(&self) {
+        if let Some(pgid) = self.0 {
+            signal_group(pgid, libc::SIGKILL);
+        }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn signal_group(pgid: i32, signal: i32) {
+    // SAFETY: killpg only sends a signal; a group that is gone yields ESRCH, which is fine.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 checks for existence only.
+    unsafe { libc::killpg(pgid, 0) == 0 }
+}

@@ -1,0 +1,204 @@
+//! The headless front end: the same engine events as the console, printed as readable lines
+//! (time, step, status, output) or as one JSON object a line (`--json`). Questions are answered
+//! from `--approve ID` / `--approve-all`; anything not approved is refused (exit 3). Ctrl-C,
+//! SIGTERM and SIGHUP stop the running step; a second one stops waiting.
+
+use std::io::Write;
+
+use crate::engine::EngineHandle;
+use crate::engine::events::{
+    Answer, Command, Decision, EngineEvent, Outcome, Question, QuestionKind, RunInfo, Stream,
+};
+use crate::signals::Signals;
+
+/// How to print and what is approved.
+#[derive(Debug, Clone, Default)]
+pub struct HeadlessOptions {
+    /// One JSON event a line instead of readable lines.
+    pub json: bool,
+    /// Step ids (or `procedure/step`) approved to run without a person.
+    pub approve: Vec<String>,
+    /// Approve every destructive step and gate.
+    pub approve_all: bool,
+}
+
+impl HeadlessOptions {
+    /// Whether the step `id` (qualified `procedure/id` for procedure steps) is approved.
+    pub fn approves(&self, id: &str, qualified: &str) -> bool {
+        self.approve_all || self.approve.iter().any(|a| a == id || a == qualified)
+    }
+}
+
+/// Drive a started run to its end; returns its outcome.
+pub async fn run(mut handle: EngineHandle, options: HeadlessOptions) -> Outcome {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut steps: Vec<(String, String)> = Vec::new();
+    let mut signals = Signals::new();
+    let mut stopping = false;
+    let mut batch = Vec::with_capacity(64);
+    loop {
+        tokio::select! {
+            n = handle.events.recv_many(&mut batch, 64) => {
+                if n == 0 {
+                    break;
+                }
+                for event in batch.drain(..) {
+                    if let EngineEvent::Started { run } = &event {
+                        steps = qualified_ids(run);
+                    }
+                    if let EngineEvent::Ask { question } = &event {
+                        let answer = answer(question, &steps, &options);
+                        let _ = handle.commands.send(Command::Answer { id: question.id, answer });
+                    }
+                    if options.json {
+                        let _ = serde_json::to_writer(&mut out, &event);
+                        let _ = out.write_all(b"\n");
+                    } else {
+                        print_line(&mut out, &event, &steps, &options);
+                    }
+                }
+                let _ = out.flush();
+            }
+            name = signals.next() => {
+                if stopping {
+                    let _ = writeln!(out, "{} second {name}: not waiting any longer", clock());
+                    let _ = out.flush();
+                    return Outcome::Interrupted;
+                }
+                stopping = true;
+                let _ = writeln!(out, "{} {name}: stopping the running step (again to force)", clock());
+                let _ = out.flush();
+                let _ = handle.commands.send(Command::Interrupt);
+            }
+        }
+    }
+    let _ = out.flush();
+    handle.done.await.unwrap_or(Outcome::Failed)
+}
+
+/// (id, qualified id) of every step, by index.
+fn qualified_ids(run: &RunInfo) -> Vec<(String, String)> {
+    run.steps
+        .iter()
+        .map(|s| {
+            let q = match &s.procedure {
+                Some(p) => format!("{p}/{}", s.id),
+                None => s.id.clone(),
+            };
+            (s.id.clone(), q)
+        })
+        .collect()
+}
+
+fn answer(question: &Question, steps: &[(String, String)], options: &HeadlessOptions) -> Answer {
+    let (id, qualified) = question
+        .step
+        .and_then(|i| steps.get(i))
+        .cloned()
+        .unwrap_or_default();
+    match &question.kind {
+        QuestionKind::Failure { .. } => Answer::Decide(Decision::Abort),
+        _ if options.approves(&id, &qualified) => Answer::Confirm {
+            typed: question.expect_typed.clone().unwrap_or_default(),
+        },
+        _ => Answer::Refuse,
+    }
+}
+
+fn print_line(
+    out: &mut impl Write,
+    event: &EngineEvent,
+    steps: &[(String, String)],
+    options: &HeadlessOptions,
+) {
+    let name = |i: usize| steps.get(i).map(|(_, q)| q.as_str()).unwrap_or("?");
+    let t = clock();
+    let _ = match event {
+        EngineEvent::Started { run } => writeln!(
+            out,
+            "{t} golive {} `{}`: {} steps, journal in {}{}",
+            if run.resumed { "resumes" } else { "runs" },
+            run.runbook,
+            run.steps.iter().filter(|s| s.procedure.is_none()).count(),
+            run.run_dir.display(),
+            run.environment
+                .as_deref()
+                .map(|e| format!(", environment {e}"))
+                .unwrap_or_default()
+        ),
+        EngineEvent::StepState {
+            step,
+            state,
+            elapsed,
+            detail,
+            ..
+        } => {
+            let took = elapsed
+                .map(|d| format!(" in {:.1}s", d.as_secs_f64()))
+                .unwrap_or_default();
+            let detail = detail
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{t} {:<24} {}{took}{detail}",
+                name(*step),
+                state.label()
+            )
+        }
+        EngineEvent::Output { step, lines } => {
+            for line in lines {
+                let mark = match line.stream {
+                    Stream::Stdout => "│",
+                    Stream::Stderr => "┆",
+                    Stream::Info => "·",
+                };
+                let _ = writeln!(out, "{t} {:<24} {mark} {}", name(*step), line.text);
+            }
+            Ok(())
+        }
+        EngineEvent::Ask { question } => {
+            let (id, qualified) = question
+                .step
+                .and_then(|i| steps.get(i))
+                .cloned()
+                .unwrap_or_default();
+            match &question.kind {
+                QuestionKind::Failure { .. } => Ok(()),
+                _ if options.approves(&id, &qualified) => {
+                    writeln!(
+                        out,
+                        "{t} {qualified:<24} approved on the command line: {}",
+                        question.prompt
+                    )
+                }
+                _ => writeln!(
+                    out,
+                    "{t} {qualified:<24} REFUSED: {} — not approved; rerun with --approve {id} \
+                     (or --approve-all) once you have read `golive plan`",
+                    question.prompt
+                ),
+            }
+        }
+        EngineEvent::Notice { level, text } => writeln!(
+            out,
+            "{t} {:<24} {text}",
+            format!("[{level:?}]").to_lowercase()
+        ),
+        EngineEvent::Monitor { step, snapshot } => {
+            writeln!(out, "{t} {:<24} ▣ {snapshot}", name(*step))
+        }
+        EngineEvent::Finished { outcome, message } => writeln!(
+            out,
+            "{t} golive finished: {} — {message}",
+            format!("{outcome:?}").to_lowercase()
+        ),
+    };
+}
+
+fn clock() -> String {
+    let now = crate::journal::now_rfc3339();
+    now.get(11..19).unwrap_or("--:--:--").to_string()
+}
