@@ -242,6 +242,15 @@ impl Keymap {
             .map(|(_, a)| *a)
     }
 
+    /// The first key bound to `action`, for the footer (`k`).
+    pub fn key(&self, action: Action) -> String {
+        self.bindings
+            .iter()
+            .find(|(_, a)| *a == action)
+            .map(|(k, _)| k.to_string())
+            .unwrap_or_default()
+    }
+
     /// The keys bound to `action`, joined for display (`k/↑`).
     pub fn keys(&self, action: Action) -> String {
         let names: Vec<String> = self

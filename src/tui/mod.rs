@@ -59,3 +59,10 @@ impl TuiOptions {
         !self.no_color
     }
 }
+
+#[cfg(test)]
+mod app_tests;
+#[cfg(test)]
+mod test_fixtures;
+#[cfg(test)]
+mod view_tests;

@@ -201,18 +201,27 @@ impl QuestionDialog {
                         self.typed.pop();
                         Reaction::Stay
                     }
-                    KeyCode::Enter if self.typed == *expect => {
-                        let msg = format!("Confirmed: “{}” runs now.", self.subject());
-                        let typed = self.typed.clone();
-                        self.answer(Answer::Confirm { typed }, Some((NoticeLevel::Info, msg)))
-                    }
+                    KeyCode::Enter if self.typed.is_empty() => Reaction::Stay,
                     KeyCode::Enter => {
-                        let msg = format!(
-                            "Refused: you typed “{}”, not “{expect}”. “{}” did not run; the refusal is journaled.",
-                            self.typed,
-                            self.subject()
-                        );
-                        self.answer(Answer::Refuse, Some((NoticeLevel::Error, msg)))
+                        // The engine checks the text again: a mismatch is journaled as a refusal,
+                        // the step does not run, and the question comes back.
+                        let message = if self.typed == *expect {
+                            (
+                                NoticeLevel::Info,
+                                format!("Confirmed: “{}” runs now.", self.subject()),
+                            )
+                        } else {
+                            (
+                                NoticeLevel::Error,
+                                format!(
+                                    "Refused: you typed “{}”, not “{expect}”. “{}” did not run; the refusal is journaled.",
+                                    self.typed,
+                                    self.subject()
+                                ),
+                            )
+                        };
+                        let typed = std::mem::take(&mut self.typed);
+                        self.answer(Answer::Confirm { typed }, Some(message))
                     }
                     _ => Reaction::Stay,
                 }

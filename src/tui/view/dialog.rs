@@ -21,8 +21,38 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
+/// The width of a dialog over `area`.
+fn dialog_width(area: Rect) -> u16 {
+    area.width.saturating_sub(4).min(96)
+}
+
+/// Room for text inside a dialog over `area`.
+fn text_width(area: Rect) -> usize {
+    usize::from(dialog_width(area).saturating_sub(2)).max(10)
+}
+
+/// `text` broken into lines of at most `width` characters, at a space where there is one.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut rest: Vec<char> = line.chars().collect();
+        while rest.len() > width {
+            let cut = rest[..=width]
+                .iter()
+                .rposition(|c| *c == ' ')
+                .filter(|&i| i > width / 2)
+                .unwrap_or(width);
+            out.push(rest[..cut].iter().collect());
+            let skip = usize::from(rest.get(cut) == Some(&' '));
+            rest.drain(..cut + skip);
+        }
+        out.push(rest.into_iter().collect());
+    }
+    out
+}
+
 fn boxed(frame: &mut Frame, area: Rect, title: Line<'_>, border: Style, lines: Vec<Line<'_>>) {
-    let width = area.width.saturating_sub(4).min(96);
+    let width = dialog_width(area);
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let popup = centered(area, width, height.min(area.height.saturating_sub(2)));
     let block = Block::default()
@@ -34,9 +64,10 @@ fn boxed(frame: &mut Frame, area: Rect, title: Line<'_>, border: Style, lines: V
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
-/// Lines of `text`, indented, at most `max` of them (then a count of the rest).
-fn excerpt<'a>(text: &'a str, max: usize, theme: Theme) -> Vec<Line<'a>> {
-    let all: Vec<&str> = text.lines().collect();
+/// Lines of `text`, indented and wrapped to `width`, at most `max` of them (then a count of the
+/// rest).
+fn excerpt(text: &str, width: usize, max: usize, theme: Theme) -> Vec<Line<'static>> {
+    let all = wrap(text, width.saturating_sub(2));
     let mut lines: Vec<Line> = all
         .iter()
         .take(max)
@@ -54,10 +85,11 @@ fn excerpt<'a>(text: &'a str, max: usize, theme: Theme) -> Vec<Line<'a>> {
 fn question(frame: &mut Frame, area: Rect, q: &QuestionDialog, theme: Theme) {
     let room = usize::from(area.height.saturating_sub(12)).max(3);
     let subject = q.step_title.as_deref().unwrap_or("the run");
-    let mut lines = vec![Line::from(Span::styled(
-        q.question.prompt.as_str(),
-        theme.strong(),
-    ))];
+    let width = text_width(area);
+    let mut lines: Vec<Line> = wrap(&q.question.prompt, width)
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, theme.strong())))
+        .collect();
     if let Some(target) = &q.target {
         lines.push(Line::from(vec![
             Span::styled("target: ", theme.dim()),
@@ -67,7 +99,7 @@ fn question(frame: &mut Frame, area: Rect, q: &QuestionDialog, theme: Theme) {
     let (title, border) = match &q.question.kind {
         QuestionKind::Destructive => {
             lines.push(Line::from(Span::styled("what will run:", theme.dim())));
-            lines.extend(excerpt(&q.question.detail, room, theme));
+            lines.extend(excerpt(&q.question.detail, width, room, theme));
             lines.push(Line::default());
             if let Some(expect) = &q.question.expect_typed {
                 lines.push(Line::from(vec![
@@ -86,7 +118,7 @@ fn question(frame: &mut Frame, area: Rect, q: &QuestionDialog, theme: Theme) {
             (format!(" DESTRUCTIVE: {subject} "), theme.danger())
         }
         QuestionKind::Gate | QuestionKind::RerunInterrupted => {
-            lines.extend(excerpt(&q.question.detail, room, theme));
+            lines.extend(excerpt(&q.question.detail, width, room, theme));
             lines.push(Line::default());
             lines.push(Line::from(vec![
                 Span::styled("y", theme.key()),
@@ -108,7 +140,12 @@ fn question(frame: &mut Frame, area: Rect, q: &QuestionDialog, theme: Theme) {
                 format!("error: {error}"),
                 theme.danger(),
             )));
-            lines.extend(excerpt(&q.question.detail, room.saturating_sub(4), theme));
+            lines.extend(excerpt(
+                &q.question.detail,
+                width,
+                room.saturating_sub(4),
+                theme,
+            ));
             lines.push(Line::default());
             for (i, (_, what)) in q.choices().into_iter().enumerate() {
                 let key = match i {
@@ -191,7 +228,7 @@ fn picker(frame: &mut Frame, area: Rect, p: &ProcedurePicker, theme: Theme) {
                 format!("{}. {title}", n + 1),
                 theme.strong(),
             )));
-            lines.extend(excerpt(preview, 3, theme));
+            lines.extend(excerpt(preview, text_width(area), 3, theme));
         }
     }
     lines.push(Line::default());

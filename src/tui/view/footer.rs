@@ -75,36 +75,36 @@ fn key_line(app: &App) -> Line<'_> {
             let km = &app.keymap;
             let mut pairs = Vec::new();
             if app.question.is_some() {
-                pairs.push((km.keys(Action::Activate), "answer"));
+                pairs.push((km.key(Action::Activate), "answer"));
             }
             if app.ui.view == View::Checklist {
                 pairs.push((
-                    format!("{}/{}", km.keys(Action::Up), km.keys(Action::Down)),
+                    format!("{}/{}", km.key(Action::Up), km.key(Action::Down)),
                     "move",
                 ));
-                pairs.push((km.keys(Action::SwitchPane), "pane"));
-                pairs.push((km.keys(Action::Search), "search"));
+                pairs.push((km.key(Action::SwitchPane), "pane"));
+                pairs.push((km.key(Action::Search), "search"));
                 if !app.search.query.is_empty() {
                     pairs.push((
                         format!(
                             "{}/{}",
-                            km.keys(Action::NextMatch),
-                            km.keys(Action::PrevMatch)
+                            km.key(Action::NextMatch),
+                            km.key(Action::PrevMatch)
                         ),
                         "match",
                     ));
                 }
-                pairs.push((km.keys(Action::Follow), "follow"));
+                pairs.push((km.key(Action::Follow), "follow"));
             }
             if !app.checklist.procedures.is_empty() {
-                pairs.push((km.keys(Action::Procedures), "rollback"));
+                pairs.push((km.key(Action::Procedures), "rollback"));
             }
             if app.dashboard.latest.is_some() {
-                pairs.push((km.keys(Action::Dashboard), "dashboard"));
+                pairs.push((km.key(Action::Dashboard), "dashboard"));
             }
-            pairs.push((km.keys(Action::Help), "help"));
+            pairs.push((km.key(Action::Help), "help"));
             pairs.push((
-                km.keys(Action::Quit),
+                km.key(Action::Quit),
                 if app.run.is_live() {
                     "stop & quit"
                 } else {

@@ -11,7 +11,7 @@ use crate::tui::state::run::clock;
 /// Draw the header.
 ///
 /// ```text
-///  golive  Phase 2 go-live  env staging  run 20261126-2015  ⏱ 12:03  ~5:00 left  3/7
+///  golive  Phase 2 go-live  env staging  elapsed 12:03  ~5:00 left  3/7 steps  run 2026…
 ///  db app@db.internal:5432/shop  app https://app.example.com
 /// ```
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -45,10 +45,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             style,
         ));
     }
-    top.push(Span::styled(format!("  run {}", run.run_id), theme.dim()));
-    if run.resumed {
-        top.push(Span::styled(" (resumed)", theme.warn()));
-    }
     top.push(Span::styled("  elapsed ", theme.dim()));
     top.push(Span::raw(clock(run.elapsed)));
     let remaining = app
@@ -63,6 +59,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     let (done, total) = app.checklist.progress();
     top.push(Span::styled(format!("  {done}/{total} steps"), theme.dim()));
+    top.push(Span::styled(format!("  run {}", run.run_id), theme.dim()));
+    if run.resumed {
+        top.push(Span::styled(" (resumed)", theme.warn()));
+    }
 
     let mut bottom = vec![Span::raw(" ")];
     if run.targets.is_empty() {
