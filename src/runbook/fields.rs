@@ -154,12 +154,13 @@ impl<'a> Table<'a> {
         let text = self.str(key)?;
         match humantime::parse_duration(text.get_ref()) {
             Ok(d) => Some(d),
-            Err(e) => {
+            Err(_) => {
                 self.problems.add(
                     text.span(),
                     format!(
-                        "`{key}` in {}: {e}; write a duration such as \"30s\", \"5m\" or \"1h\"",
-                        self.what
+                        "`{key}` in {} is \"{}\", not a duration; write one such as \"30s\", \"5m\" or \"1h 30m\"",
+                        self.what,
+                        text.get_ref()
                     ),
                 );
                 None

@@ -301,8 +301,9 @@ fn read_flags(table: Table<'_>, declared: &HashSet<String>) -> Option<FlagsProvi
 
 fn read_sequence(tables: Vec<Table<'_>>, ctx: &StepContext<'_>) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
+    let mut ids = Vec::new();
     for table in tables {
-        if let Some(step) = parse_step(table, ctx, &steps) {
+        if let Some(step) = parse_step(table, ctx, &mut ids) {
             steps.push(step);
         }
     }

@@ -37,7 +37,11 @@ const COMMON: &[&str] = &[
 ];
 
 /// Parse one step; `earlier` are the steps before it in the same sequence.
-pub fn parse_step(mut table: Table<'_>, ctx: &StepContext<'_>, earlier: &[Step]) -> Option<Step> {
+pub fn parse_step(
+    mut table: Table<'_>,
+    ctx: &StepContext<'_>,
+    earlier: &mut Vec<String>,
+) -> Option<Step> {
     let problems = table.problems();
     let id = table.req_str("id", "\"snapshot\"");
     if let Some(id) = &id {
@@ -56,7 +60,7 @@ pub fn parse_step(mut table: Table<'_>, ctx: &StepContext<'_>, earlier: &[Step])
                 ),
             );
         }
-        if earlier.iter().any(|s| &s.id == id.get_ref()) {
+        if earlier.contains(id.get_ref()) {
             problems.add(
                 id.span(),
                 format!(
@@ -74,8 +78,8 @@ pub fn parse_step(mut table: Table<'_>, ctx: &StepContext<'_>, earlier: &[Step])
     }
     let requires = table.str_list("requires");
     for r in &requires {
-        if !earlier.iter().any(|s| &s.id == r.get_ref()) {
-            let ids: Vec<&str> = earlier.iter().map(|s| s.id.as_str()).collect();
+        if !earlier.contains(r.get_ref()) {
+            let ids: Vec<&str> = earlier.iter().map(String::as_str).collect();
             let hint = suggestion(r.get_ref(), &ids)
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
@@ -100,7 +104,13 @@ pub fn parse_step(mut table: Table<'_>, ctx: &StepContext<'_>, earlier: &[Step])
     );
     let kind = kind_name.and_then(|k| parse_kind(&table, ctx, &k));
     let line = ctx.lines.position(table.span().start).0;
-    table.finish(COMMON);
+    if let Some(id) = &id {
+        earlier.push(id.get_ref().clone());
+    }
+    // With an unknown kind, which keys belong is unknowable: report the kind alone.
+    if kind.is_some() {
+        table.finish(COMMON);
+    }
     let (description, destructive, timeout, retries, retry_delay) = common;
     Some(Step {
         id: id?.into_inner(),

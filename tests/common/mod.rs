@@ -1,0 +1,218 @@
+//! The test harness: one throwaway PostgreSQL cluster per test binary (started on first use,
+//! stopped and removed when the binary exits), databases made from a Phase 1 template, and the
+//! real `golive` binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use golive::pg::cluster::{Cluster, ClusterOptions};
+
+struct Shared {
+    cluster: Mutex<Option<Cluster>>,
+    port: u16,
+}
+
+static SHARED: OnceLock<Shared> = OnceLock::new();
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+extern "C" fn stop_cluster() {
+    if let Some(shared) = SHARED.get()
+        && let Ok(mut cluster) = shared.cluster.lock()
+    {
+        drop(cluster.take());
+    }
+}
+
+fn shared() -> &'static Shared {
+    SHARED.get_or_init(|| {
+        let cluster = Cluster::start(&ClusterOptions {
+            prefix: Some("test-".into()),
+            ..ClusterOptions::default()
+        })
+        .expect("start a throwaway PostgreSQL (is PostgreSQL installed?)");
+        let port = cluster.port();
+        // SAFETY: registering a plain extern "C" function to run at exit.
+        unsafe {
+            libc::atexit(stop_cluster);
+        }
+        let url = cluster.url("postgres");
+        sql(&url, "CREATE DATABASE phase1_template");
+        let schema = std::fs::read_to_string(repo().join("assets/sandbox/schema.sql")).expect("schema");
+        sql(&cluster.url("phase1_template"), &schema);
+        sql(
+            &cluster.url("phase1_template"),
+            "ALTER ROLE app_owner PASSWORD 'owner-secret-pw'; ALTER ROLE app_user PASSWORD 'user-secret-pw';",
+        );
+        Shared {
+            cluster: Mutex::new(Some(cluster)),
+            port,
+        }
+    })
+}
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run SQL (several statements) on `url`, panicking with the server's message on error.
+pub fn sql(url: &str, text: &str) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let session = golive::pg::connect(url, "golive-tests").await.expect("connect");
+        session
+            .client
+            .batch_execute(text)
+            .await
+            .map_err(|e| golive::pg::describe(&e))
+            .expect("sql");
+    });
+}
+
+/// The first column of the first row of `query`, as text.
+pub fn value(url: &str, query: &str) -> Option<String> {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let session = golive::pg::connect(url, "golive-tests").await.expect("connect");
+        let rows = session.client.simple_query(query).await.expect("query");
+        rows.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+    })
+}
+
+/// A database for one test: a copy of the Phase 1 template.
+pub struct Db {
+    /// Its name.
+    pub name: String,
+    port: u16,
+}
+
+impl Db {
+    /// A fresh copy of the Phase 1 database.
+    pub fn phase1() -> Db {
+        let shared = shared();
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        sql(
+            &superuser_url(shared.port, "postgres"),
+            &format!("CREATE DATABASE {name} TEMPLATE phase1_template"),
+        );
+        Db {
+            name,
+            port: shared.port,
+        }
+    }
+
+    /// Superuser connection string.
+    pub fn admin_url(&self) -> String {
+        superuser_url(self.port, &self.name)
+    }
+
+    /// The owner's login (app_owner, with its password).
+    pub fn owner_url(&self) -> String {
+        format!(
+            "postgres://app_owner:owner-secret-pw@127.0.0.1:{}/{}",
+            self.port, self.name
+        )
+    }
+
+    /// The application role's login (app_user).
+    pub fn app_url(&self) -> String {
+        format!(
+            "postgres://app_user:user-secret-pw@127.0.0.1:{}/{}",
+            self.port, self.name
+        )
+    }
+
+    /// The port of the shared cluster.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+fn superuser_url(port: u16, db: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:{port}/{db}")
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new empty directory.
+    pub fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "golive-test-{tag}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    /// A path inside it.
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+
+    /// Write a file inside it.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The real golive binary.
+pub fn golive() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+/// Run golive with `args` and `env`, return its output.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = golive();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run golive")
+}
+
+/// stdout + stderr as text.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The only run directory under `dir/.golive/runs`, or the newest.
+pub fn latest_run(dir: &Path) -> PathBuf {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join(".golive/runs"))
+        .expect("runs dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    runs.sort();
+    runs.pop().expect("a run")
+}
