@@ -23,7 +23,13 @@ impl HttpServer {
             .expect("port")
             .port();
         let child = Command::new("python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -31,7 +37,10 @@ impl HttpServer {
             .expect("python3 http.server");
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "http server did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "http server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         HttpServer { child, port }
@@ -57,7 +66,10 @@ fn runbook(dir: &TempDir, body: &str) -> String {
 fn a_run_drives_shell_sql_http_and_flags_steps_and_journals_them() {
     let db = Db::phase1();
     let dir = TempDir::new("happy");
-    dir.write("www/catalog.json", r#"[{"internal_code": "OP-1", "name": "Oil change"}]"#);
+    dir.write(
+        "www/catalog.json",
+        r#"[{"internal_code": "OP-1", "name": "Oil change"}]"#,
+    );
     let server = HttpServer::serve(&dir.join("www"));
     dir.write("migrate.sql", "ALTER TABLE customers ADD COLUMN IF NOT EXISTS vip boolean;\nUPDATE customers SET vip = false WHERE vip IS NULL;");
     let rb = runbook(
@@ -112,21 +124,33 @@ set = { catalog_api_v2 = true }
     );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
-    assert!(log.contains("out line") && log.contains("err line"), "{log}");
+    assert!(
+        log.contains("out line") && log.contains("err line"),
+        "{log}"
+    );
     assert!(log.contains("hello") && log.contains("passed"), "{log}");
     assert_eq!(
-        value(&db.admin_url(), "SELECT enabled::text FROM feature_flags WHERE name = 'catalog_api_v2'").as_deref(),
+        value(
+            &db.admin_url(),
+            "SELECT enabled::text FROM feature_flags WHERE name = 'catalog_api_v2'"
+        )
+        .as_deref(),
         Some("true")
     );
     let run_dir = latest_run(&dir.0);
     let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).expect("journal");
     for step in ["hello", "migrate", "count", "catalog", "flags"] {
         assert!(
-            journal.contains(&format!(r#""event":"step_finished","step":"{step}","state":"passed""#)),
+            journal.contains(&format!(
+                r#""event":"step_finished","step":"{step}","state":"passed""#
+            )),
             "{step} not journaled as passed:\n{journal}"
         );
     }
-    assert!(journal.contains(r#""event":"confirmed","step":"migrate""#), "{journal}");
+    assert!(
+        journal.contains(r#""event":"confirmed","step":"migrate""#),
+        "{journal}"
+    );
     assert!(journal.contains(r#""outcome":"passed""#));
     let step_log = std::fs::read_to_string(run_dir.join("steps/hello.log")).expect("step log");
     assert!(step_log.contains("out line") && step_log.contains("err line"));
@@ -140,7 +164,10 @@ set = { catalog_api_v2 = true }
     let md = text(&report);
     assert_eq!(report.status.code(), Some(0), "{md}");
     assert!(md.contains("| `migrate` | passed |"), "{md}");
-    assert!(md.contains("destructive step `migrate` confirmed by"), "{md}");
+    assert!(
+        md.contains("destructive step `migrate` confirmed by"),
+        "{md}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -181,10 +208,16 @@ run = "touch {}"
             marker.display()
         ),
     );
-    let out = run(&["run", &rb, "--headless"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &rb, "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
-    assert!(log.contains("relation \"no_such_table\" does not exist (42P01)"), "{log}");
+    assert!(
+        log.contains("relation \"no_such_table\" does not exist (42P01)"),
+        "{log}"
+    );
     assert!(log.contains("rolled back"), "{log}");
     assert!(!marker.exists(), "a step after the failure ran");
     // The transaction was rolled back: the insert before the error is gone.
@@ -220,11 +253,20 @@ destructive = true
             marker.display()
         ),
     );
-    let out = run(&["run", &rb, "--headless"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &rb, "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(3), "{log}");
-    assert!(log.contains("--approve STEP_ID") && log.contains("drop"), "{log}");
-    assert!(!marker.exists(), "nothing may run when approvals are missing");
+    assert!(
+        log.contains("--approve STEP_ID") && log.contains("drop"),
+        "{log}"
+    );
+    assert!(
+        !marker.exists(),
+        "nothing may run when approvals are missing"
+    );
     assert_eq!(
         value(&db.admin_url(), "SELECT count(*) > 0 FROM services").as_deref(),
         Some("t")
@@ -253,7 +295,10 @@ sql = "SELECT 1"
     let out = run(&["run", &rb, "--headless"], &[("DATABASE_URL", &url)]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
-    assert!(log.contains("cannot connect to app_owner@127.0.0.1"), "{log}");
+    assert!(
+        log.contains("cannot connect to app_owner@127.0.0.1"),
+        "{log}"
+    );
     assert!(log.contains("is the server running"), "{log}");
     assert!(!log.contains(SECRET), "{log}");
     assert!(!log.contains("panicked"), "{log}");
@@ -279,11 +324,18 @@ run = "sleep 300 & echo $! > {}; wait"
         ),
     );
     let started = Instant::now();
-    let out = run(&["run", &rb, "--headless"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &rb, "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("timed out after 1s"), "{log}");
-    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .expect("pid")
         .trim()
@@ -308,7 +360,10 @@ kind = "shell"
 run = "no-such-tool-xyz --version"
 "#,
     );
-    let out = run(&["run", &rb, "--headless"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &rb, "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("exit code 127 (command not found"), "{log}");
@@ -345,7 +400,10 @@ run = "touch {}"
     );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
-    assert!(log.contains("requires `verify` to have passed in this run"), "{log}");
+    assert!(
+        log.contains("requires `verify` to have passed in this run"),
+        "{log}"
+    );
     assert!(!marker.exists());
 }
 
@@ -363,7 +421,10 @@ kind = "shell"
 run = "echo hi"
 "#,
     );
-    let out = run(&["run", &rb, "--json"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &rb, "--json"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let events: Vec<serde_json::Value> = stdout
@@ -373,6 +434,9 @@ run = "echo hi"
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(kinds.first(), Some(&"started"));
     assert_eq!(kinds.last(), Some(&"finished"));
-    assert!(events.iter().any(|e| e["event"] == "output"
-        && e["lines"][0]["text"] == "hi"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "output" && e["lines"][0]["text"] == "hi")
+    );
 }

@@ -6,8 +6,14 @@ mod common;
 use common::{TempDir, repo, run, text};
 
 const ENV: &[(&str, &str)] = &[
-    ("DATABASE_URL", "postgres://app_owner:hunter2-secret@db.internal:5432/shop"),
-    ("APP_DATABASE_URL", "postgres://app_user:app-secret-pw@db.internal:5432/shop"),
+    (
+        "DATABASE_URL",
+        "postgres://app_owner:hunter2-secret@db.internal:5432/shop",
+    ),
+    (
+        "APP_DATABASE_URL",
+        "postgres://app_user:app-secret-pw@db.internal:5432/shop",
+    ),
     ("APP_URL", "https://shop.example.com"),
     ("TENANT_A", "11111111-1111-4111-8111-111111111111"),
     ("TENANT_B", "22222222-2222-4222-8222-222222222222"),
@@ -36,13 +42,22 @@ fn the_shipped_runbook_plans_every_step_with_secrets_masked() {
         "flags-on",
         "monitor",
     ] {
-        assert!(plan.contains(&format!(" {id} [")), "{id} missing from the plan");
+        assert!(
+            plan.contains(&format!(" {id} [")),
+            "{id} missing from the plan"
+        );
     }
     assert!(plan.contains("rls-deploy [sql]  DESTRUCTIVE"), "{plan}");
     assert!(plan.contains("confirm by typing `shop`"), "{plan}");
-    assert!(plan.contains("DROP POLICY IF EXISTS tenant_isolation ON customers"), "{plan}");
+    assert!(
+        plan.contains("DROP POLICY IF EXISTS tenant_isolation ON customers"),
+        "{plan}"
+    );
     assert!(plan.contains("NULLIF(current_setting('app.tenant_id', true), '')::uuid"));
-    assert!(!plan.contains("hunter2-secret") && !plan.contains("app-secret-pw"), "{plan}");
+    assert!(
+        !plan.contains("hunter2-secret") && !plan.contains("app-secret-pw"),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -51,7 +66,10 @@ fn missing_required_variables_are_reported_before_anything_runs() {
     let out = run(&["check", &rb.display().to_string()], &[]);
     let msg = text(&out);
     assert_eq!(out.status.code(), Some(2), "{msg}");
-    assert!(msg.contains("required variable DATABASE_URL is not set; export DATABASE_URL="), "{msg}");
+    assert!(
+        msg.contains("required variable DATABASE_URL is not set; export DATABASE_URL="),
+        "{msg}"
+    );
     assert!(msg.contains("runbook.toml:22:1:"), "{msg}");
 }
 
@@ -111,26 +129,45 @@ timeout = "five minutes"
     assert_eq!(code, 2, "{msg}");
     let expected = [
         ("runbook.toml:3:8:", "lock names `NOPE`"),
-        ("runbook.toml:7:1:", "variable `lower_case` must be an environment variable name"),
-        ("runbook.toml:12:8:", "unknown step kind `shel`; did you mean `shell`?"),
+        (
+            "runbook.toml:7:1:",
+            "variable `lower_case` must be an environment variable name",
+        ),
+        (
+            "runbook.toml:12:8:",
+            "unknown step kind `shel`; did you mean `shell`?",
+        ),
         ("runbook.toml:16:6:", "step id `one` is used twice"),
-        ("runbook.toml:19:12:", "names variable `MISSING_DB`, which is not declared"),
+        (
+            "runbook.toml:19:12:",
+            "names variable `MISSING_DB`, which is not declared",
+        ),
         ("runbook.toml:20:8:", "cannot read SQL file"),
         ("runbook.toml:23:6:", "step id `Bad_Id` must be lowercase"),
         ("runbook.toml:", "is missing `title`"),
-        ("runbook.toml:25:7:", "uses ${UNDECLARED}, which is not declared"),
+        (
+            "runbook.toml:25:7:",
+            "uses ${UNDECLARED}, which is not declared",
+        ),
         ("runbook.toml:26:1:", "unknown key `timout`"),
-        ("runbook.toml:27:13:", "requires `nothing-before`, which is not a step before it"),
+        (
+            "runbook.toml:27:13:",
+            "requires `nothing-before`, which is not a step before it",
+        ),
         ("runbook.toml:34:11:", "is \"five minutes\", not a duration"),
     ];
     for (position, message) in expected {
         assert!(
-            msg.lines().any(|l| l.contains(&format!("/{position}")) && l.contains(message)),
+            msg.lines()
+                .any(|l| l.contains(&format!("/{position}")) && l.contains(message)),
             "expected `{position} … {message}` in:\n{msg}"
         );
     }
     assert!(msg.contains("did you mean `timeout`?"), "{msg}");
-    assert!(!msg.contains("unknown key `run`"), "an unknown kind must not drag its keys in: {msg}");
+    assert!(
+        !msg.contains("unknown key `run`"),
+        "an unknown kind must not drag its keys in: {msg}"
+    );
 }
 
 #[test]
@@ -154,6 +191,12 @@ fn a_flags_step_without_a_provider_and_a_bad_flag_value_are_reported() {
         "[runbook]\nname = \"f\"\n\n[[steps]]\nid = \"f\"\ntitle = \"F\"\nkind = \"flags\"\nset = { a = \"yes\" }\n",
     );
     assert_eq!(code, 2, "{msg}");
-    assert!(msg.contains("runbook.toml:7:8: a flags step needs a [flags] table"), "{msg}");
-    assert!(msg.contains("runbook.toml:8:13: flag `a` must be set to true or false"), "{msg}");
+    assert!(
+        msg.contains("runbook.toml:7:8: a flags step needs a [flags] table"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("runbook.toml:8:13: flag `a` must be set to true or false"),
+        "{msg}"
+    );
 }

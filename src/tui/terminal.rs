@@ -9,7 +9,7 @@ use std::sync::Once;
 use crossterm::cursor::Show;
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -25,10 +25,11 @@ pub fn enter() -> io::Result<TerminalGuard> {
     install_panic_hook();
     enable_raw_mode()?;
     let restore_on_error = Restore;
-    execute!(stdout(), EnterAlternateScreen)?;
+    // Cleared here rather than with `Terminal::clear`, which asks the terminal where its cursor
+    // is and fails on terminals that never answer.
+    execute!(stdout(), EnterAlternateScreen, Clear(ClearType::All))?;
     let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     terminal.hide_cursor()?;
-    terminal.clear()?;
     std::mem::forget(restore_on_error);
     Ok(TerminalGuard { terminal })
 }

@@ -62,7 +62,9 @@ pub fn repo() -> PathBuf {
 pub fn sql(url: &str, text: &str) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let session = golive::pg::connect(url, "golive-tests").await.expect("connect");
+        let session = golive::pg::connect(url, "golive-tests")
+            .await
+            .expect("connect");
         session
             .client
             .batch_execute(text)
@@ -76,7 +78,9 @@ pub fn sql(url: &str, text: &str) {
 pub fn value(url: &str, query: &str) -> Option<String> {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let session = golive::pg::connect(url, "golive-tests").await.expect("connect");
+        let session = golive::pg::connect(url, "golive-tests")
+            .await
+            .expect("connect");
         let rows = session.client.simple_query(query).await.expect("query");
         rows.iter().find_map(|m| match m {
             tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
