@@ -1,0 +1,229 @@
+//! A golive killed with SIGKILL mid-step: the journal reads back (a torn line tolerated), `--resume`
+//! keeps finished steps finished and re-runs the interrupted one only when approved. And the
+//! go-live lock: a second golive on the same database is refused with exit 3 naming the holder,
+//! and a killed holder leaves no lock behind.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Db, TempDir, golive, latest_run, run, text, value};
+
+fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut cmd = golive();
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn golive")
+}
+
+fn wait_for(path: &std::path::Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn kill_group_in(pidfile: &std::path::Path) {
+    if let Ok(pid) = std::fs::read_to_string(pidfile)
+        && let Ok(pid) = pid.trim().parse::<i32>()
+    {
+        // SAFETY: only sends SIGKILL to the step's own process group.
+        unsafe {
+            libc::killpg(pid, libc::SIGKILL);
+        }
+    }
+}
+
+#[test]
+fn a_killed_run_resumes_without_repeating_finished_steps() {
+    let db = Db::phase1();
+    common::sql(
+        &db.admin_url(),
+        "CREATE TABLE ledger (step text, at timestamptz DEFAULT now()); GRANT ALL ON ledger TO app_owner;",
+    );
+    let dir = TempDir::new("resume");
+    let started = dir.join("slow-started");
+    let release = dir.join("release");
+    let rb = dir.write(
+        "runbook.toml",
+        &format!(
+            r#"[runbook]
+name = "resume"
+
+[vars]
+DATABASE_URL = {{ required = true, secret = true }}
+
+[[steps]]
+id = "one"
+title = "Ledger one"
+kind = "sql"
+database = "DATABASE_URL"
+sql = "INSERT INTO ledger (step) VALUES ('one')"
+
+[[steps]]
+id = "slow"
+title = "Slow the first time"
+kind = "shell"
+run = 'echo $$ > {started}.pid; if [ -f {release} ]; then echo released; else touch {started}; sleep 120; fi'
+
+[[steps]]
+id = "three"
+title = "Ledger three"
+kind = "sql"
+database = "DATABASE_URL"
+sql = "INSERT INTO ledger (step) VALUES ('three')"
+"#,
+            started = started.display(),
+            release = release.display()
+        ),
+    );
+    let rb = rb.display().to_string();
+    let env = [("DATABASE_URL", db.owner_url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let mut first = spawn(&["run", &rb, "--headless"], &env);
+    wait_for(&started);
+    first.kill().expect("SIGKILL golive");
+    let _ = first.wait();
+    kill_group_in(&dir.join("slow-started.pid"));
+
+    let run_dir = latest_run(&dir.0);
+    let journal = run_dir.join("journal.jsonl");
+    let before = std::fs::read_to_string(&journal).expect("journal");
+    assert!(before.contains(r#""step":"slow","attempt":1"#), "{before}");
+    assert!(!before.contains(r#""event":"run_finished""#), "{before}");
+    // A crash can tear the last line: simulate one.
+    std::fs::write(
+        &journal,
+        format!("{before}{{\"at\":\"2026-11-26T00:00:00Z\",\"eve"),
+    )
+    .expect("tear");
+
+    // The interrupted step runs again only when asked.
+    let out = run(&["run", &rb, "--headless", "--resume"], &env);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert!(
+        log.contains("`slow` was interrupted in an earlier run"),
+        "{log}"
+    );
+    assert!(log.contains("torn by a crash"), "{log}");
+    assert_eq!(
+        value(&db.admin_url(), "SELECT count(*) FROM ledger").as_deref(),
+        Some("1")
+    );
+
+    std::fs::write(&release, "").expect("release");
+    let out = run(
+        &["run", &rb, "--headless", "--resume", "--approve", "slow"],
+        &env,
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("released"), "{log}");
+    assert_eq!(
+        value(
+            &db.admin_url(),
+            "SELECT string_agg(step, ',' ORDER BY at) FROM ledger"
+        )
+        .as_deref(),
+        Some("one,three"),
+        "`one` must not run twice"
+    );
+    let after = std::fs::read_to_string(&journal).expect("journal");
+    assert!(after.contains(r#""event":"run_resumed""#));
+    let report = run(&["report", &run_dir.display().to_string()], &[]);
+    let md = text(&report);
+    assert!(md.contains("torn by a crash"), "{md}");
+    assert!(md.contains("| `slow` | passed |"), "{md}");
+    // Nothing left to resume.
+    let out = run(&["run", &rb, "--headless", "--resume"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no unfinished run"));
+}
+
+#[test]
+fn a_second_golive_on_the_same_database_is_refused_until_the_holder_dies() {
+    let db = Db::phase1();
+    let dir = TempDir::new("lock");
+    let started = dir.join("holder-started");
+    let rb = dir.write(
+        "runbook.toml",
+        &format!(
+            r#"[runbook]
+name = "lock"
+lock = "DATABASE_URL"
+
+[vars]
+DATABASE_URL = {{ required = true, secret = true }}
+
+[[steps]]
+id = "hold"
+title = "Hold the lock a while"
+kind = "shell"
+run = 'echo $$ > {started}.pid; touch {started}; sleep 120'
+
+[[steps]]
+id = "quick"
+title = "Quick"
+kind = "shell"
+run = "echo quick"
+"#,
+            started = started.display()
+        ),
+    );
+    let rb = rb.display().to_string();
+    let url = db.owner_url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let mut holder = spawn(&["run", &rb, "--headless"], &env);
+    wait_for(&started);
+
+    let t = Instant::now();
+    let out = run(&["run", &rb, "--headless", "--only", "quick"], &env);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "refusal took {:?}",
+        t.elapsed()
+    );
+    assert!(log.contains("go-live lock on app_owner@127.0.0.1"), "{log}");
+    assert!(log.contains(&format!("(pid {}", holder.id())), "{log}");
+    assert!(log.contains(" since 20"), "{log}");
+    assert!(!log.contains("owner-secret-pw"), "{log}");
+
+    holder.kill().expect("SIGKILL the holder");
+    let _ = holder.wait();
+    kill_group_in(&dir.join("holder-started.pid"));
+    // The lock goes with the holder's session, which the server notices as soon as the socket
+    // closes.
+    let start = Instant::now();
+    loop {
+        let out = run(&["run", &rb, "--headless", "--only", "quick"], &env);
+        if out.status.code() == Some(0) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the lock outlived its killed holder: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        value(
+            &db.admin_url(),
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        )
+        .as_deref(),
+        Some("0")
+    );
+}
