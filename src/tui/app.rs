@@ -132,15 +132,16 @@ impl App {
         self.ui.size = Rect::new(0, 0, width, height);
     }
 
-    /// Advance clocks and the spinner; returns whether the screen changed.
+    /// Advance clocks and the spinner (ten frames a second); returns whether the screen changed.
     pub fn tick(&mut self, now: Instant) -> bool {
         self.checklist.tick(now);
         let clock = self.run.tick(now);
-        let busy = self.checklist.running().is_some();
-        if busy {
-            self.ui.spinner = self.ui.spinner.wrapping_add(1);
+        let before = self.ui.spinner;
+        if self.checklist.running().is_some() {
+            let ms = self.run.elapsed.as_millis() / 100;
+            self.ui.spinner = usize::try_from(ms).unwrap_or_default();
         }
-        clock || busy
+        clock || before != self.ui.spinner
     }
 
     /// Apply one engine event.
@@ -217,7 +218,7 @@ impl App {
         self.question = Some(question);
     }
 
-    fn question_dialog(&self, question: &Question) -> Dialog {
+    pub(super) fn question_dialog(&self, question: &Question) -> Dialog {
         let step = question.step.and_then(|i| self.checklist.steps.get(i));
         Dialog::Question(QuestionDialog {
             question: question.clone(),
@@ -234,7 +235,7 @@ impl App {
         })
     }
 
-    fn procedure_picker(&self) -> ProcedurePicker {
+    pub(super) fn procedure_picker(&self) -> ProcedurePicker {
         let failure = self.question.as_ref().and_then(|q| match &q.kind {
             QuestionKind::Failure { rollbacks, .. } => Some((q.id, rollbacks)),
             _ => None,
@@ -339,163 +340,8 @@ impl App {
         }
     }
 
-    fn search_key(&mut self, key: &KeyEvent) {
-        match key.code {
-            KeyCode::Esc => self.search.input = None,
-            // `commit` ends the prompt either way; an empty query searches nothing.
-            KeyCode::Enter if self.search.commit() => self.first_match(),
-            KeyCode::Backspace => {
-                if let Some(input) = self.search.input.as_mut() {
-                    input.pop();
-                }
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                if let Some(input) = self.search.input.as_mut() {
-                    input.push(c);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The first match at or below the top visible line.
-    fn first_match(&mut self) {
-        let top = self.top_line();
-        let out = self.outputs.step(self.checklist.selected);
-        if out.get(top).is_some_and(|l| self.search.matches(&l.text)) {
-            self.search.current = Some(top);
-        } else {
-            self.jump_to_match(top, true);
-        }
-    }
-
     /// The number of output lines the pane shows.
     pub fn output_rows(&self) -> usize {
         layout::areas(self.ui.size, self.run.is_production()).output_rows()
-    }
-
-    fn top_line(&self) -> usize {
-        let out = self.outputs.step(self.checklist.selected);
-        self.scroll.top(out, self.output_rows())
-    }
-
-    fn jump_to_match(&mut self, from: usize, forward: bool) {
-        let out = self.outputs.step(self.checklist.selected);
-        match self.search.find(out, from, forward) {
-            Some(line) => {
-                let rows = self.output_rows();
-                self.scroll = Scroll::At(line.saturating_sub(rows / 2));
-                self.scroll = self.scroll.moved(out, rows, 0);
-                self.run.message = None;
-            }
-            None => {
-                self.run.message = Some((
-                    NoticeLevel::Warn,
-                    format!(
-                        "No match for “{}” in this step's output.",
-                        self.search.query
-                    ),
-                ));
-            }
-        }
-    }
-
-    /// Do what a key bound to `action` does.
-    pub fn perform(&mut self, action: Action) {
-        let rows = self.output_rows();
-        let page = rows.saturating_sub(1).max(1).cast_signed();
-        let selected = self.checklist.selected;
-        let out = self.outputs.step(selected);
-        let on_list = self.ui.focus == Pane::Checklist;
-        match action {
-            Action::Up | Action::Down => {
-                let delta = if action == Action::Up { -1 } else { 1 };
-                if on_list {
-                    self.checklist.move_by(delta);
-                } else {
-                    self.scroll = self.scroll.moved(out, rows, delta);
-                }
-            }
-            Action::PageUp => self.scroll = self.scroll.moved(out, rows, -page),
-            Action::PageDown => self.scroll = self.scroll.moved(out, rows, page),
-            Action::Top if on_list => self.checklist.select_end(false),
-            Action::Top => self.scroll = Scroll::At(out.first()).moved(out, rows, 0),
-            Action::Bottom if on_list => self.checklist.select_end(true),
-            Action::Bottom => self.scroll = Scroll::Follow,
-            Action::Follow => {
-                self.checklist.follow();
-                self.scroll = Scroll::Follow;
-            }
-            Action::SwitchPane => self.switch_pane(),
-            Action::Activate => match &self.question {
-                Some(q) if self.dialog.is_none() => self.dialog = Some(self.question_dialog(q)),
-                _ => self.switch_pane(),
-            },
-            Action::Search => self.search.open(),
-            Action::NextMatch | Action::PrevMatch => {
-                let forward = action == Action::NextMatch;
-                let from = self.search.current.unwrap_or_else(|| self.top_line());
-                self.jump_to_match(from, forward);
-            }
-            Action::Procedures => {
-                if self.checklist.procedures.is_empty() {
-                    self.run.message = Some((
-                        NoticeLevel::Warn,
-                        "This runbook has no rollback or diagnostic procedures.".to_string(),
-                    ));
-                } else {
-                    self.dialog = Some(Dialog::Procedures(self.procedure_picker()));
-                }
-            }
-            Action::Dashboard => match (self.ui.view, &self.dashboard.latest) {
-                (View::Dashboard, _) => self.ui.view = View::Checklist,
-                (View::Checklist, Some(_)) => self.ui.view = View::Dashboard,
-                (View::Checklist, None) => {
-                    self.run.message = Some((
-                        NoticeLevel::Info,
-                        "No dashboard yet: it appears when a monitor step runs.".to_string(),
-                    ));
-                }
-            },
-            Action::Help => self.ui.help = true,
-            Action::Quit => self.quit(),
-        }
-        if self.checklist.selected != selected {
-            self.scroll = Scroll::Follow;
-            self.search.current = None;
-        }
-    }
-
-    fn switch_pane(&mut self) {
-        self.ui.focus = match self.ui.focus {
-            Pane::Checklist => Pane::Output,
-            Pane::Output => Pane::Checklist,
-        };
-    }
-
-    fn quit(&mut self) {
-        if self.ui.quitting || !self.run.is_live() {
-            self.ui.exit = true;
-            return;
-        }
-        let running = self
-            .checklist
-            .running()
-            .and_then(|i| self.checklist.steps.get(i))
-            .map(|s| {
-                format!(
-                    "“{}” is running: its whole process group is stopped.",
-                    s.info.title
-                )
-            });
-        let mut lines: Vec<String> = running.into_iter().collect();
-        lines.push("The run ends as interrupted; `golive run --resume` continues it.".to_string());
-        self.dialog = Some(Dialog::Confirm(super::state::dialog::ConfirmDialog {
-            title: "Stop the run and quit?".to_string(),
-            lines,
-            danger: true,
-            effect: Effect::Stop,
-            back: None,
-        }));
     }
 }

@@ -6,6 +6,7 @@
 //! [`run`]. The state ([`App`]) is split by concern under [`state`]; each region of the screen is
 //! a pure function under [`view`].
 
+mod actions;
 pub mod ansi;
 pub mod app;
 pub mod dashboard;
