@@ -226,6 +226,16 @@ fn search_highlights_and_scrolled_back_output_names_the_log() {
     apply(&mut app, vec![output(0, &refs)]);
     app.on_key(key(KeyCode::Tab));
     app.on_key(key(KeyCode::Char('g')));
+    let top = format!("{}", draw(&app).backend());
+    assert!(
+        top.contains("150 earlier lines are in the step's log"),
+        "{top}"
+    );
+    assert!(
+        top.contains("20261126-201500-ab12/steps/preflight.log"),
+        "{top}"
+    );
+    assert!(top.contains("row 150 of"), "{top}");
     app.on_key(key(KeyCode::Char('/')));
     chars(&mut app, "row 16");
     app.on_key(key(KeyCode::Enter));

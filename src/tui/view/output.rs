@@ -20,13 +20,6 @@ use crate::tui::state::run::short;
 fn status_line<'a>(app: &App, row: &'a StepRow, out: &StepOutput, top: usize) -> Line<'a> {
     let theme = app.theme;
     let mut spans = Vec::new();
-    if out.first() > 0 && top == out.first() {
-        let log = app.run.step_log(&row.info.id);
-        spans.push(Span::styled(
-            format!("{} earlier lines in {}  ", out.first(), log.display()),
-            theme.warn(),
-        ));
-    }
     if let Some(detail) = &row.detail {
         let style = if row.state == StepState::Failed {
             theme.danger()
@@ -132,21 +125,39 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if out.total() == 0 {
         frame.render_widget(Paragraph::new(preview_lines(app, row)), text_area);
     } else {
-        let lines: Vec<Line> = (top..out.total().min(top + rows))
-            .filter_map(|n| out.get(n).map(|l| (n, l)))
-            .map(|(n, l)| {
-                let line = ansi::line(&l.text, theme.stream(l.stream), theme.color, width);
-                if app.search.current == Some(n) {
-                    line.patch_style(theme.matched())
-                } else if app.search.matches(&l.text) {
-                    line.patch_style(
-                        ratatui::style::Style::new().add_modifier(Modifier::UNDERLINED),
-                    )
-                } else {
-                    line
-                }
-            })
-            .collect();
+        // At the oldest line kept in memory, the first row names the log with the rest.
+        let mut lines: Vec<Line> = Vec::with_capacity(rows);
+        let mut shown = rows;
+        if out.first() > 0 && top == out.first() {
+            let log = app.run.step_log(&row.info.id);
+            let note = format!(
+                "… {} earlier lines are in the step's log:\n{}",
+                out.first(),
+                log.display()
+            );
+            let note = super::dialog::wrap(&note, width.max(1));
+            shown = rows.saturating_sub(note.len());
+            lines.extend(
+                note.into_iter()
+                    .map(|l| Line::from(Span::styled(l, theme.warn()))),
+            );
+        }
+        lines.extend(
+            (top..out.total().min(top + shown))
+                .filter_map(|n| out.get(n).map(|l| (n, l)))
+                .map(|(n, l)| {
+                    let line = ansi::line(&l.text, theme.stream(l.stream), theme.color, width);
+                    if app.search.current == Some(n) {
+                        line.patch_style(theme.matched())
+                    } else if app.search.matches(&l.text) {
+                        line.patch_style(
+                            ratatui::style::Style::new().add_modifier(Modifier::UNDERLINED),
+                        )
+                    } else {
+                        line
+                    }
+                }),
+        );
         frame.render_widget(Paragraph::new(lines), text_area);
     }
     frame.render_widget(Paragraph::new(status_line(app, row, out, top)), status_area);
