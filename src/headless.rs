@@ -149,13 +149,17 @@ fn print_line(
             )
         }
         EngineEvent::Output { step, lines } => {
+            let prefix = |mark: &str| format!("{t} {:<24} {mark} ", name(*step));
+            let prefixes = [prefix("│"), prefix("┆"), prefix("·")];
             for line in lines {
-                let mark = match line.stream {
-                    Stream::Stdout => "│",
-                    Stream::Stderr => "┆",
-                    Stream::Info => "·",
+                let prefix = match line.stream {
+                    Stream::Stdout => &prefixes[0],
+                    Stream::Stderr => &prefixes[1],
+                    Stream::Info => &prefixes[2],
                 };
-                let _ = writeln!(out, "{t} {:<24} {mark} {}", name(*step), line.text);
+                let _ = out.write_all(prefix.as_bytes());
+                let _ = out.write_all(line.text.as_bytes());
+                let _ = out.write_all(b"\n");
             }
             Ok(())
         }

@@ -6,11 +6,13 @@
 pub mod cli;
 pub mod engine;
 pub mod exec;
+pub mod guard;
 pub mod headless;
 pub mod httpc;
 pub mod journal;
 pub mod lock;
 pub mod logging;
+pub mod monitor;
 pub mod pg;
 pub mod plan;
 pub mod provenance;
@@ -19,3 +21,4 @@ pub mod report;
 pub mod runbook;
 pub mod signals;
 pub mod tui;
+pub mod verify;

@@ -200,3 +200,71 @@ fn a_flags_step_without_a_provider_and_a_bad_flag_value_are_reported() {
         "{msg}"
     );
 }
+
+#[test]
+fn destructive_sql_or_shell_not_marked_destructive_is_refused() {
+    let dir = TempDir::new("guard");
+    dir.write(
+        "hidden.sql",
+        "SELECT 1;\nDO $$ BEGIN\n  DROP TABLE customers;\nEND $$;\n",
+    );
+    let body = r#"[runbook]
+name = "guard"
+
+[vars]
+DATABASE_URL = { required = true }
+
+[[steps]]
+id = "cleanup"
+title = "Looks harmless"
+kind = "sql"
+database = "DATABASE_URL"
+sql = "DELETE FROM sessions; ALTER TABLE customers DISABLE ROW LEVEL SECURITY"
+
+[[steps]]
+id = "hidden"
+title = "A DROP inside a DO block"
+kind = "sql"
+database = "DATABASE_URL"
+file = "hidden.sql"
+
+[[steps]]
+id = "restore"
+title = "Restore"
+kind = "shell"
+run = 'pg_dump -Fc "$DATABASE_URL" -f x.dump && pg_restore --clean -d "$DATABASE_URL" x.dump'
+
+[[steps]]
+id = "marked"
+title = "Marked, so allowed"
+kind = "sql"
+database = "DATABASE_URL"
+sql = "DROP POLICY IF EXISTS p ON customers"
+destructive = true
+"#;
+    let path = dir.write("runbook.toml", body);
+    let out = run(
+        &["check", &path.display().to_string()],
+        &[("DATABASE_URL", "postgres://u@h/db")],
+    );
+    let msg = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{msg}");
+    assert!(
+        msg.contains("runbook.toml:7:1: step `cleanup` deletes every row without a WHERE"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("step `cleanup` disables row-level security on customers"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("step `hidden` drops something (`BEGIN DROP TABLE customers"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("step `restore` restores over existing objects with pg_restore --clean"),
+        "{msg}"
+    );
+    assert!(!msg.contains("step `marked`"), "{msg}");
+    assert!(msg.contains("add `destructive = true`"), "{msg}");
+}

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{Cli, Command, RunArgs};
+use super::{Cli, Command, RunArgs, VerifyCommand};
 use crate::engine::{self, EngineConfig, RunMode, Selection};
 use crate::headless::{self, HeadlessOptions};
 use crate::logging::LogSink;
@@ -18,8 +18,23 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
         Command::Check { runbook } => check(&runbook),
         Command::Plan { runbook } => plan(&runbook),
         Command::Run(args) => run(args, RunMode::Run, Vec::new(), &log).await,
+        Command::Verify(VerifyCommand::Rls(args)) => {
+            edge(crate::verify::cli::run_rls_command(args).await)
+        }
+        Command::Verify(VerifyCommand::Api(args)) => {
+            edge(crate::verify::cli::run_api_command(args).await)
+        }
+        Command::Monitor(args) => edge(crate::monitor::run_monitor_command(args).await),
         Command::Report { run_dir, format } => report(&run_dir, &format),
     }
+}
+
+/// An error that reached the command edge: print it, exit 2.
+fn edge(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("golive: {e:#}");
+        2
+    })
 }
 
 fn load(path: &Path) -> Result<Runbook, ExitCode> {
@@ -55,6 +70,18 @@ fn check(path: &Path) -> ExitCode {
             path.display(),
             missing.len()
         );
+        return 2;
+    }
+    let vars = Vars::partial(&runbook, env_lookup(&[]));
+    let env = |name: &str| std::env::var(name).ok();
+    if let Err(e) = crate::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env)
+    {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("[monitor"))
+            .map_or(1, |i| i + 1);
+        eprintln!("{}:{line}:1: {e}", path.display());
         return 2;
     }
     let destructive = runbook.all_steps().filter(|(_, s)| s.destructive).count();

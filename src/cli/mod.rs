@@ -46,6 +46,12 @@ pub enum Command {
     },
     /// Drive the runbook: the full-screen console on a terminal, line output otherwise.
     Run(RunArgs),
+    /// The built-in verifiers: tenant isolation (`rls`) and the Catalog API v2 contract (`api`).
+    #[command(subcommand)]
+    Verify(VerifyCommand),
+    /// The post-deploy dashboard alone, for the on-call: full screen on a terminal;
+    /// `--headless --for DURATION --json` prints one JSON snapshot per refresh.
+    Monitor(crate::monitor::MonitorArgs),
     /// Report a run's journal as a change record.
     Report {
         /// The run's directory, e.g. .golive/runs/20261126-201500-ab12.
@@ -54,6 +60,16 @@ pub enum Command {
         #[arg(long, default_value = "md", value_parser = ["md", "json"])]
         format: String,
     },
+}
+
+/// `golive verify …`.
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Audit tenant isolation (static checks and probes in transactions that are always rolled
+    /// back: safe against production). Exit 0 when nothing is fail-open, cross-tenant or broken.
+    Rls(crate::verify::cli::RlsArgs),
+    /// Check the Catalog API v2 contract for two tenants.
+    Api(crate::verify::cli::ApiArgs),
 }
 
 /// Flags of `golive run` (and `golive rehearse`).

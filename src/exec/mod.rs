@@ -67,8 +67,8 @@ pub async fn dispatch(step: &crate::runbook::Step, ctx: &mut StepCtx<'_>) -> Ste
             Ok("confirmed by the operator".into())
         }
         StepKind::Flags(spec) => flags::run(spec, step.timeout, ctx).await,
-        StepKind::VerifyRls(_) | StepKind::VerifyApi(_) | StepKind::Monitor(_) => Err(
-            StepError::Failed(format!("`{}` steps are not wired in yet", step.kind_name())),
-        ),
+        StepKind::Monitor(spec) => crate::monitor::run_step(spec, ctx).await,
+        StepKind::VerifyRls(spec) => crate::verify::step::run_rls_step(spec, ctx).await,
+        StepKind::VerifyApi(spec) => crate::verify::step::run_api_step(spec, ctx).await,
     }
 }

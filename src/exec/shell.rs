@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
@@ -13,6 +13,10 @@ use super::{StepCtx, StepError, StepResult};
 use crate::engine::events::Stream;
 use crate::runbook::ShellSpec;
 
+/// How much of a pipe is read at once.
+const CHUNK: usize = 64 * 1024;
+/// A line longer than this is passed on in pieces.
+const MAX_LINE: usize = 1024 * 1024;
 /// How long a stopped group gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(3);
 /// How long output is still read after `sh` exited while a background child holds the pipes.
@@ -52,7 +56,7 @@ pub async fn run_script(
     })?;
     let group = ProcessGroup(child.id().and_then(|id| i32::try_from(id).ok()));
 
-    let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(4096);
+    let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(16);
     if let Some(out) = child.stdout.take() {
         tokio::spawn(read_lines(out, Stream::Stdout, tx.clone()));
     }
@@ -70,9 +74,10 @@ pub async fn run_script(
     while streams_open || exit.is_none() {
         tokio::select! {
             line = rx.recv(), if streams_open => match line {
-                Some((stream, bytes)) => {
-                    ctx.out.line(stream, &String::from_utf8_lossy(&bytes)).await;
-                }
+                Some((stream, bytes)) => match std::str::from_utf8(&bytes) {
+                    Ok(text) => ctx.out.lines(stream, text).await,
+                    Err(_) => ctx.out.lines(stream, &String::from_utf8_lossy(&bytes)).await,
+                },
                 None => streams_open = false,
             },
             status = child.wait(), if exit.is_none() => {
@@ -123,27 +128,38 @@ fn last_line(ctx: &StepCtx<'_>) -> String {
         .unwrap_or_default()
 }
 
+/// Read a pipe in large chunks and pass on whole lines, many at a time: the cost of a flood of
+/// output is per chunk, not per line.
 async fn read_lines(
-    stream: impl AsyncRead + Unpin,
+    mut stream: impl AsyncRead + Unpin,
     kind: Stream,
     tx: mpsc::Sender<(Stream, Vec<u8>)>,
 ) {
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     loop {
-        let mut line = Vec::with_capacity(128);
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                if line.last() == Some(&b'\n') {
-                    line.pop();
-                }
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                if tx.send((kind, line)).await.is_err() {
-                    break;
-                }
+        if buf.capacity() - buf.len() < CHUNK / 4 {
+            buf.reserve(CHUNK);
+        }
+        let n = stream.read_buf(&mut buf).await.unwrap_or_default();
+        if n == 0 {
+            if !buf.is_empty() {
+                let _ = tx.send((kind, std::mem::take(&mut buf))).await;
             }
+            return;
+        }
+        let cut = match buf.iter().rposition(|&b| b == b'\n') {
+            Some(pos) => pos + 1,
+            // One very long line: pass it on in pieces rather than hold it all.
+            None if buf.len() >= MAX_LINE => buf.len(),
+            None => continue,
+        };
+        let rest = buf.split_off(cut);
+        let mut lines = std::mem::replace(&mut buf, rest);
+        if lines.last() == Some(&b'\n') {
+            lines.pop();
+        }
+        if tx.send((kind, lines)).await.is_err() {
+            return;
         }
     }
 }

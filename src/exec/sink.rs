@@ -63,7 +63,13 @@ impl OutputSink {
 
     /// One line of output (without its newline).
     pub async fn line(&mut self, stream: Stream, text: &str) {
-        let text = self.redactor.redact(text).into_owned();
+        self.lines(stream, text).await;
+    }
+
+    /// One or more lines, separated by `\n` (no trailing newline). Redaction and the log write
+    /// happen once for the whole text: a secret never spans lines.
+    pub async fn lines(&mut self, stream: Stream, text: &str) {
+        let text = self.redactor.redact(text);
         if let Some(log) = &mut self.log
             && let Err(e) = log
                 .write_all(text.as_bytes())
@@ -71,15 +77,16 @@ impl OutputSink {
         {
             self.log_error.get_or_insert_with(|| e.to_string());
         }
-        if self.tail.len() == TAIL_LINES {
-            self.tail.pop_front();
-        }
-        self.tail.push_back(text.clone());
-        self.lines += 1;
         if self.batch.is_empty() {
             self.batch_started = Instant::now();
         }
-        self.batch.push(OutputLine { stream, text });
+        for line in text.split('\n') {
+            self.lines += 1;
+            self.batch.push(OutputLine {
+                stream,
+                text: line.to_string(),
+            });
+        }
         if self.batch.len() >= BATCH_LINES || self.batch_started.elapsed() >= BATCH_AGE {
             self.flush().await;
         }
@@ -96,6 +103,13 @@ impl OutputSink {
             return;
         }
         let lines = std::mem::take(&mut self.batch);
+        self.tail.extend(
+            lines[lines.len().saturating_sub(TAIL_LINES)..]
+                .iter()
+                .map(|l| l.text.clone()),
+        );
+        let excess = self.tail.len().saturating_sub(TAIL_LINES);
+        self.tail.drain(..excess);
         let _ = self
             .events
             .send(EngineEvent::Output {

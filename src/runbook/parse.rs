@@ -124,11 +124,8 @@ fn read_runbook(
     }
     let rollbacks = read_procedures(top, "rollback", &ctx);
     let diagnostics = read_procedures(top, "diagnostics", &ctx);
-    let monitor = top.table("monitor").map(|t| {
-        let table = to_toml_table(&t);
-        t.finish(&[]);
-        table
-    });
+    // Validated by the monitor's own configuration reader (`golive check` runs it).
+    let monitor = top.table("monitor").map(|t| to_toml_table(&t));
     Some(Runbook {
         path: path.to_path_buf(),
         base_dir: base_dir.to_path_buf(),

@@ -107,6 +107,23 @@ pub fn parse_step(
     if let Some(id) = &id {
         earlier.push(id.get_ref().clone());
     }
+    if let (Some(kind), false) = (&kind, common.1) {
+        let hazards = match kind {
+            StepKind::Sql(spec) => crate::guard::sql_hazards(&spec.sql),
+            StepKind::Shell(spec) => crate::guard::shell_hazards(&spec.run),
+            _ => Vec::new(),
+        };
+        for hazard in hazards {
+            problems.add(
+                table.span(),
+                format!(
+                    "{} {hazard} but is not marked destructive; add `destructive = true` so it \
+                     runs only after a typed confirmation",
+                    table.what()
+                ),
+            );
+        }
+    }
     // With an unknown kind, which keys belong is unknowable: report the kind alone.
     if kind.is_some() {
         table.finish(COMMON);

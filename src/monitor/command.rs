@@ -1,0 +1,183 @@
+//! `golive monitor [RUNBOOK]`: the dashboard alone, for the on-call. Full screen on a terminal;
+//! `--headless` (or when stdout is not a terminal) prints one line, or with `--json` one JSON
+//! snapshot, per refresh. Exits after `--for`: 0 when nothing breached, 1 after a breach,
+//! 2 on bad input.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::config::MonitorConfig;
+use super::dashboard::{DashboardAction, DashboardState};
+use super::snapshot::Snapshot;
+use super::verdict::{Tracker, fmt_value};
+use super::watch::Watch;
+use crate::runbook::Vars;
+
+/// Arguments of `golive monitor`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MonitorArgs {
+    /// The runbook whose `[monitor]` table and variables to use; when the default
+    /// `./runbook.toml` does not exist, everything comes from the environment.
+    #[arg(default_value = "runbook.toml")]
+    pub runbook: PathBuf,
+    /// Print snapshots instead of the full-screen view.
+    #[arg(long)]
+    pub headless: bool,
+    /// Stop after this long (e.g. `10m`); without it, run until Ctrl-C or `q`.
+    #[arg(long = "for", value_parser = humantime::parse_duration)]
+    pub for_duration: Option<Duration>,
+    /// One JSON object per refresh (headless).
+    #[arg(long)]
+    pub json: bool,
+    /// Refresh interval, overriding `[monitor] refresh`.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub refresh: Option<Duration>,
+}
+
+/// Run `golive monitor`; the exit code.
+pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
+    let cfg = match load_config(&args) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("golive monitor: {e:#}");
+            return Ok(2);
+        }
+    };
+    let mut watch = Watch::start(cfg)?;
+    let headless = args.headless || args.json || !std::io::stdout().is_terminal();
+    if headless {
+        for note in watch.notes() {
+            eprintln!("{note}");
+        }
+        headless_loop(&mut watch, &args).await
+    } else {
+        fullscreen_loop(&mut watch, &args).await
+    }
+}
+
+fn load_config(args: &MonitorArgs) -> anyhow::Result<MonitorConfig> {
+    let env = |k: &str| std::env::var(k).ok();
+    let default_missing = args.runbook.as_os_str() == "runbook.toml" && !args.runbook.exists();
+    let (table, vars) = if default_missing {
+        (None, Vars::default())
+    } else {
+        let runbook = crate::runbook::load(&args.runbook)?;
+        let vars = Vars::partial(&runbook, env);
+        (runbook.monitor, vars)
+    };
+    let mut cfg = MonitorConfig::from_table(table.as_ref(), &vars, &env)
+        .with_context(|| format!("in {}", args.runbook.display()))?;
+    if let Some(r) = args.refresh {
+        anyhow::ensure!(!r.is_zero(), "--refresh must be longer than zero, e.g. 5s");
+        cfg.refresh = r;
+        cfg.refresh_later = cfg.refresh_later.max(r);
+    }
+    Ok(cfg)
+}
+
+fn deadline(args: &MonitorArgs) -> tokio::time::Instant {
+    let far = Duration::from_secs(100 * 365 * 24 * 3600);
+    tokio::time::Instant::now() + args.for_duration.unwrap_or(far)
+}
+
+async fn headless_loop(watch: &mut Watch, args: &MonitorArgs) -> anyhow::Result<i32> {
+    let mut tracker = Tracker::new(watch.config());
+    let end = deadline(args);
+    let mut breached = false;
+    let mut last = None;
+    loop {
+        let snap = tokio::select! {
+            () = tokio::time::sleep_until(end) => break,
+            _ = tokio::signal::ctrl_c() => break,
+            s = watch.next() => s,
+        };
+        let line = if args.json {
+            serde_json::to_string(&snap)?
+        } else {
+            human_line(&snap)
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+        if let Some(b) = tracker.observe(&snap) {
+            eprintln!("BREACH: {b}");
+            breached = true;
+        }
+        last = Some(snap);
+    }
+    if !args.json {
+        for line in tracker.verdict(last.as_ref()) {
+            eprintln!("{line}");
+        }
+    }
+    Ok(i32::from(breached))
+}
+
+/// One refresh for people: `time window | panel state value (baseline, rate) | …`.
+pub fn human_line(snap: &Snapshot) -> String {
+    let mut parts = vec![format!("{} window {}s", snap.at, snap.window_seconds)];
+    for p in &snap.panels {
+        let mut text = format!("{} {} {}", p.id, p.state.label(), fmt_value(p.value));
+        if let Some(b) = p.baseline {
+            text.push_str(&format!(" (baseline {})", fmt_value(Some(b))));
+        }
+        if let Some(r) = p.rate {
+            text.push_str(&format!(" {r:.1}/s"));
+        }
+        if let Some(s) = p.stale_seconds {
+            text.push_str(&format!(" stale {s}s"));
+        }
+        parts.push(text);
+    }
+    parts.join(" | ")
+}
+
+async fn fullscreen_loop(watch: &mut Watch, args: &MonitorArgs) -> anyhow::Result<i32> {
+    use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+    use futures_util::StreamExt;
+
+    let mut terminal = ratatui::init();
+    let mut tracker = Tracker::new(watch.config());
+    let mut state = DashboardState::default();
+    let mut events = EventStream::new();
+    let end = deadline(args);
+    let mut breached = false;
+    let result: anyhow::Result<()> = async {
+        loop {
+            terminal.draw(|f| super::view::render(f, f.area(), &state))?;
+            tokio::select! {
+                () = tokio::time::sleep_until(end) => return Ok(()),
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+                snap = watch.next() => {
+                    if let Some(b) = tracker.observe(&snap) {
+                        state.breach = Some(b.to_string());
+                        breached = true;
+                    }
+                    state.apply(snap);
+                }
+                ev = events.next() => match ev {
+                    Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => match k.code {
+                        KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
+                        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Ok(()),
+                        KeyCode::Char(c) => {
+                            if let Some(a) = DashboardAction::from_key(c) {
+                                state.handle(a);
+                            }
+                        }
+                        _ => {}
+                    },
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Ok(()),
+                },
+            }
+        }
+    }
+    .await;
+    ratatui::restore();
+    result?;
+    Ok(i32::from(breached))
+}

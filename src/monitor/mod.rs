@@ -1,0 +1,37 @@
+//! The post-deploy dashboard: sources (Prometheus, a direct `/metrics` scrape, the PostgreSQL
+//! log, read-only SQL, the isolation canary) send [`Sample`]s; the [`Board`] turns them into a
+//! [`Snapshot`] per refresh; [`Tracker`] fails the watch on a sustained breach and writes the
+//! verdict. The runbook's `kind = "monitor"` step ([`run_step`]), `golive monitor`
+//! ([`run_monitor_command`]) and the console's dashboard view ([`render`]) all use it.
+//!
+//! No module here imports the UI except [`view`], a pure render function.
+
+pub mod board;
+pub mod canary;
+pub mod command;
+pub mod config;
+pub mod dashboard;
+pub mod pglog;
+pub mod poller;
+pub mod prometheus;
+pub mod promtext;
+pub mod sample;
+pub mod scrape;
+pub mod snapshot;
+pub mod sql;
+pub mod step;
+pub mod traffic;
+pub mod verdict;
+pub mod view;
+pub mod watch;
+
+pub use board::Board;
+pub use command::{MonitorArgs, run_monitor_command};
+pub use config::{ConfigError, MonitorConfig};
+pub use dashboard::{DashboardAction, DashboardState};
+pub use sample::Sample;
+pub use snapshot::{Panel, Snapshot, State};
+pub use step::run_step;
+pub use verdict::{Breach, Tracker};
+pub use view::render;
+pub use watch::Watch;

@@ -1,0 +1,160 @@
+//! The command edge: `golive verify rls` and `golive verify api` arguments, text or JSON output,
+//! and exit codes (0 passed, 1 a blocking finding or the verifier could not run, 2 bad input).
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::VerifyError;
+use super::api::{self, ApiOptions};
+use super::rls::{self, RlsOptions};
+
+/// `golive verify rls`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RlsArgs {
+    /// An owner/admin login that bypasses RLS (reads the catalog and the ground truth).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// A login as the application role (without it the probes use SET ROLE, which misses the
+    /// role's login-time settings).
+    #[arg(long, env = "APP_DATABASE_URL", hide_env_values = true)]
+    pub app_database_url: Option<String>,
+    /// The application role.
+    #[arg(long, default_value = "app_user")]
+    pub role: String,
+    /// Two tenant ids to probe, `A,B` (default: two found in the data).
+    #[arg(long, value_delimiter = ',')]
+    pub tenants: Vec<String>,
+    /// Extra tenant tables beyond those with the tenant column (repeatable, or comma-separated).
+    #[arg(long = "table", value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// The tenant column.
+    #[arg(long, default_value = "tenant_id")]
+    pub tenant_column: String,
+    /// The setting the application sets per transaction.
+    #[arg(long, default_value = "app.tenant_id")]
+    pub tenant_setting: String,
+    /// Print the report as JSON (findings as a list).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `golive verify api`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiArgs {
+    /// Base URL of the application.
+    #[arg(long, env = "APP_URL")]
+    pub app_url: String,
+    /// Two tenant ids, `A,B`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub tenants: Vec<String>,
+    /// The header carrying the tenant.
+    #[arg(long, default_value = "X-Tenant-ID")]
+    pub tenant_header: String,
+    /// Extra header on every request, `Name: value` (repeatable), e.g. `X-Catalog-Version: 2`.
+    #[arg(long = "header")]
+    pub headers: Vec<String>,
+    /// Timeout of each request.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Print the report as JSON (findings as a list).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl VerifyError {
+    /// The exit code for a verifier that could not run: 2 for bad input, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            VerifyError::RoleNotFound(_)
+            | VerifyError::NoTenantTables(_)
+            | VerifyError::BadTenant(_)
+            | VerifyError::Tenants(_)
+            | VerifyError::Input(_) => 2,
+            VerifyError::Connect { .. } | VerifyError::Query { .. } | VerifyError::Http(_) => 1,
+        }
+    }
+}
+
+/// Parse `Name: value` (or `Name=value`) headers.
+pub fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, VerifyError> {
+    raw.iter()
+        .map(|h| {
+            let (name, value) = h
+                .split_once(':')
+                .or_else(|| h.split_once('='))
+                .ok_or_else(|| VerifyError::Input(format!("header {h:?} is not `Name: value`")))?;
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
+fn print(lines: Vec<String>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}").context("cannot write to stdout")?;
+    }
+    Ok(())
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value).context("cannot encode the report")?;
+    print(vec![text])
+}
+
+fn report_error(e: &VerifyError) -> i32 {
+    eprintln!(
+        "golive verify: {}",
+        crate::redact::url_passwords(&e.to_string())
+    );
+    e.exit_code()
+}
+
+/// Run `golive verify rls`; returns the exit code.
+pub async fn run_rls_command(args: RlsArgs) -> anyhow::Result<i32> {
+    let options = RlsOptions {
+        database_url: args.database_url,
+        app_database_url: args.app_database_url,
+        role: args.role,
+        tenants: args.tenants,
+        tables: args.tables,
+        tenant_column: args.tenant_column,
+        tenant_setting: args.tenant_setting,
+    };
+    let report = match rls::audit(&options).await {
+        Ok(r) => r,
+        Err(e) => return Ok(report_error(&e)),
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print(report.text_lines())?;
+    }
+    Ok(report.verdict.exit_code())
+}
+
+/// Run `golive verify api`; returns the exit code.
+pub async fn run_api_command(args: ApiArgs) -> anyhow::Result<i32> {
+    let headers = match parse_headers(&args.headers) {
+        Ok(h) => h,
+        Err(e) => return Ok(report_error(&e)),
+    };
+    let options = ApiOptions {
+        app_url: args.app_url,
+        tenants: args.tenants,
+        tenant_header: args.tenant_header,
+        headers,
+        timeout: args.timeout,
+    };
+    let report = match api::verify(&options).await {
+        Ok(r) => r,
+        Err(e) => return Ok(report_error(&e)),
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print(report.text_lines())?;
+    }
+    Ok(report.verdict.exit_code())
+}

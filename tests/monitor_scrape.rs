@@ -1,0 +1,97 @@
+//! The scrape source and the panels against a real `/metrics` under real traffic.
+#![allow(clippy::unwrap_used)]
+
+mod monitor_support;
+
+use std::time::Duration;
+
+use golive::monitor::{State, Tracker, Watch};
+use monitor_support::*;
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+#[tokio::test]
+async fn ratios_match_the_traffic_sent_and_a_breach_is_reported() {
+    let target = Target::start(0).await;
+    let cfg = config("metrics_url", &format!("{}/metrics", target.url()));
+    let mut tracker = Tracker::new(&cfg);
+    let mut watch = Watch::start(cfg).unwrap();
+    // No traffic yet: NO DATA, never a pass or a fail.
+    let first = until(&mut watch, Duration::from_secs(10), |s| {
+        s.sources.iter().any(|s| s.name == "scrape" && s.ok)
+    })
+    .await;
+    assert_eq!(first.panel("http_5xx_ratio").unwrap().state, State::Nodata);
+    assert_eq!(value(&first, "http_5xx_ratio"), None);
+
+    send_known_mix(&target.url()).await;
+    let snap = until(&mut watch, Duration::from_secs(10), |s| {
+        s.panel("http_5xx_ratio").and_then(|p| p.requests) == Some(75.0)
+    })
+    .await;
+    assert!(close(value(&snap, "http_5xx_ratio"), 5.0 / 75.0));
+    assert!(close(value(&snap, "http_4xx_ratio"), 10.0 / 75.0));
+    assert!(close(value(&snap, "catalog_304_ratio"), 30.0 / 40.0));
+    let p5 = snap.panel("http_5xx_ratio").unwrap();
+    assert_eq!(p5.state, State::Crit);
+    let by_route = p5.by_route.as_ref().unwrap();
+    assert_eq!(by_route["/api/boom"], Some(1.0));
+    assert_eq!(by_route["/api/admin/service-operations"], Some(0.0));
+    let p4 = snap.panel("http_4xx_ratio").unwrap();
+    assert_eq!(
+        p4.by_route.as_ref().unwrap()["/api/customers/<int:customer_id>"],
+        Some(1.0)
+    );
+    let p95 = value(&snap, "add_to_invoice_p95_seconds").unwrap();
+    assert!((0.5..=0.75).contains(&p95), "p95 {p95}");
+    // The JSON shape of the dashboard contract.
+    let json = serde_json::to_value(&snap).unwrap();
+    assert!(json["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(json["window_seconds"], 60);
+    assert_eq!(json["panels"][0]["id"], "http_5xx_ratio");
+    assert_eq!(json["panels"][0]["state"], "crit");
+
+    let mut breach = tracker.observe(&snap);
+    while breach.is_none() {
+        breach = tracker.observe(&watch.next().await);
+    }
+    let b = breach.unwrap();
+    assert_eq!(b.panel, "http_5xx_ratio");
+    assert!(b.to_string().contains("fast rollback"), "{b}");
+    let verdict = tracker.verdict(Some(&snap)).join("\n");
+    assert!(
+        verdict.contains("http_5xx_ratio: worst 0.0667 (crit)"),
+        "{verdict}"
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_stops_answering_goes_stale_and_recovers() {
+    let target = Target::start(0).await;
+    let port = target.port;
+    let cfg = config("metrics_url", &format!("{}/metrics", target.url()));
+    let mut watch = Watch::start(cfg).unwrap();
+    send_known_mix(&target.url()).await;
+    until(&mut watch, Duration::from_secs(10), |s| {
+        s.panel("http_5xx_ratio").and_then(|p| p.requests) == Some(75.0)
+    })
+    .await;
+    drop(target);
+    let stale = until(&mut watch, Duration::from_secs(15), |s| {
+        s.panel("http_5xx_ratio").unwrap().stale_seconds.is_some()
+    })
+    .await;
+    let source = stale.sources.iter().find(|s| s.name == "scrape").unwrap();
+    assert!(!source.ok);
+    assert!(source.error.as_deref().unwrap().contains("cannot connect") || source.error.is_some());
+    // The app comes back (fresh counters: a reset) and the panel recovers by itself.
+    let target = Target::start(port).await;
+    send_known_mix(&target.url()).await;
+    until(&mut watch, Duration::from_secs(40), |s| {
+        let p = s.panel("http_5xx_ratio").unwrap();
+        p.stale_seconds.is_none() && p.requests == Some(150.0)
+    })
+    .await;
+}
