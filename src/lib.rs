@@ -21,4 +21,5 @@ pub mod report;
 pub mod runbook;
 pub mod sandbox;
 pub mod signals;
+pub mod tui;
 pub mod verify;

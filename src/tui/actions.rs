@@ -1,0 +1,167 @@
+//! What the keys do outside dialogs: moving, scrolling, searching, opening the picker, the help
+//! and the dashboard, and quitting (a confirmed round trip while the run is live).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{App, Pane, View};
+use super::keymap::Action;
+use super::state::dialog::{ConfirmDialog, Dialog, Effect};
+use super::state::output::Scroll;
+use crate::engine::events::NoticeLevel;
+
+impl App {
+    pub(super) fn search_key(&mut self, key: &KeyEvent) {
+        match key.code {
+            KeyCode::Esc => self.search.input = None,
+            // `commit` ends the prompt either way; an empty query searches nothing.
+            KeyCode::Enter if self.search.commit() => self.first_match(),
+            KeyCode::Backspace => {
+                if let Some(input) = self.search.input.as_mut() {
+                    input.pop();
+                }
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                if let Some(input) = self.search.input.as_mut() {
+                    input.push(c);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The first match at or below the top visible line.
+    fn first_match(&mut self) {
+        let top = self.top_line();
+        let out = self.outputs.step(self.checklist.selected);
+        if out.get(top).is_some_and(|l| self.search.matches(&l.text)) {
+            self.search.current = Some(top);
+        } else {
+            self.jump_to_match(top, true);
+        }
+    }
+
+    fn top_line(&self) -> usize {
+        let out = self.outputs.step(self.checklist.selected);
+        self.scroll.top(out, self.output_rows())
+    }
+
+    fn jump_to_match(&mut self, from: usize, forward: bool) {
+        let out = self.outputs.step(self.checklist.selected);
+        match self.search.find(out, from, forward) {
+            Some(line) => {
+                let rows = self.output_rows();
+                self.scroll = Scroll::At(line.saturating_sub(rows / 2));
+                self.scroll = self.scroll.moved(out, rows, 0);
+                self.run.message = None;
+            }
+            None => {
+                self.run.message = Some((
+                    NoticeLevel::Warn,
+                    format!(
+                        "No match for “{}” in this step's output.",
+                        self.search.query
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Do what a key bound to `action` does.
+    pub fn perform(&mut self, action: Action) {
+        let rows = self.output_rows();
+        let page = rows.saturating_sub(1).max(1).cast_signed();
+        let selected = self.checklist.selected;
+        let out = self.outputs.step(selected);
+        let on_list = self.ui.focus == Pane::Checklist;
+        match action {
+            Action::Up | Action::Down => {
+                let delta = if action == Action::Up { -1 } else { 1 };
+                if on_list {
+                    self.checklist.move_by(delta);
+                } else {
+                    self.scroll = self.scroll.moved(out, rows, delta);
+                }
+            }
+            Action::PageUp => self.scroll = self.scroll.moved(out, rows, -page),
+            Action::PageDown => self.scroll = self.scroll.moved(out, rows, page),
+            Action::Top if on_list => self.checklist.select_end(false),
+            Action::Top => self.scroll = Scroll::At(out.first()).moved(out, rows, 0),
+            Action::Bottom if on_list => self.checklist.select_end(true),
+            Action::Bottom => self.scroll = Scroll::Follow,
+            Action::Follow => {
+                self.checklist.follow();
+                self.scroll = Scroll::Follow;
+            }
+            Action::SwitchPane => self.switch_pane(),
+            Action::Activate => match &self.question {
+                Some(q) if self.dialog.is_none() => self.dialog = Some(self.question_dialog(q)),
+                _ => self.switch_pane(),
+            },
+            Action::Search => self.search.open(),
+            Action::NextMatch | Action::PrevMatch => {
+                let forward = action == Action::NextMatch;
+                let from = self.search.current.unwrap_or_else(|| self.top_line());
+                self.jump_to_match(from, forward);
+            }
+            Action::Procedures => {
+                if self.checklist.procedures.is_empty() {
+                    self.run.message = Some((
+                        NoticeLevel::Warn,
+                        "This runbook has no rollback or diagnostic procedures.".to_string(),
+                    ));
+                } else {
+                    self.dialog = Some(Dialog::Procedures(self.procedure_picker()));
+                }
+            }
+            Action::Dashboard => match (self.ui.view, &self.dashboard.latest) {
+                (View::Dashboard, _) => self.ui.view = View::Checklist,
+                (View::Checklist, Some(_)) => self.ui.view = View::Dashboard,
+                (View::Checklist, None) => {
+                    self.run.message = Some((
+                        NoticeLevel::Info,
+                        "No dashboard yet: it appears when a monitor step runs.".to_string(),
+                    ));
+                }
+            },
+            Action::Help => self.ui.help = true,
+            Action::Quit => self.quit(),
+        }
+        if self.checklist.selected != selected {
+            self.scroll = Scroll::Follow;
+            self.search.current = None;
+        }
+    }
+
+    fn switch_pane(&mut self) {
+        self.ui.focus = match self.ui.focus {
+            Pane::Checklist => Pane::Output,
+            Pane::Output => Pane::Checklist,
+        };
+    }
+
+    fn quit(&mut self) {
+        if self.ui.quitting || !self.run.is_live() {
+            self.ui.exit = true;
+            return;
+        }
+        let running = self
+            .checklist
+            .running()
+            .and_then(|i| self.checklist.steps.get(i))
+            .map(|s| {
+                format!(
+                    "“{}” is running: its whole process group is stopped.",
+                    s.info.title
+                )
+            });
+        let mut lines: Vec<String> = running.into_iter().collect();
+        lines.push("The run ends as interrupted; `golive run --resume` continues it.".to_string());
+        self.dialog = Some(Dialog::Confirm(ConfirmDialog {
+            title: "Stop the run and quit?".to_string(),
+            lines,
+            danger: true,
+            effect: Effect::Stop,
+            back: None,
+        }));
+    }
+}

@@ -1,0 +1,347 @@
+//! The console's state and how events and keys change it.
+//!
+//! [`App`] composes the parts (run header, checklist, outputs, search, dialog, dashboard) and routes
+//! to them; each part owns its own logic. Engine events go through [`App::apply`], keys through
+//! [`App::on_key`]; commands for the engine collect in an outbox that the event loop sends
+//! ([`App::take_commands`]), so tests can feed events and keys and read what would be sent.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+
+use super::TuiOptions;
+use super::dashboard::Dashboard;
+use super::keymap::{Action, Keymap};
+use super::state::checklist::Checklist;
+use super::state::dialog::{
+    Dialog, Effect, ProcedureEntry, ProcedurePicker, QuestionDialog, Reaction,
+};
+use super::state::output::{Outputs, Scroll};
+use super::state::run::RunState;
+use super::state::search::Search;
+use super::theme::Theme;
+use super::view::layout;
+use crate::engine::events::{
+    Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, Question, QuestionKind,
+};
+
+/// Which pane has the focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pane {
+    /// The checklist: up/down select steps.
+    #[default]
+    Checklist,
+    /// The output: up/down scroll.
+    Output,
+}
+
+/// What fills the body of the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// Checklist and output.
+    #[default]
+    Checklist,
+    /// The monitoring dashboard.
+    Dashboard,
+}
+
+/// Screen-level state: focus, view, overlays, size, quitting.
+#[derive(Debug, Clone, Default)]
+pub struct Ui {
+    /// The focused pane.
+    pub focus: Pane,
+    /// What the body shows.
+    pub view: View,
+    /// Whether the help overlay is open.
+    pub help: bool,
+    /// The terminal's size.
+    pub size: Rect,
+    /// The operator asked to stop; waiting for the engine to finish.
+    pub quitting: bool,
+    /// Leave the event loop.
+    pub exit: bool,
+    /// Spinner frame.
+    pub spinner: usize,
+}
+
+/// Everything the console shows, and the commands it has yet to send.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Colours (or none).
+    pub theme: Theme,
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// Header: runbook, environment, targets, clock, outcome, message.
+    pub run: RunState,
+    /// The checklist pane.
+    pub checklist: Checklist,
+    /// Every step's output.
+    pub outputs: Outputs,
+    /// Where the output pane is scrolled.
+    pub scroll: Scroll,
+    /// Search in the output.
+    pub search: Search,
+    /// The open dialog.
+    pub dialog: Option<Dialog>,
+    /// The engine's unanswered question.
+    pub question: Option<Question>,
+    /// The monitoring view.
+    pub dashboard: Dashboard,
+    /// Focus, overlays, size.
+    pub ui: Ui,
+    output_cap: usize,
+    outbox: Vec<Command>,
+}
+
+impl App {
+    /// An empty console (waiting for the engine's `Started`) of the given size.
+    pub fn new(options: &TuiOptions, width: u16, height: u16) -> Self {
+        App {
+            theme: Theme::new(options.color()),
+            keymap: options.keymap.clone(),
+            run: RunState::default(),
+            checklist: Checklist::default(),
+            outputs: Outputs::default(),
+            scroll: Scroll::Follow,
+            search: Search::default(),
+            dialog: None,
+            question: None,
+            dashboard: Dashboard::default(),
+            ui: Ui {
+                size: Rect::new(0, 0, width, height),
+                ..Ui::default()
+            },
+            output_cap: options.output_cap,
+            outbox: Vec::new(),
+        }
+    }
+
+    /// The commands to send to the engine, oldest first.
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Whether the event loop should end.
+    pub fn should_exit(&self) -> bool {
+        self.ui.exit
+    }
+
+    /// The terminal was resized.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.ui.size = Rect::new(0, 0, width, height);
+    }
+
+    /// Advance clocks and the spinner (ten frames a second); returns whether the screen changed.
+    pub fn tick(&mut self, now: Instant) -> bool {
+        self.checklist.tick(now);
+        let clock = self.run.tick(now);
+        let before = self.ui.spinner;
+        if self.checklist.running().is_some() {
+            let ms = self.run.elapsed.as_millis() / 100;
+            self.ui.spinner = usize::try_from(ms).unwrap_or_default();
+        }
+        clock || before != self.ui.spinner
+    }
+
+    /// Apply one engine event.
+    pub fn apply(&mut self, event: EngineEvent, now: Instant) {
+        let selected = self.checklist.selected;
+        match event {
+            EngineEvent::Started { run } => {
+                self.run = RunState::started(&run, now);
+                self.outputs = Outputs::new(run.steps.len(), self.output_cap);
+                self.checklist = Checklist::new(run.steps, run.procedures);
+            }
+            EngineEvent::StepState {
+                step,
+                state,
+                attempt,
+                elapsed,
+                detail,
+            } => self
+                .checklist
+                .set_state(step, state, attempt, elapsed, detail, now),
+            EngineEvent::Output { step, lines } => self.outputs.push(step, lines),
+            EngineEvent::Ask { question } => self.ask(question),
+            EngineEvent::Notice { level, text } => self.run.message = Some((level, text)),
+            EngineEvent::Monitor { step, snapshot } => {
+                if self.dashboard.update(step, snapshot) {
+                    self.ui.view = View::Dashboard;
+                }
+            }
+            EngineEvent::Finished { outcome, message } => self.finish(outcome, message),
+        }
+        if self.checklist.selected != selected {
+            self.scroll = Scroll::Follow;
+            self.search.current = None;
+        }
+    }
+
+    /// The engine's channel closed.
+    pub fn engine_gone(&mut self) {
+        if self.run.finished.is_none() {
+            self.finish(
+                Outcome::Interrupted,
+                "The engine stopped without finishing the run.".to_string(),
+            );
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome, message: String) {
+        let level = match outcome {
+            Outcome::Passed => NoticeLevel::Info,
+            Outcome::RolledBack | Outcome::Interrupted => NoticeLevel::Warn,
+            _ => NoticeLevel::Error,
+        };
+        self.run.message = Some((level, message.clone()));
+        self.run.finished = Some((outcome, message));
+        self.question = None;
+        if !matches!(self.dialog, Some(Dialog::Procedures(_)) | None) {
+            self.dialog = None;
+        }
+        if self.ui.quitting {
+            self.ui.exit = true;
+        }
+    }
+
+    fn ask(&mut self, question: Question) {
+        self.ui.help = false;
+        if self.dialog.is_none() {
+            self.dialog = Some(self.question_dialog(&question));
+        } else {
+            self.run.message = Some((
+                NoticeLevel::Warn,
+                format!("The engine asks: {} (Enter answers)", question.prompt),
+            ));
+        }
+        self.question = Some(question);
+    }
+
+    pub(super) fn question_dialog(&self, question: &Question) -> Dialog {
+        let step = question.step.and_then(|i| self.checklist.steps.get(i));
+        Dialog::Question(QuestionDialog {
+            question: question.clone(),
+            step_title: step.map(|s| s.info.title.clone()),
+            target: step.and_then(|s| s.info.target.clone()),
+            rollback_titles: self
+                .checklist
+                .procedures
+                .iter()
+                .map(|p| (p.id.clone(), p.title.clone()))
+                .collect(),
+            typed: String::new(),
+            choice: 0,
+        })
+    }
+
+    pub(super) fn procedure_picker(&self) -> ProcedurePicker {
+        let failure = self.question.as_ref().and_then(|q| match &q.kind {
+            QuestionKind::Failure { rollbacks, .. } => Some((q.id, rollbacks)),
+            _ => None,
+        });
+        let entries = self
+            .checklist
+            .procedures
+            .iter()
+            .map(|p| {
+                let command = match failure {
+                    Some((id, offered)) if offered.contains(&p.id) => Command::Answer {
+                        id,
+                        answer: Answer::Decide(Decision::Rollback(p.id.clone())),
+                    },
+                    _ => Command::StartProcedure(p.id.clone()),
+                };
+                ProcedureEntry {
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    section: p.section.clone(),
+                    description: p.description.clone(),
+                    steps: p
+                        .steps
+                        .iter()
+                        .filter_map(|&i| self.checklist.steps.get(i))
+                        .map(|s| (s.info.title.clone(), s.info.preview.clone()))
+                        .collect(),
+                    command,
+                }
+            })
+            .collect();
+        ProcedurePicker {
+            entries,
+            selected: 0,
+        }
+    }
+
+    /// Handle a key from the terminal.
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if key.kind == KeyEventKind::Release {
+            return;
+        }
+        if self.ui.help {
+            self.ui.help = false;
+            return;
+        }
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl_c {
+            self.perform(Action::Quit);
+        } else if let Some(dialog) = self.dialog.as_mut() {
+            let reaction = dialog.on_key(&key);
+            self.react(reaction);
+        } else if self.search.input.is_some() {
+            self.search_key(&key);
+        } else if let Some(action) = self.keymap.action(&key) {
+            self.perform(action);
+        }
+    }
+
+    fn react(&mut self, reaction: Reaction) {
+        match reaction {
+            Reaction::Stay => {}
+            Reaction::Close => self.dialog = None,
+            Reaction::Hide => {
+                self.dialog = None;
+                self.run.message = Some((
+                    NoticeLevel::Warn,
+                    "The question is still open: Enter answers it.".to_string(),
+                ));
+            }
+            Reaction::Open(dialog) => self.dialog = Some(dialog),
+            Reaction::Do(effect) => {
+                self.dialog = None;
+                self.run_effect(effect);
+            }
+        }
+    }
+
+    fn run_effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::Send { command, message } => {
+                if let Command::Answer { id, .. } = &command
+                    && self.question.as_ref().is_some_and(|q| q.id == *id)
+                {
+                    self.question = None;
+                }
+                self.outbox.push(command);
+                if message.is_some() {
+                    self.run.message = message;
+                }
+            }
+            Effect::Stop => {
+                self.outbox.push(Command::Interrupt);
+                self.ui.quitting = true;
+                self.run.message = Some((
+                    NoticeLevel::Warn,
+                    "Stopping: waiting for the engine to stop the step (q again leaves now)."
+                        .to_string(),
+                ));
+            }
+        }
+    }
+
+    /// The number of output lines the pane shows.
+    pub fn output_rows(&self) -> usize {
+        layout::areas(self.ui.size, self.run.is_production()).output_rows()
+    }
+}

@@ -1,0 +1,355 @@
+//! App tests: engine events and keys in, commands out.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+use super::app::View;
+use super::event_loop::drive;
+use super::state::dialog::Dialog;
+use super::test_fixtures::*;
+use crate::engine::events::{Answer, Command, Decision, EngineEvent, Outcome, StepState};
+
+fn answer(id: u64, answer: Answer) -> Command {
+    Command::Answer { id, answer }
+}
+
+#[test]
+fn destructive_runs_only_with_the_exact_typed_name() {
+    let mut app = started(None, 100, 30);
+    apply(
+        &mut app,
+        vec![
+            state(2, StepState::AwaitingConfirmation, None, None),
+            destructive_question(9),
+        ],
+    );
+    // Enter on nothing sends nothing; y is just a typed letter here.
+    app.on_key(key(KeyCode::Enter));
+    chars(&mut app, "y");
+    assert!(app.take_commands().is_empty());
+    chars(&mut app, "es");
+    app.on_key(key(KeyCode::Enter));
+    // The engine re-checks the text, journals the refusal and asks again.
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(
+            9,
+            Answer::Confirm {
+                typed: "yes".into()
+            }
+        )]
+    );
+    let (_, message) = app.run.message.clone().expect("a message");
+    assert!(message.contains("did not run"), "{message}");
+    assert!(app.dialog.is_none());
+
+    apply(&mut app, vec![destructive_question(10)]);
+    chars(&mut app, "shopx");
+    app.on_key(key(KeyCode::Backspace));
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(
+            10,
+            Answer::Confirm {
+                typed: "shop".into()
+            }
+        )]
+    );
+    assert!(app.question.is_none());
+}
+
+#[test]
+fn a_put_away_question_comes_back_with_enter() {
+    let mut app = started(None, 100, 30);
+    apply(&mut app, vec![destructive_question(1)]);
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.dialog.is_none() && app.question.is_some());
+    app.on_key(key(KeyCode::Char('j')));
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.dialog, Some(Dialog::Question(_))));
+    assert!(app.take_commands().is_empty());
+}
+
+#[test]
+fn gate_confirms_with_y_and_refusal_is_itself_confirmed() {
+    let mut app = started(None, 100, 30);
+    apply(&mut app, vec![gate_question(4)]);
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.take_commands().is_empty(), "Enter never confirms");
+    app.on_key(key(KeyCode::Char('n')));
+    assert!(app.take_commands().is_empty());
+    app.on_key(key(KeyCode::Char('n')));
+    assert!(
+        matches!(app.dialog, Some(Dialog::Question(_))),
+        "n goes back"
+    );
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(
+            4,
+            Answer::Confirm {
+                typed: String::new()
+            }
+        )]
+    );
+
+    apply(&mut app, vec![gate_question(5)]);
+    app.on_key(key(KeyCode::Char('n')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(5, Answer::Refuse)]);
+}
+
+#[test]
+fn failure_choices_are_confirmed_before_they_are_sent() {
+    let mut app = started(None, 100, 30);
+    running(&mut app);
+    apply(
+        &mut app,
+        vec![
+            state(1, StepState::Failed, Some(10), Some("exit 1")),
+            failure_question(7),
+        ],
+    );
+    app.on_key(key(KeyCode::Char('s')));
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    assert!(app.take_commands().is_empty());
+    app.on_key(key(KeyCode::Char('n')));
+    assert!(matches!(app.dialog, Some(Dialog::Question(_))));
+    // The dialog remembers the choice: Enter picks skip again.
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(7, Answer::Decide(Decision::Skip))]
+    );
+
+    apply(&mut app, vec![failure_question(8)]);
+    app.on_key(key(KeyCode::Char('1')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(8, Answer::Decide(Decision::Rollback("fast".into())))]
+    );
+}
+
+#[test]
+fn rollback_is_one_key_away_and_confirmed() {
+    let mut app = started(None, 100, 30);
+    running(&mut app);
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.take_commands().is_empty());
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![Command::StartProcedure("fast".into())]
+    );
+
+    // During a failure question the picker answers it instead.
+    apply(&mut app, vec![failure_question(3)]);
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(3, Answer::Decide(Decision::Rollback("fast".into())))]
+    );
+    assert!(app.question.is_none());
+}
+
+#[test]
+fn quit_while_running_asks_then_interrupts_and_waits_for_the_engine() {
+    let mut app = started(None, 100, 30);
+    running(&mut app);
+    app.on_key(key(KeyCode::Char('q')));
+    assert!(!app.should_exit());
+    assert!(app.take_commands().is_empty());
+    app.on_key(key(KeyCode::Char('n')));
+    assert!(app.dialog.is_none() && !app.should_exit());
+    app.on_key(key(KeyCode::Char('q')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![Command::Interrupt]);
+    assert!(!app.should_exit(), "waits for the engine to stop");
+    apply(
+        &mut app,
+        vec![
+            state(1, StepState::Interrupted, Some(50), None),
+            EngineEvent::Finished {
+                outcome: Outcome::Interrupted,
+                message: "interrupted".into(),
+            },
+        ],
+    );
+    assert!(app.should_exit());
+}
+
+#[test]
+fn quit_after_the_run_leaves_at_once() {
+    let mut app = started(None, 100, 30);
+    apply(
+        &mut app,
+        vec![EngineEvent::Finished {
+            outcome: Outcome::Passed,
+            message: "done".into(),
+        }],
+    );
+    app.on_key(key(KeyCode::Char('q')));
+    assert!(app.should_exit());
+    assert!(app.take_commands().is_empty());
+}
+
+#[test]
+fn ctrl_c_asks_even_inside_a_dialog() {
+    let mut app = started(None, 100, 30);
+    running(&mut app);
+    apply(&mut app, vec![destructive_question(2)]);
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![Command::Interrupt]);
+}
+
+#[test]
+fn a_question_does_not_take_over_an_open_dialog() {
+    let mut app = started(None, 100, 30);
+    running(&mut app);
+    app.on_key(key(KeyCode::Char('r')));
+    apply(&mut app, vec![gate_question(6)]);
+    assert!(matches!(app.dialog, Some(Dialog::Procedures(_))));
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.dialog, Some(Dialog::Question(_))));
+}
+
+#[test]
+fn selection_follows_the_running_step_until_the_operator_moves() {
+    let mut app = started(None, 100, 30);
+    running(&mut app);
+    assert_eq!(app.checklist.selected, 1);
+    app.on_key(key(KeyCode::Char('k')));
+    assert_eq!(app.checklist.selected, 0);
+    apply(
+        &mut app,
+        vec![
+            state(1, StepState::Passed, Some(5), None),
+            state(2, StepState::Running, None, None),
+        ],
+    );
+    assert_eq!(app.checklist.selected, 0);
+    app.on_key(key(KeyCode::Char('f')));
+    assert_eq!(app.checklist.selected, 2);
+}
+
+#[test]
+fn monitor_snapshots_switch_to_the_dashboard_and_d_toggles_back() {
+    let mut app = started(None, 100, 30);
+    let snap = || EngineEvent::Monitor {
+        step: 4,
+        snapshot: serde_json::json!({"panels": []}),
+    };
+    apply(&mut app, vec![snap()]);
+    assert_eq!(app.ui.view, View::Dashboard);
+    app.on_key(key(KeyCode::Char('d')));
+    assert_eq!(app.ui.view, View::Checklist);
+    apply(&mut app, vec![snap()]);
+    assert_eq!(
+        app.ui.view,
+        View::Checklist,
+        "stays where the operator put it"
+    );
+}
+
+#[test]
+fn search_finds_next_and_previous() {
+    let mut app = started(None, 100, 20);
+    apply(
+        &mut app,
+        vec![
+            state(0, StepState::Running, None, None),
+            output(0, &["a", "needle 1", "b", "c", "NEEDLE 2", "d"]),
+        ],
+    );
+    app.on_key(key(KeyCode::Char('/')));
+    chars(&mut app, "needle");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.search.current, Some(1));
+    app.on_key(key(KeyCode::Char('n')));
+    assert_eq!(app.search.current, Some(4));
+    app.on_key(key(KeyCode::Char('n')));
+    assert_eq!(app.search.current, Some(1));
+    app.on_key(key(KeyCode::Char('N')));
+    assert_eq!(app.search.current, Some(4));
+}
+
+#[tokio::test]
+async fn the_loop_drains_events_and_stops_cleanly_on_quit() {
+    let (event_tx, mut events) = mpsc::channel(16);
+    let (commands, mut command_rx) = mpsc::unbounded_channel();
+    let (key_tx, key_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
+    let keys = tokio_stream_from(key_rx);
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("backend");
+    let mut app = super::App::new(&options(true), 100, 30);
+    let driver = tokio::spawn(async move {
+        let result = drive(
+            &mut terminal,
+            &mut app,
+            keys,
+            &mut events,
+            &commands,
+            std::future::pending(),
+            Duration::from_millis(5),
+        )
+        .await;
+        (result, app, terminal)
+    });
+    event_tx
+        .send(EngineEvent::Started {
+            run: Box::new(run_info(None)),
+        })
+        .await
+        .expect("send");
+    event_tx
+        .send(state(0, StepState::Running, None, None))
+        .await
+        .expect("send");
+    for i in 0..10 {
+        event_tx
+            .send(output(0, &[&format!("line {i}")]))
+            .await
+            .expect("send");
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for c in ['q', 'y'] {
+        key_tx
+            .send(Ok(Event::Key(key(KeyCode::Char(c)))))
+            .expect("key");
+    }
+    assert_eq!(command_rx.recv().await, Some(Command::Interrupt));
+    event_tx
+        .send(EngineEvent::Finished {
+            outcome: Outcome::Interrupted,
+            message: "stopped".into(),
+        })
+        .await
+        .expect("send");
+    let (result, app, terminal) = driver.await.expect("joins");
+    result.expect("loop ends without error");
+    assert_eq!(app.outputs.step(0).total(), 10);
+    let screen = format!("{}", terminal.backend());
+    assert!(screen.contains("line 9"), "{screen}");
+}
+
+fn tokio_stream_from(
+    mut rx: mpsc::UnboundedReceiver<io::Result<Event>>,
+) -> impl futures_util::Stream<Item = io::Result<Event>> + Unpin {
+    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))).boxed()
+}

@@ -1,0 +1,152 @@
+//! The event loop: one `tokio::select!` over the terminal's events, the engine's events, a render
+//! interval and shutdown (SIGTERM, SIGHUP, cancellation). Engine events are drained in batches and
+//! applied, and the screen is drawn once per interval when they changed it; a key is answered
+//! with a frame at once.
+
+use std::future::Future;
+use std::io;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{Event, EventStream};
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{MissedTickBehavior, interval};
+
+use super::{App, TuiOptions, terminal, view};
+use crate::engine::events::{Command, EngineEvent};
+
+/// How many engine events are taken from the channel at once.
+const BATCH: usize = 1024;
+
+/// Run the full-screen console until the run is over and the operator leaves, or until the
+/// operator quits (after stopping the run), or until SIGTERM, SIGHUP or `options.cancel` (which
+/// interrupt a live run). The terminal is restored in every case, including a panic.
+pub async fn run(
+    mut events: mpsc::Receiver<EngineEvent>,
+    commands: mpsc::UnboundedSender<Command>,
+    options: TuiOptions,
+) -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot watch for SIGHUP")?;
+    let cancel = options.cancel.clone();
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+            () = cancel.cancelled() => "cancelled",
+        }
+    };
+    let mut guard = terminal::enter()
+        .context("cannot take over the terminal for the console (use --headless)")?;
+    let size = guard
+        .terminal
+        .size()
+        .context("cannot read the terminal's size")?;
+    let mut app = App::new(&options, size.width, size.height);
+    let result = drive(
+        &mut guard.terminal,
+        &mut app,
+        EventStream::new(),
+        &mut events,
+        &commands,
+        shutdown,
+        options.tick_rate,
+    )
+    .await;
+    drop(guard);
+    result
+}
+
+fn send(app: &mut App, commands: &mpsc::UnboundedSender<Command>) {
+    for command in app.take_commands() {
+        // A closed channel means the engine is gone; the loop notices on the event side.
+        let _ = commands.send(command);
+    }
+}
+
+/// The loop itself, over any backend and any source of terminal events (tests use `TestBackend`
+/// and a channel of keys).
+pub async fn drive<B, S, F>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut input: S,
+    events: &mut mpsc::Receiver<EngineEvent>,
+    commands: &mpsc::UnboundedSender<Command>,
+    shutdown: F,
+    tick_rate: Duration,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+    F: Future<Output = &'static str>,
+{
+    let mut ticker = interval(tick_rate);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    tokio::pin!(shutdown);
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut engine_open = true;
+    let mut draw_now = true;
+    let mut changed = false;
+    loop {
+        if draw_now {
+            terminal
+                .draw(|frame| view::draw(frame, app))
+                .context("cannot draw the console")?;
+            draw_now = false;
+        }
+        send(app, commands);
+        if app.should_exit() {
+            return Ok(());
+        }
+        tokio::select! {
+            biased;
+            reason = &mut shutdown => {
+                if app.run.is_live() {
+                    let _ = commands.send(Command::Interrupt);
+                }
+                tracing::info!("console stopped by {reason}");
+                return Ok(());
+            }
+            input = input.next() => match input {
+                Some(Ok(Event::Key(key))) => {
+                    app.on_key(key);
+                    draw_now = true;
+                }
+                Some(Ok(Event::Resize(width, height))) => {
+                    app.resize(width, height);
+                    terminal.autoresize().context("cannot resize the console")?;
+                    draw_now = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).context("cannot read the terminal"),
+                None => {
+                    if app.run.is_live() {
+                        let _ = commands.send(Command::Interrupt);
+                    }
+                    return Ok(());
+                }
+            },
+            _ = ticker.tick() => {
+                draw_now = app.tick(Instant::now()) || changed;
+                changed = false;
+            }
+            n = events.recv_many(&mut batch, BATCH), if engine_open => {
+                if n == 0 {
+                    engine_open = false;
+                    app.engine_gone();
+                } else {
+                    let now = Instant::now();
+                    for event in batch.drain(..) {
+                        app.apply(event, now);
+                    }
+                }
+                changed = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Events and keys for the console's tests: a small run of five steps and a rollback procedure.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::{App, TuiOptions};
+use crate::engine::events::{
+    EngineEvent, OutputLine, ProcedureInfo, Question, QuestionKind, RunInfo, StepInfo, StepState,
+    Stream,
+};
+
+pub fn step(id: &str, title: &str, kind: &str, destructive: bool) -> StepInfo {
+    StepInfo {
+        id: id.to_string(),
+        title: title.to_string(),
+        kind: kind.to_string(),
+        destructive,
+        procedure: None,
+        description: None,
+        preview: format!("echo {id}"),
+        target: None,
+        state: StepState::Pending,
+        expected: Some(Duration::from_secs(30)),
+    }
+}
+
+pub fn run_info(environment: Option<&str>) -> RunInfo {
+    let mut rls = step("rls-deploy", "Deploy RLS policies", "sql", true);
+    rls.preview = "BEGIN;\nDROP POLICY IF EXISTS tenant_isolation ON customers;\nCREATE POLICY tenant_isolation ON customers USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);\nCOMMIT;".to_string();
+    rls.target = Some("golive@127.0.0.1:5432/shop".to_string());
+    rls.description = Some("Row-level security on every tenant table".to_string());
+    let mut flags_off = step("flags-off", "Turn the Phase 2 flags off", "shell", false);
+    flags_off.procedure = Some("fast".to_string());
+    flags_off.preview = "curl -X POST $APP_URL/flags/off".to_string();
+    RunInfo {
+        run_id: "20261126-201500-ab12".to_string(),
+        run_dir: PathBuf::from(".golive/runs/20261126-201500-ab12"),
+        runbook: "Phase 2 go-live".to_string(),
+        environment: environment.map(str::to_string),
+        targets: vec![
+            ("db".to_string(), "golive@127.0.0.1:5432/shop".to_string()),
+            ("app".to_string(), "http://127.0.0.1:8080".to_string()),
+        ],
+        steps: vec![
+            step("preflight", "Preflight checks", "shell", false),
+            step("snapshot", "Database snapshot", "shell", false),
+            rls,
+            step("smoke", "Smoke test the API", "http", false),
+            step("watch", "Watch the dashboard", "monitor", false),
+            flags_off,
+        ],
+        procedures: vec![ProcedureInfo {
+            id: "fast".to_string(),
+            title: "Fast rollback: feature flags off".to_string(),
+            section: "rollback".to_string(),
+            description: Some("Turns catalog_api_v2 and rls_enabled off".to_string()),
+            steps: vec![5],
+        }],
+        resumed: false,
+        expected_total: None,
+    }
+}
+
+pub fn options(color: bool) -> TuiOptions {
+    TuiOptions {
+        no_color: !color,
+        ..TuiOptions::default()
+    }
+}
+
+/// An app of `w`x`h` that received `Started`.
+pub fn started(environment: Option<&str>, w: u16, h: u16) -> App {
+    let mut app = App::new(&options(true), w, h);
+    app.apply(
+        EngineEvent::Started {
+            run: Box::new(run_info(environment)),
+        },
+        Instant::now(),
+    );
+    app
+}
+
+pub fn state(
+    step: usize,
+    state: StepState,
+    elapsed_ms: Option<u64>,
+    detail: Option<&str>,
+) -> EngineEvent {
+    EngineEvent::StepState {
+        step,
+        state,
+        attempt: 1,
+        elapsed: elapsed_ms.map(Duration::from_millis),
+        detail: detail.map(str::to_string),
+    }
+}
+
+pub fn output(step: usize, lines: &[&str]) -> EngineEvent {
+    EngineEvent::Output {
+        step,
+        lines: lines
+            .iter()
+            .map(|t| OutputLine {
+                stream: if t.starts_with("ERROR") {
+                    Stream::Stderr
+                } else {
+                    Stream::Stdout
+                },
+                text: (*t).to_string(),
+            })
+            .collect(),
+    }
+}
+
+pub fn apply(app: &mut App, events: Vec<EngineEvent>) {
+    let now = Instant::now();
+    for e in events {
+        app.apply(e, now);
+    }
+}
+
+/// Preflight passed, snapshot running with some coloured output.
+pub fn running(app: &mut App) {
+    apply(
+        app,
+        vec![
+            state(0, StepState::Running, None, None),
+            output(0, &["checking psql", "ok"]),
+            state(0, StepState::Passed, Some(1200), Some("exit 0")),
+            state(1, StepState::Running, None, None),
+            output(
+                1,
+                &[
+                    "pg_dump: dumping contents of table \"public.customers\"",
+                    "\x1b[32mpg_dump: saving 1200 rows\x1b[0m",
+                    "ERROR-free so far",
+                    "\x1b[1;33mwarning:\x1b[0m large table \"public.appointments\"",
+                ],
+            ),
+        ],
+    );
+}
+
+pub fn destructive_question(id: u64) -> EngineEvent {
+    EngineEvent::Ask {
+        question: Question {
+            id,
+            step: Some(2),
+            kind: QuestionKind::Destructive,
+            prompt: "DESTRUCTIVE: `rls-deploy` (Deploy RLS policies) will run on golive@127.0.0.1:5432/shop. Type `shop` to confirm.".to_string(),
+            detail: run_info(None).steps[2].preview.clone(),
+            expect_typed: Some("shop".to_string()),
+        },
+    }
+}
+
+pub fn gate_question(id: u64) -> EngineEvent {
+    EngineEvent::Ask {
+        question: Question {
+            id,
+            step: Some(3),
+            kind: QuestionKind::Gate,
+            prompt: "Manual step `smoke`: Smoke test the API. Done?".to_string(),
+            detail: "Open the admin page as tenant A and check the catalog shows v2 columns.\nThen do the same as tenant B.".to_string(),
+            expect_typed: None,
+        },
+    }
+}
+
+pub fn failure_question(id: u64) -> EngineEvent {
+    EngineEvent::Ask {
+        question: Question {
+            id,
+            step: Some(1),
+            kind: QuestionKind::Failure {
+                error: "exit status 1".to_string(),
+                rollbacks: vec!["fast".to_string()],
+            },
+            prompt: "`snapshot` failed. What now?".to_string(),
+            detail: "pg_dump: error: connection refused".to_string(),
+            expect_typed: None,
+        },
+    }
+}
+
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+pub fn chars(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+}
+
+pub fn draw(app: &App) -> Terminal<TestBackend> {
+    let size = app.ui.size;
+    let mut terminal =
+        Terminal::new(TestBackend::new(size.width, size.height)).expect("test backend");
+    terminal.draw(|f| super::view::draw(f, app)).expect("draws");
+    terminal
+}

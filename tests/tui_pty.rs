@@ -1,0 +1,329 @@
+//! The console as a person meets it: the real program on a pseudo-terminal, its screen read back
+//! through vt100, keys typed as a person would, and the terminal's modes checked afterwards.
+//!
+//! Two kinds of program run here: the `golive` binary on a test runbook against a throwaway
+//! PostgreSQL, and this test binary itself re-run as a child (`child_*` tests, which do nothing
+//! unless `GOLIVE_TUI_CHILD` is set) to check that the terminal comes back after a panic, on
+//! SIGTERM and on SIGHUP.
+
+mod common;
+
+use std::time::Duration;
+
+use portable_pty::CommandBuilder;
+
+use common::{Db, TempDir, value};
+use pty::{Pty, assert_restored};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn child_mode() -> Option<String> {
+    std::env::var("GOLIVE_TUI_CHILD").ok()
+}
+
+/// Child program (only with `GOLIVE_TUI_CHILD=panic`): takes the terminal over, then panics.
+#[test]
+fn child_panics_inside_the_console() {
+    if child_mode().as_deref() != Some("panic") {
+        return;
+    }
+    let _guard = golive::tui::terminal::enter().expect("take the terminal");
+    panic!("deliberate panic inside the console");
+}
+
+/// Child program (only with `GOLIVE_TUI_CHILD=console`): the console with an engine that has not
+/// started; it returns on SIGTERM, SIGHUP or `q`.
+#[test]
+fn child_runs_the_console() {
+    if child_mode().as_deref() != Some("console") {
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let (_engine, events) = tokio::sync::mpsc::channel(8);
+        let (commands, _received) = tokio::sync::mpsc::unbounded_channel();
+        golive::tui::run(events, commands, golive::tui::TuiOptions::default())
+            .await
+            .expect("the console runs");
+    });
+    println!("CONSOLE RETURNED");
+}
+
+fn child(mode: &str, test: &str) -> Pty {
+    let mut cmd = CommandBuilder::new(std::env::current_exe().expect("test binary"));
+    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"]);
+    cmd.env("GOLIVE_TUI_CHILD", mode);
+    cmd.env("TERM", "xterm-256color");
+    Pty::spawn(cmd, 100, 30)
+}
+
+#[test]
+fn the_terminal_comes_back_after_a_panic() {
+    let mut pty = child("panic", "child_panics_inside_the_console");
+    pty.wait_exit(WAIT);
+    let raw = pty.raw();
+    assert_restored(&raw);
+    let left = pty::find(&raw, pty::LEAVE_ALT_SCREEN, 0).expect("left the alternate screen");
+    let message = pty::find(&raw, b"deliberate panic", 0).expect("the panic message");
+    assert!(
+        message > left,
+        "the panic message is printed on the main screen, after restoring"
+    );
+}
+
+#[test]
+fn the_terminal_comes_back_on_sigterm_sighup_and_quit() {
+    for how in ["SIGTERM", "SIGHUP", "q"] {
+        let mut pty = child("console", "child_runs_the_console");
+        pty.wait_for("waiting for the engine", WAIT);
+        match how {
+            "SIGTERM" => {
+                // SAFETY: sending a signal to our own child process.
+                unsafe { libc::kill(pty.pid(), libc::SIGTERM) };
+            }
+            "SIGHUP" => {
+                // SAFETY: as above.
+                unsafe { libc::kill(pty.pid(), libc::SIGHUP) };
+            }
+            _ => pty.send("q"),
+        }
+        let code = pty.wait_exit(WAIT);
+        let raw = pty.raw();
+        assert_restored(&raw);
+        assert!(
+            pty::find(&raw, b"CONSOLE RETURNED", 0).is_some(),
+            "{how}: the console returned normally (exit {code}): {}",
+            String::from_utf8_lossy(&raw)
+        );
+        assert_eq!(code, 0, "{how}");
+    }
+}
+
+fn marker_exists(db: &Db) -> bool {
+    value(
+        &db.admin_url(),
+        "SELECT coalesce(to_regclass('public.tui_marker')::text, '')",
+    )
+    .is_some_and(|v| !v.is_empty())
+}
+
+/// A person drives a runbook: sees the checklist, watches output arrive, meets the destructive
+/// step, types a wrong confirmation (nothing runs), types the right one (it runs), opens help,
+/// quits, and gets the terminal back.
+#[test]
+#[ignore = "needs `golive run` to open the console on a terminal (src/cli calling golive::tui::run)"]
+fn a_person_drives_a_runbook_in_the_console() {
+    let db = Db::phase1();
+    let dir = TempDir::new("tui");
+    let runbook = std::fs::read_to_string(common::repo().join("tests/fixtures/tui_runbook.toml"))
+        .expect("fixture");
+    let path = dir.write("runbook.toml", &runbook);
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["run", &path.display().to_string()]);
+    cmd.cwd(&dir.0);
+    cmd.env("DATABASE_URL", db.owner_url());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    let mut pty = Pty::spawn(cmd, 110, 32);
+
+    let screen = pty.wait_for("Greet the operator", WAIT);
+    assert!(screen.contains("Create the marker table"), "{screen}");
+    assert!(
+        screen.contains("Drop the marker"),
+        "procedures are listed:\n{screen}"
+    );
+    pty.wait_for("tick 2", WAIT);
+    pty.wait_for("tick 4", WAIT);
+
+    let screen = pty.wait_for("DESTRUCTIVE", WAIT);
+    assert!(
+        screen.contains("CREATE TABLE tui_marker"),
+        "shows what runs:\n{screen}"
+    );
+    assert!(screen.contains(&db.name), "names the target:\n{screen}");
+    assert!(!marker_exists(&db));
+
+    pty.send("wrong-name\r");
+    pty.wait_for("did not run", WAIT);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !marker_exists(&db),
+        "a wrong confirmation must not run the step"
+    );
+
+    pty.wait_for("DESTRUCTIVE", WAIT);
+    pty.send(&format!("{}\r", db.name));
+    let start = std::time::Instant::now();
+    while !marker_exists(&db) {
+        assert!(
+            start.elapsed() < WAIT,
+            "the confirmed step never ran:\n{}",
+            pty.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    pty.wait_for("goodbye from the console test", WAIT);
+
+    pty.send("?");
+    pty.wait_for("Keys (any key closes)", WAIT);
+    pty.send("?");
+    pty.send("q");
+    let code = pty.wait_exit(WAIT);
+    assert_eq!(code, 0, "the run passed:\n{}", pty.screen());
+    assert_restored(&pty.raw());
+    let journal =
+        std::fs::read_to_string(common::latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+    assert!(
+        journal.contains("wrong-name"),
+        "the refusal is journaled:\n{journal}"
+    );
+}
+
+mod pty {
+    //! A pseudo-terminal driver: spawn, read the screen back, type keys, keep the raw bytes.
+
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+    /// Leaving the alternate screen.
+    pub const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
+    /// Entering the alternate screen.
+    pub const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
+    /// Showing the cursor.
+    pub const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+
+    /// A program running on a pseudo-terminal.
+    pub struct Pty {
+        parser: Arc<Mutex<vt100::Parser>>,
+        raw: Arc<Mutex<Vec<u8>>>,
+        writer: Box<dyn Write + Send>,
+        child: Box<dyn Child + Send + Sync>,
+    }
+
+    impl Pty {
+        /// Start `cmd` on a `cols`x`rows` terminal.
+        pub fn spawn(cmd: CommandBuilder, cols: u16, rows: u16) -> Pty {
+            let pair = native_pty_system()
+                .openpty(PtySize {
+                    rows,
+                    cols,
+                    pixel_width: 0,
+                    pixel_height: 0,
+                })
+                .expect("open a pty");
+            let child = pair.slave.spawn_command(cmd).expect("spawn on the pty");
+            drop(pair.slave);
+            let mut reader = pair.master.try_clone_reader().expect("pty reader");
+            let writer = pair.master.take_writer().expect("pty writer");
+            let parser = Arc::new(Mutex::new(vt100::Parser::new(
+                std::num::NonZeroU16::new(rows).expect("rows"),
+                std::num::NonZeroU16::new(cols).expect("cols"),
+                0,
+            )));
+            let raw = Arc::new(Mutex::new(Vec::new()));
+            let (p, r) = (parser.clone(), raw.clone());
+            std::thread::spawn(move || {
+                let _master = pair.master;
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = reader.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    p.lock().expect("parser").process(&buf[..n]);
+                    r.lock().expect("raw").extend_from_slice(&buf[..n]);
+                }
+            });
+            Pty {
+                parser,
+                raw,
+                writer,
+                child,
+            }
+        }
+
+        /// The screen's text now.
+        pub fn screen(&self) -> String {
+            self.parser.lock().expect("parser").screen().contents()
+        }
+
+        /// Everything the program wrote.
+        pub fn raw(&self) -> Vec<u8> {
+            self.raw.lock().expect("raw").clone()
+        }
+
+        /// Wait until the screen shows `text`; returns the screen.
+        pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
+            let start = Instant::now();
+            loop {
+                let screen = self.screen();
+                if screen.contains(text) {
+                    return screen;
+                }
+                assert!(
+                    start.elapsed() < timeout,
+                    "the screen never showed {text:?}; it shows:\n{screen}"
+                );
+                std::thread::sleep(Duration::from_millis(40));
+            }
+        }
+
+        /// Type `bytes` (keys as a terminal sends them).
+        pub fn send(&mut self, bytes: &str) {
+            self.writer.write_all(bytes.as_bytes()).expect("type");
+            self.writer.flush().expect("flush");
+        }
+
+        /// The process id.
+        pub fn pid(&self) -> i32 {
+            i32::try_from(self.child.process_id().expect("pid")).expect("pid fits")
+        }
+
+        /// Wait for the program to exit; returns its exit code.
+        pub fn wait_exit(&mut self, timeout: Duration) -> u32 {
+            let start = Instant::now();
+            loop {
+                if let Some(status) = self.child.try_wait().expect("try_wait") {
+                    // Let the reader take the last bytes.
+                    std::thread::sleep(Duration::from_millis(150));
+                    return status.exit_code();
+                }
+                if start.elapsed() > timeout {
+                    let _ = self.child.kill();
+                    panic!("the program did not exit; screen:\n{}", self.screen());
+                }
+                std::thread::sleep(Duration::from_millis(40));
+            }
+        }
+    }
+
+    impl Drop for Pty {
+        fn drop(&mut self) {
+            if let Ok(None) = self.child.try_wait() {
+                let _ = self.child.kill();
+            }
+        }
+    }
+
+    /// Whether `needle` occurs in `hay` after position `from`; returns its position.
+    pub fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    }
+
+    /// Assert the terminal was given back: the alternate screen entered, then left, and the cursor
+    /// shown again after that.
+    pub fn assert_restored(raw: &[u8]) {
+        let text = String::from_utf8_lossy(raw);
+        let entered = find(raw, ENTER_ALT_SCREEN, 0)
+            .unwrap_or_else(|| panic!("never entered the alternate screen: {text:?}"));
+        let left = find(raw, LEAVE_ALT_SCREEN, entered)
+            .unwrap_or_else(|| panic!("never left the alternate screen: {text:?}"));
+        find(raw, SHOW_CURSOR, left)
+            .unwrap_or_else(|| panic!("cursor not shown after leaving: {text:?}"));
+    }
+}
