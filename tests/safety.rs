@@ -11,7 +11,11 @@ use common::{Db, TempDir, golive, latest_run, run, text, value};
 fn wait_for(path: &std::path::Path) {
     let start = Instant::now();
     while !path.exists() {
-        assert!(start.elapsed() < Duration::from_secs(30), "{} never appeared", path.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -27,7 +31,10 @@ fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
         if let Some(status) = child.try_wait().expect("wait") {
             return status;
         }
-        assert!(start.elapsed() < limit, "golive did not stop within {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "golive did not stop within {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -35,7 +42,11 @@ fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
 #[test]
 fn sigterm_and_sighup_stop_the_step_group_and_journal_it_as_interrupted() {
     let db = Db::phase1();
-    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP"), (libc::SIGINT, "Ctrl-C")] {
+    for (signal, name) in [
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGHUP, "SIGHUP"),
+        (libc::SIGINT, "Ctrl-C"),
+    ] {
         let dir = TempDir::new("signal");
         let pidfile = dir.join("child.pid");
         let rb = dir.write(
@@ -66,12 +77,22 @@ fn sigterm_and_sighup_stop_the_step_group_and_journal_it_as_interrupted() {
         }
         let status = wait_exit(&mut child, Duration::from_secs(15));
         assert_eq!(status.code(), Some(1), "{name}");
-        assert!(!alive(sleeper), "{name}: the step's child {sleeper} survived");
+        assert!(
+            !alive(sleeper),
+            "{name}: the step's child {sleeper} survived"
+        );
         let out = std::io::read_to_string(child.stdout.take().expect("stdout")).expect("read");
         assert!(out.contains("stopping the running step"), "{name}: {out}");
-        let journal = std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
-        assert!(journal.contains(r#""step":"long","state":"interrupted""#), "{name}: {journal}");
-        assert!(journal.contains(r#""outcome":"interrupted""#), "{name}: {journal}");
+        let journal =
+            std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+        assert!(
+            journal.contains(r#""step":"long","state":"interrupted""#),
+            "{name}: {journal}"
+        );
+        assert!(
+            journal.contains(r#""outcome":"interrupted""#),
+            "{name}: {journal}"
+        );
     }
 }
 
@@ -86,7 +107,10 @@ fn a_full_disk_stops_the_run_before_the_next_step_and_the_journal_stays_whole() 
         .arg(&dir.0)
         .status()
         .expect("mount");
-    assert!(status.success(), "this test needs root to mount a small tmpfs");
+    assert!(
+        status.success(),
+        "this test needs root to mount a small tmpfs"
+    );
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
@@ -104,7 +128,10 @@ fn a_full_disk_stops_the_run_before_the_next_step_and_the_journal_stays_whole() 
             marker.display()
         ),
     );
-    let out = run(&["run", &rb.display().to_string(), "--headless"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &rb.display().to_string(), "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     // Whichever write hits the full disk first (the step's log or the journal), the run stops
@@ -112,7 +139,8 @@ fn a_full_disk_stops_the_run_before_the_next_step_and_the_journal_stays_whole() 
     assert!(log.contains("No space left on device"), "{log}");
     assert!(log.contains("golive finished: failed"), "{log}");
     assert!(!marker.exists(), "a step ran that could not be recorded");
-    let journal = std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+    let journal =
+        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
     for line in journal.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("every journal line is whole");
     }
@@ -133,7 +161,10 @@ fn an_unwritable_run_directory_is_refused_before_anything_runs() {
     );
     // A file where the journal's folder should be: no run directory can be made.
     std::fs::write(dir.join(".golive"), "not a directory").expect("block");
-    let out = run(&["run", &rb.display().to_string(), "--headless"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &rb.display().to_string(), "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(2), "{log}");
     assert!(log.contains("cannot write the journal"), "{log}");
@@ -143,7 +174,10 @@ fn an_unwritable_run_directory_is_refused_before_anything_runs() {
 #[test]
 fn a_connection_terminated_mid_step_fails_that_attempt_clearly_and_a_retry_reconnects() {
     let db = Db::phase1();
-    common::sql(&db.admin_url(), "CREATE SEQUENCE attempt_seq; GRANT USAGE ON attempt_seq TO app_owner;");
+    common::sql(
+        &db.admin_url(),
+        "CREATE SEQUENCE attempt_seq; GRANT USAGE ON attempt_seq TO app_owner;",
+    );
     let dir = TempDir::new("terminate");
     let rb = dir.write(
         "runbook.toml",
@@ -168,7 +202,10 @@ fn a_connection_terminated_mid_step_fails_that_attempt_clearly_and_a_retry_recon
         if active.as_deref() == Some("1") {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "the slow query never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the slow query never started"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     common::sql(
@@ -178,7 +215,10 @@ fn a_connection_terminated_mid_step_fails_that_attempt_clearly_and_a_retry_recon
     let status = wait_exit(&mut child, Duration::from_secs(20));
     let out = std::io::read_to_string(child.stdout.take().expect("stdout")).expect("read");
     assert_eq!(status.code(), Some(0), "{out}");
-    assert!(out.contains("terminating connection due to administrator command (57P01)"), "{out}");
+    assert!(
+        out.contains("terminating connection due to administrator command (57P01)"),
+        "{out}"
+    );
     assert!(out.contains("retry 1 of 1"), "{out}");
     assert!(!out.contains("owner-secret-pw"), "{out}");
 }

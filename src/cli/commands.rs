@@ -18,6 +18,8 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
         Command::Check { runbook } => check(&runbook),
         Command::Plan { runbook } => plan(&runbook),
         Command::Run(args) => run(args, RunMode::Run, Vec::new(), &log).await,
+        Command::Rehearse(args) => super::rehearse::rehearse(args, &log).await,
+        Command::Sandbox { scenario } => edge(crate::sandbox::run_sandbox_command(scenario).await),
         Command::Verify(VerifyCommand::Rls(args)) => {
             edge(crate::verify::cli::run_rls_command(args).await)
         }
@@ -218,7 +220,21 @@ pub(crate) async fn run(
         );
     }
     tracing::info!(run_dir = %handle.run_dir.display(), "run started");
-    let outcome = headless::run(handle, options).await;
+    let outcome = if headless {
+        headless::run(handle, options).await
+    } else {
+        let engine::EngineHandle {
+            events,
+            commands,
+            done,
+            ..
+        } = handle;
+        if let Err(e) = crate::tui::run(events, commands, crate::tui::TuiOptions::default()).await {
+            eprintln!("golive: the console stopped: {e:#}");
+        }
+        done.await
+            .unwrap_or(crate::engine::events::Outcome::Interrupted)
+    };
     tracing::info!(?outcome, "run finished");
     outcome.exit_code()
 }

@@ -2,12 +2,14 @@
 //! 0 passed, 1 a step or check failed, 2 bad input, 3 refused.
 
 mod commands;
+mod rehearse;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use commands::{ExitCode, dispatch};
+pub use rehearse::RehearseArgs;
 
 /// golive: drive a database go-live from a runbook, with confirmations, a crash-safe journal
 /// and a post-deploy dashboard.
@@ -46,6 +48,19 @@ pub enum Command {
     },
     /// Drive the runbook: the full-screen console on a terminal, line output otherwise.
     Run(RunArgs),
+    /// Rehearse on the built-in sandbox: a throwaway PostgreSQL with the Phase 1 database, the
+    /// target app and live traffic; the runbook runs as with `golive run`, then everything is
+    /// torn down.
+    #[command(after_help = crate::sandbox::Scenario::help_text())]
+    Rehearse(RehearseArgs),
+    /// Start only the sandbox and print its DATABASE_URL, APP_URL and metrics URL (as `export`
+    /// lines), until Ctrl-C.
+    #[command(after_help = crate::sandbox::Scenario::help_text())]
+    Sandbox {
+        /// A game-day fault to inject.
+        #[arg(long, value_name = "NAME")]
+        scenario: Option<String>,
+    },
     /// The built-in verifiers: tenant isolation (`rls`) and the Catalog API v2 contract (`api`).
     #[command(subcommand)]
     Verify(VerifyCommand),

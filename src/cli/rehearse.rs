@@ -1,0 +1,122 @@
+//! `golive rehearse`: start the sandbox, point the runbook at it, run it as `golive run` would
+//! (full screen or headless, same flags), tear the sandbox down however the run ends.
+//!
+//! Without a `./runbook.toml`, the shipped Phase 2 runbook (built into the binary) is written to
+//! `.golive/phase2/` and rehearsed from there.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::RunArgs;
+use super::commands::{ExitCode, run};
+use crate::engine::RunMode;
+use crate::logging::LogSink;
+use crate::sandbox::{Sandbox, SandboxOptions, Scenario};
+
+/// Flags of `golive rehearse`: those of `golive run`, plus the scenario and the watch.
+#[derive(Debug, Clone, Args)]
+pub struct RehearseArgs {
+    /// Everything `golive run` takes.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// A game-day fault to rehearse (see `golive sandbox --help` for the list).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// How long the monitoring step watches (a rehearsal compresses time).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub watch: Duration,
+}
+
+const EMBEDDED: &[(&str, &str)] = &[
+    ("runbook.toml", include_str!("../../runbook.toml")),
+    (
+        "assets/sql/catalog-v2-columns.sql",
+        include_str!("../../assets/sql/catalog-v2-columns.sql"),
+    ),
+    (
+        "assets/sql/rls-policies.sql",
+        include_str!("../../assets/sql/rls-policies.sql"),
+    ),
+    (
+        "assets/sql/rls-disable.sql",
+        include_str!("../../assets/sql/rls-disable.sql"),
+    ),
+];
+
+/// Run `golive rehearse`.
+pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
+    let scenario = match args
+        .scenario
+        .as_deref()
+        .map(str::parse::<Scenario>)
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("golive: {e}");
+            return 2;
+        }
+    };
+    if args.run.runbook == Path::new("runbook.toml") && !args.run.runbook.exists() {
+        match write_embedded(Path::new(".golive/phase2")) {
+            Ok(path) => {
+                eprintln!(
+                    "golive: no ./runbook.toml here; rehearsing the shipped Phase 2 runbook, written to {}",
+                    path.display()
+                );
+                args.run.runbook = path;
+            }
+            Err(e) => {
+                eprintln!("golive: cannot write the shipped runbook to .golive/phase2: {e}");
+                return 2;
+            }
+        }
+    }
+    eprintln!(
+        "golive: starting the sandbox{}…",
+        scenario
+            .map(|s| format!(" with scenario {}", s.name()))
+            .unwrap_or_default()
+    );
+    let sandbox = match Sandbox::start(&SandboxOptions {
+        scenario,
+        ..SandboxOptions::default()
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("golive: the sandbox did not start: {e}");
+            return if e.is_missing_environment() { 2 } else { 1 };
+        }
+    };
+    eprintln!(
+        "golive: sandbox up: app {}, database {}, PostgreSQL log {}",
+        sandbox.app_url(),
+        crate::redact::url_passwords(sandbox.database_url()),
+        sandbox.pg_log().display()
+    );
+    let mut overlay = sandbox.vars();
+    overlay.push((
+        "WATCH".into(),
+        humantime::format_duration(args.watch).to_string(),
+        false,
+    ));
+    let code = run(args.run, RunMode::Rehearse, overlay, log).await;
+    sandbox.shutdown().await;
+    eprintln!("golive: sandbox removed");
+    code
+}
+
+fn write_embedded(dir: &Path) -> std::io::Result<PathBuf> {
+    for (name, text) in EMBEDDED {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text)?;
+    }
+    Ok(dir.join("runbook.toml"))
+}
