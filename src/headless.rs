@@ -192,7 +192,12 @@ fn print_line(
             format!("[{level:?}]").to_lowercase()
         ),
         EngineEvent::Monitor { step, snapshot } => {
-            writeln!(out, "{t} {:<24} ▣ {snapshot}", name(*step))
+            writeln!(
+                out,
+                "{t} {:<24} ▣ {}",
+                name(*step),
+                dashboard_line(snapshot)
+            )
         }
         EngineEvent::Finished { outcome, message } => writeln!(
             out,
@@ -200,6 +205,26 @@ fn print_line(
             format!("{outcome:?}").to_lowercase()
         ),
     };
+}
+
+/// A dashboard snapshot in one line: each panel's value and state.
+fn dashboard_line(snapshot: &serde_json::Value) -> String {
+    match serde_json::from_value::<crate::monitor::Snapshot>(snapshot.clone()) {
+        Ok(snap) => snap
+            .panels
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {}",
+                    p.id,
+                    crate::monitor::verdict::fmt_value(p.value),
+                    p.state.label()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" · "),
+        Err(_) => snapshot.to_string(),
+    }
 }
 
 fn clock() -> String {

@@ -141,10 +141,15 @@ impl Tracker {
                 r.crit_secs as u64
             ));
         }
-        if let Some(s) = last
-            && let Ok(json) = serde_json::to_string(s)
-        {
-            lines.push(format!("final snapshot: {json}"));
+        if let Some(s) = last {
+            // The window being shown only: the others are in the snapshots sent while watching.
+            let shown = Snapshot {
+                other_windows: Vec::new(),
+                ..s.clone()
+            };
+            if let Ok(json) = serde_json::to_string(&shown) {
+                lines.push(format!("final snapshot: {json}"));
+            }
         }
         lines
     }
@@ -157,7 +162,14 @@ impl Tracker {
             .map(|id| {
                 let r = self.records.get(id);
                 let state = r.and_then(|r| r.worst_state).unwrap_or(State::Nodata);
-                format!("{id} {}", state.label())
+                let worst = r
+                    .map(|r| fmt_value(r.worst))
+                    .unwrap_or_else(|| "n/a".into());
+                let breached = r.map_or(0, |r| r.breached_secs as u64);
+                format!(
+                    "{id} {} (worst {worst}, breached {breached}s)",
+                    state.label()
+                )
             })
             .collect();
         format!("watch passed: {}", worst.join(", "))
