@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use golive::engine::events::{EngineEvent, OutputLine, RunInfo, StepInfo, StepState, Stream};
+use golive::engine::events::{EngineEvent, OutputChunk, RunInfo, StepInfo, StepState, Stream};
 use golive::tui::{App, TuiOptions, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -42,9 +42,9 @@ fn run_info() -> RunInfo {
     }
 }
 
-fn lines(from: usize, n: usize) -> Vec<OutputLine> {
+fn lines(from: usize, n: usize) -> Vec<OutputChunk> {
     (from..from + n)
-        .map(|i| OutputLine {
+        .map(|i| OutputChunk {
             stream: if i % 7 == 0 { Stream::Stderr } else { Stream::Stdout },
             text: if i % 3 == 0 {
                 format!("\x1b[32mok\x1b[0m row {i}: \x1b[1mINSERT 0 1\x1b[0m into customers, tenant 7f1c…")
@@ -85,7 +85,7 @@ fn app_with(total: usize) -> App {
         app.apply(
             EngineEvent::Output {
                 step: 0,
-                lines: lines(done, n),
+                chunks: lines(done, n),
             },
             now,
         );
@@ -151,12 +151,12 @@ fn main() {
 
     let mut app = app_with(100_000);
     let mut terminal = Terminal::new(TestBackend::new(W, H)).expect("backend");
-    let mut batches: Vec<Vec<OutputLine>> =
+    let mut batches: Vec<Vec<OutputChunk>> =
         (0..320).map(|b| lines(100_000 + b * 1024, 1024)).collect();
     let batch = measure(300, || {
         let now = Instant::now();
-        let lines = batches.pop().unwrap_or_default();
-        app.apply(EngineEvent::Output { step: 0, lines }, now);
+        let chunks = batches.pop().unwrap_or_default();
+        app.apply(EngineEvent::Output { step: 0, chunks }, now);
         terminal.draw(|f| view::draw(f, &app)).expect("draw");
     });
     report("apply 1024 lines, then draw one frame", &batch);

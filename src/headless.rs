@@ -148,18 +148,20 @@ fn print_line(
                 state.label()
             )
         }
-        EngineEvent::Output { step, lines } => {
+        EngineEvent::Output { step, chunks } => {
             let prefix = |mark: &str| format!("{t} {:<24} {mark} ", name(*step));
             let prefixes = [prefix("│"), prefix("┆"), prefix("·")];
-            for line in lines {
-                let prefix = match line.stream {
+            for chunk in chunks {
+                let prefix = match chunk.stream {
                     Stream::Stdout => &prefixes[0],
                     Stream::Stderr => &prefixes[1],
                     Stream::Info => &prefixes[2],
                 };
-                let _ = out.write_all(prefix.as_bytes());
-                let _ = out.write_all(line.text.as_bytes());
-                let _ = out.write_all(b"\n");
+                for line in chunk.lines() {
+                    let _ = out.write_all(prefix.as_bytes());
+                    let _ = out.write_all(line.as_bytes());
+                    let _ = out.write_all(b"\n");
+                }
             }
             Ok(())
         }

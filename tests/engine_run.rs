@@ -437,6 +437,6 @@ run = "echo hi"
     assert!(
         events
             .iter()
-            .any(|e| e["event"] == "output" && e["lines"][0]["text"] == "hi")
+            .any(|e| e["event"] == "output" && e["chunks"][0]["text"] == "hi")
     );
 }

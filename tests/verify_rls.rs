@@ -518,10 +518,10 @@ tenants = ["${TENANTS}"]
         drop(sink);
         let mut text = String::new();
         while let Some(event) = rx.recv().await {
-            if let golive::engine::events::EngineEvent::Output { lines, .. } = event {
-                lines
+            if let golive::engine::events::EngineEvent::Output { chunks, .. } = event {
+                chunks
                     .iter()
-                    .for_each(|l| text.push_str(&format!("{}\n", l.text)));
+                    .for_each(|c| text.push_str(&format!("{}\n", c.text)));
             }
         }
         assert!(text.contains(rls::READ_ONLY), "{text}");

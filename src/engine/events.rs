@@ -36,12 +36,12 @@ pub enum EngineEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
-    /// Output lines of a running step, in batches.
+    /// Output of a running step, in batches of chunks (a flood of lines costs a few messages).
     Output {
         /// Which step.
         step: StepIdx,
-        /// The lines, oldest first.
-        lines: Vec<OutputLine>,
+        /// The chunks, oldest first; each holds one or more whole lines.
+        chunks: Vec<OutputChunk>,
     },
     /// The engine waits for an answer.
     Ask {
@@ -189,6 +189,30 @@ pub enum Stream {
     Stderr,
     /// golive's own commentary (the statement being run, a check's verdict).
     Info,
+}
+
+/// Consecutive whole lines of one stream (may carry ANSI colour codes from the command).
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputChunk {
+    /// Where they came from.
+    pub stream: Stream,
+    /// The lines, separated by `\n`, without a trailing newline; redacted.
+    pub text: String,
+}
+
+impl OutputChunk {
+    /// The lines of the chunk.
+    pub fn lines(&self) -> std::str::Split<'_, char> {
+        self.text.split('\n')
+    }
+
+    /// The chunk's lines, each as an [`OutputLine`] (what a front end that keeps lines stores).
+    pub fn to_lines(&self) -> impl Iterator<Item = OutputLine> + '_ {
+        self.lines().map(|text| OutputLine {
+            stream: self.stream,
+            text: text.to_string(),
+        })
+    }
 }
 
 /// One line of step output (may carry ANSI colour codes from the command).

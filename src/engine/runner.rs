@@ -312,7 +312,7 @@ impl Runner {
             );
             self.emit(EngineEvent::Output {
                 step: idx,
-                lines: vec![super::events::OutputLine {
+                chunks: vec![super::events::OutputChunk {
                     stream: super::events::Stream::Info,
                     text: note,
                 }],

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::engine::events::{EngineEvent, OutputLine, StepIdx, Stream};
+use crate::engine::events::{EngineEvent, OutputChunk, StepIdx, Stream};
 use crate::redact::Redactor;
 
 const BATCH_LINES: usize = 1024;
@@ -24,7 +24,8 @@ pub struct OutputSink {
     redactor: Redactor,
     log: Option<BufWriter<File>>,
     log_error: Option<String>,
-    batch: Vec<OutputLine>,
+    batch: Vec<OutputChunk>,
+    batch_lines: usize,
     batch_started: Instant,
     tail: VecDeque<String>,
     lines: u64,
@@ -55,6 +56,7 @@ impl OutputSink {
             log,
             log_error: None,
             batch: Vec::new(),
+            batch_lines: 0,
             batch_started: Instant::now(),
             tail: VecDeque::with_capacity(TAIL_LINES),
             lines: 0,
@@ -80,14 +82,14 @@ impl OutputSink {
         if self.batch.is_empty() {
             self.batch_started = Instant::now();
         }
-        for line in text.split('\n') {
-            self.lines += 1;
-            self.batch.push(OutputLine {
-                stream,
-                text: line.to_string(),
-            });
-        }
-        if self.batch.len() >= BATCH_LINES || self.batch_started.elapsed() >= BATCH_AGE {
+        let count = text.bytes().filter(|&b| b == b'\n').count() + 1;
+        self.lines += count as u64;
+        self.batch_lines += count;
+        self.batch.push(OutputChunk {
+            stream,
+            text: text.into_owned(),
+        });
+        if self.batch_lines >= BATCH_LINES || self.batch_started.elapsed() >= BATCH_AGE {
             self.flush().await;
         }
     }
@@ -102,19 +104,17 @@ impl OutputSink {
         if self.batch.is_empty() {
             return;
         }
-        let lines = std::mem::take(&mut self.batch);
-        self.tail.extend(
-            lines[lines.len().saturating_sub(TAIL_LINES)..]
-                .iter()
-                .map(|l| l.text.clone()),
-        );
+        let chunks = std::mem::take(&mut self.batch);
+        self.batch_lines = 0;
+        let recent = last_lines(&chunks, TAIL_LINES);
+        self.tail.extend(recent);
         let excess = self.tail.len().saturating_sub(TAIL_LINES);
         self.tail.drain(..excess);
         let _ = self
             .events
             .send(EngineEvent::Output {
                 step: self.step,
-                lines,
+                chunks,
             })
             .await;
     }
@@ -163,4 +163,17 @@ impl OutputSink {
             None => Ok(()),
         }
     }
+}
+
+/// The last `n` lines of a run of chunks, oldest first.
+fn last_lines(chunks: &[OutputChunk], n: usize) -> Vec<String> {
+    let mut out: Vec<String> = chunks
+        .iter()
+        .rev()
+        .flat_map(|c| c.text.rsplit('\n'))
+        .take(n)
+        .map(str::to_string)
+        .collect();
+    out.reverse();
+    out
 }

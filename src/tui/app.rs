@@ -162,7 +162,9 @@ impl App {
             } => self
                 .checklist
                 .set_state(step, state, attempt, elapsed, detail, now),
-            EngineEvent::Output { step, lines } => self.outputs.push(step, lines),
+            EngineEvent::Output { step, chunks } => self
+                .outputs
+                .push(step, chunks.iter().flat_map(|c| c.to_lines()).collect()),
             EngineEvent::Ask { question } => self.ask(question),
             EngineEvent::Notice { level, text } => self.run.message = Some((level, text)),
             EngineEvent::Monitor { step, snapshot } => {

@@ -9,7 +9,7 @@ use ratatui::backend::TestBackend;
 
 use super::{App, TuiOptions};
 use crate::engine::events::{
-    EngineEvent, OutputLine, ProcedureInfo, Question, QuestionKind, RunInfo, StepInfo, StepState,
+    EngineEvent, OutputChunk, ProcedureInfo, Question, QuestionKind, RunInfo, StepInfo, StepState,
     Stream,
 };
 
@@ -102,9 +102,9 @@ pub fn state(
 pub fn output(step: usize, lines: &[&str]) -> EngineEvent {
     EngineEvent::Output {
         step,
-        lines: lines
+        chunks: lines
             .iter()
-            .map(|t| OutputLine {
+            .map(|t| OutputChunk {
                 stream: if t.starts_with("ERROR") {
                     Stream::Stderr
                 } else {
