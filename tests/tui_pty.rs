@@ -111,7 +111,7 @@ fn marker_exists(db: &Db) -> bool {
 /// step, types a wrong confirmation (nothing runs), types the right one (it runs), opens help,
 /// quits, and gets the terminal back.
 #[test]
-#[ignore = "needs `golive run` to open the console on a terminal (src/cli calling golive::tui::run)"]
+
 fn a_person_drives_a_runbook_in_the_console() {
     let db = Db::phase1();
     let dir = TempDir::new("tui");
