@@ -107,6 +107,7 @@ impl Runner {
         let main: Vec<StepIdx> = (0..self.planned.len())
             .filter(|&i| self.planned[i].info.procedure.is_none())
             .collect();
+        let alone = matches!(self.selection, Selection::Procedure(_));
         let end = match self.selection.clone() {
             Selection::All => self.sequence(main, true).await,
             Selection::From(id) => {
@@ -128,7 +129,20 @@ impl Runner {
         let (outcome, message) = match end {
             SeqEnd::Done => (Outcome::Passed, "every step passed".to_string()),
             SeqEnd::Stop(outcome, message) => (outcome, message),
-            SeqEnd::Procedure(id) => self.procedure(&id).await,
+            SeqEnd::Procedure(id) => {
+                let (outcome, message) = self.procedure(&id).await;
+                let diagnostic = !self.runbook.rollbacks.iter().any(|p| p.id == id);
+                if diagnostic && !alone && outcome == Outcome::Passed {
+                    (
+                        Outcome::Interrupted,
+                        format!(
+                            "{message}; the run stopped for it: continue with `golive run --resume`"
+                        ),
+                    )
+                } else {
+                    (outcome, message)
+                }
+            }
         };
         let _ = self.journal.append(Entry::RunFinished {
             outcome,
