@@ -494,14 +494,23 @@ set = {{ catalog_api_v2 = true, rls_enabled = false }}
 "#
         ),
     );
-    let out = run(&["run", &http_rb, "--headless"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &http_rb, "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     let _ = server.kill();
     let _ = server.wait();
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
     let recorded = std::fs::read_to_string(&log).expect("requests");
-    assert!(recorded.contains("/flags/catalog_api_v2 {\"enabled\": true}"), "{recorded}");
-    assert!(recorded.contains("/flags/rls_enabled {\"enabled\": false}"), "{recorded}");
+    assert!(
+        recorded.contains("/flags/catalog_api_v2 {\"enabled\": true}"),
+        "{recorded}"
+    );
+    assert!(
+        recorded.contains("/flags/rls_enabled {\"enabled\": false}"),
+        "{recorded}"
+    );
     assert!(!shown.contains(SECRET), "{shown}");
 
     let shell_dir = TempDir::new("flags-shell");
@@ -523,7 +532,10 @@ set = {{ catalog_api_v2 = false }}
             shell_log.display()
         ),
     );
-    let out = run(&["run", &shell_rb, "--headless"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = run(
+        &["run", &shell_rb, "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         std::fs::read_to_string(&shell_log).expect("shell flags"),
@@ -545,11 +557,15 @@ kind = "http"
 url = "http://deploy:${DATABASE_URL}@127.0.0.1:9/hook"
 "#,
     );
-    let out = run(&["run", &rb, "--headless"], &[("DATABASE_URL", "hunter2-http-secret")]);
+    let out = run(
+        &["run", &rb, "--headless"],
+        &[("DATABASE_URL", "hunter2-http-secret")],
+    );
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(!shown.contains("hunter2-http-secret"), "{shown}");
-    let journal = std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+    let journal =
+        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
     assert!(!journal.contains("hunter2-http-secret"), "{journal}");
     drop(db);
 }
@@ -568,5 +584,8 @@ fn production_confirmations_include_the_environment_name() {
     );
     let plan = text(&out);
     assert!(plan.contains("Environment: production"), "{plan}");
-    assert!(plan.contains("confirm by typing `production/shop`"), "{plan}");
+    assert!(
+        plan.contains("confirm by typing `production/shop`"),
+        "{plan}"
+    );
 }
