@@ -511,7 +511,11 @@ impl Runner {
     }
 
     pub(super) fn record(&mut self, entry: Entry) -> Result<(), String> {
-        self.journal.append(entry).map_err(|e| e.to_string())
+        tracing::info!(?entry, "journal");
+        self.journal.append(entry).map_err(|e| {
+            tracing::error!(error = %e, "journal write failed");
+            e.to_string()
+        })
     }
 
     pub(super) async fn set_state(
@@ -523,6 +527,14 @@ impl Runner {
         detail: Option<String>,
     ) {
         self.states[idx] = state;
+        tracing::info!(
+            step = %self.planned[idx].qualified,
+            state = state.label(),
+            attempt,
+            elapsed_ms = elapsed.map(|d| d.as_millis() as u64),
+            detail = detail.as_deref().unwrap_or(""),
+            "step state"
+        );
         self.emit(EngineEvent::StepState {
             step: idx,
             state,
