@@ -3,56 +3,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Db, TempDir, latest_run, run, text, value};
+use common::{Db, HttpServer, TempDir, free_port, latest_run, run, text, value};
 
 const SECRET: &str = "owner-secret-pw";
-
-/// A real HTTP server (Python's http.server) serving `dir` on a free port.
-struct HttpServer {
-    child: Child,
-    port: u16,
-}
-
-impl HttpServer {
-    fn serve(dir: &std::path::Path) -> HttpServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                "--bind",
-                "127.0.0.1",
-                &port.to_string(),
-            ])
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 http.server");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "http server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        HttpServer { child, port }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn runbook(dir: &TempDir, body: &str) -> String {
     let text = format!(
@@ -276,10 +232,7 @@ destructive = true
 #[test]
 fn a_dead_database_fails_the_step_with_a_clear_error() {
     let dir = TempDir::new("deaddb");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = free_port();
     let rb = runbook(
         &dir,
         r#"
@@ -462,20 +415,10 @@ fn flags_through_the_shell_and_http_providers() {
             log = log.display().to_string()
         ),
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let mut server = Command::new("python3")
-        .arg(&server_py)
-        .arg(port.to_string())
-        .spawn()
-        .expect("python3");
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let port = free_port();
+    let mut python = Command::new("python3");
+    python.arg(&server_py).arg(port.to_string());
+    let server = HttpServer::start(python, port);
     let http_rb = runbook(
         &dir,
         &format!(
@@ -498,8 +441,7 @@ set = {{ catalog_api_v2 = true, rls_enabled = false }}
         &["run", &http_rb, "--headless"],
         &[("DATABASE_URL", &db.owner_url())],
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
     let recorded = std::fs::read_to_string(&log).expect("requests");

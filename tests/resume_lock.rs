@@ -5,42 +5,9 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Db, TempDir, golive, latest_run, run, text, value};
-
-fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
-    let mut cmd = golive();
-    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("spawn golive")
-}
-
-fn wait_for(path: &std::path::Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn kill_group_in(pidfile: &std::path::Path) {
-    if let Ok(pid) = std::fs::read_to_string(pidfile)
-        && let Ok(pid) = pid.trim().parse::<i32>()
-    {
-        // SAFETY: only sends SIGKILL to the step's own process group.
-        unsafe {
-            libc::killpg(pid, libc::SIGKILL);
-        }
-    }
-}
+use common::{Db, TempDir, kill_group_in, latest_run, run, spawn, text, value, wait_for};
 
 #[test]
 fn a_killed_run_resumes_without_repeating_finished_steps() {
