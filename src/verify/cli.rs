@@ -146,6 +146,7 @@ pub async fn run_api_command(args: ApiArgs) -> anyhow::Result<i32> {
         tenant_header: args.tenant_header,
         headers,
         timeout: args.timeout,
+        path: api::CATALOG_PATH.into(),
     };
     let report = match api::verify(&options).await {
         Ok(r) => r,
