@@ -7,7 +7,7 @@ use crate::runbook::Vars;
 
 use super::reader::Reader;
 use super::sections::{
-    default_thresholds, read_canary, read_queries, read_sources, read_thresholds,
+    THRESHOLD_KEYS, default_thresholds, read_canary, read_queries, read_sources, read_thresholds,
 };
 use super::{ConfigError, Mapping, MonitorConfig, PANEL_IDS, err};
 
@@ -137,7 +137,10 @@ impl MonitorConfig {
                 .transpose()?
                 .flatten()
             {
-                Some(p) => read_thresholds(&p, defaults)?,
+                Some(p) => {
+                    p.only(THRESHOLD_KEYS)?;
+                    read_thresholds(&p, defaults)?
+                }
                 None => defaults,
             };
             panels.push(((*id).to_string(), th));

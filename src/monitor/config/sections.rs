@@ -27,11 +27,15 @@ pub(super) fn default_thresholds(id: &str, min_requests: u64) -> Thresholds {
     }
 }
 
+/// The keys of a `[monitor.panels.<id>]` table.
+pub(super) const THRESHOLD_KEYS: &[&str] = &["warn", "crit", "direction", "min_requests"];
+
+/// A panel's thresholds from `p`, which the caller has checked for unknown keys (a query panel's
+/// table has more keys than [`THRESHOLD_KEYS`]).
 pub(super) fn read_thresholds(
     p: &Reader<'_>,
     defaults: Thresholds,
 ) -> Result<Thresholds, ConfigError> {
-    p.only(&["warn", "crit", "direction", "min_requests"])?;
     let direction = match p.string("direction")?.as_deref() {
         None => defaults.direction,
         Some("above") => Direction::Above,
