@@ -13,7 +13,9 @@ use super::app::View;
 use super::event_loop::drive;
 use super::state::dialog::Dialog;
 use super::test_fixtures::*;
-use crate::engine::events::{Answer, Command, Decision, EngineEvent, Outcome, StepState};
+use crate::engine::events::{
+    Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, StepState,
+};
 
 fn answer(id: u64, answer: Answer) -> Command {
     Command::Answer { id, answer }
@@ -252,20 +254,87 @@ fn selection_follows_the_running_step_until_the_operator_moves() {
 #[test]
 fn monitor_snapshots_switch_to_the_dashboard_and_d_toggles_back() {
     let mut app = started(None, 100, 30);
-    let snap = || EngineEvent::Monitor {
-        step: 4,
-        snapshot: serde_json::json!({"panels": []}),
-    };
-    apply(&mut app, vec![snap()]);
+    apply(
+        &mut app,
+        vec![
+            state(4, StepState::Running, None, None),
+            monitor_snapshot(5),
+        ],
+    );
     assert_eq!(app.ui.view, View::Dashboard);
     app.on_key(key(KeyCode::Char('d')));
     assert_eq!(app.ui.view, View::Checklist);
-    apply(&mut app, vec![snap()]);
+    apply(&mut app, vec![monitor_snapshot(10)]);
     assert_eq!(
         app.ui.view,
         View::Checklist,
         "stays where the operator put it"
     );
+    app.on_key(key(KeyCode::Char('d')));
+    assert_eq!(app.ui.view, View::Dashboard);
+    apply(
+        &mut app,
+        vec![state(4, StepState::Passed, Some(10_000), None)],
+    );
+    assert_eq!(app.ui.view, View::Checklist, "back when the watch is over");
+}
+
+#[test]
+fn window_keys_change_the_dashboard_window_and_a_breach_is_its_banner() {
+    let mut app = started(None, 100, 30);
+    app.on_key(key(KeyCode::Char(']')));
+    assert!(app.run.message.is_some(), "says where the window keys work");
+    apply(
+        &mut app,
+        vec![
+            state(4, StepState::Running, None, None),
+            monitor_snapshot(5),
+        ],
+    );
+    assert_eq!(app.dashboard.state.window(), 60);
+    app.on_key(key(KeyCode::Char(']')));
+    assert_eq!(app.dashboard.state.window(), 300);
+    app.on_key(key(KeyCode::Char('[')));
+    assert_eq!(app.dashboard.state.window(), 60);
+    app.on_key(key(KeyCode::Char(']')));
+    app.on_key(key(KeyCode::Char('a')));
+    assert_eq!(app.dashboard.state.chosen_window, None);
+    apply(
+        &mut app,
+        vec![state(
+            4,
+            StepState::Failed,
+            Some(5_000),
+            Some("http_5xx_ratio critical for 3 refreshes"),
+        )],
+    );
+    assert_eq!(
+        app.dashboard.state.breach.as_deref(),
+        Some("http_5xx_ratio critical for 3 refreshes")
+    );
+    assert_eq!(app.ui.view, View::Dashboard, "a breach stays on screen");
+}
+
+#[test]
+fn notices_stay_until_put_away() {
+    let mut app = started(None, 100, 30);
+    let rows = app.output_rows();
+    apply(
+        &mut app,
+        vec![
+            notice(NoticeLevel::Info, "go-live lock taken"),
+            notice(NoticeLevel::Warn, "the runbook changed"),
+        ],
+    );
+    assert_eq!(app.run.notices.len(), 2);
+    assert_eq!(app.output_rows(), rows - 2, "the notices take two lines");
+    apply(&mut app, vec![destructive_question(1)]);
+    chars(&mut app, "shop");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.run.notices.len(), 2, "answering does not hide them");
+    app.on_key(key(KeyCode::Char('x')));
+    assert!(app.run.notices.is_empty());
+    assert_eq!(app.output_rows(), rows);
 }
 
 #[test]
