@@ -68,6 +68,37 @@ fn destructive_runs_only_with_the_exact_typed_name() {
 }
 
 #[test]
+fn ctrl_n_refuses_a_destructive_step_after_a_confirmation() {
+    let mut app = started(None, 100, 30);
+    apply(
+        &mut app,
+        vec![
+            state(2, StepState::AwaitingConfirmation, None, None),
+            destructive_question(9),
+        ],
+    );
+    chars(&mut app, "sh");
+    let ctrl_n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL);
+    app.on_key(ctrl_n);
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    assert!(
+        app.take_commands().is_empty(),
+        "refusing is confirmed first"
+    );
+    app.on_key(key(KeyCode::Char('n')));
+    match &app.dialog {
+        Some(Dialog::Question(q)) => assert_eq!(q.typed, "sh", "n goes back, text kept"),
+        other => panic!("expected the question again, got {other:?}"),
+    }
+    app.on_key(ctrl_n);
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(9, Answer::Refuse)]);
+    assert!(app.question.is_none() && app.dialog.is_none());
+    let (_, message) = app.run.message.clone().expect("a message");
+    assert!(message.contains("Refused"), "{message}");
+}
+
+#[test]
 fn a_put_away_question_comes_back_with_enter() {
     let mut app = started(None, 100, 30);
     apply(&mut app, vec![destructive_question(1)]);

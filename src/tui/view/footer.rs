@@ -49,6 +49,7 @@ fn key_line(app: &App) -> Line<'_> {
                 &[
                     ("type", "the name"),
                     ("Enter", "run it"),
+                    ("ctrl-n", "refuse…"),
                     ("Esc", "put away"),
                 ],
             ),
