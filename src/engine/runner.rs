@@ -107,6 +107,7 @@ impl Runner {
         let main: Vec<StepIdx> = (0..self.planned.len())
             .filter(|&i| self.planned[i].info.procedure.is_none())
             .collect();
+        let alone = matches!(self.selection, Selection::Procedure(_));
         let end = match self.selection.clone() {
             Selection::All => self.sequence(main, true).await,
             Selection::From(id) => {
@@ -128,7 +129,20 @@ impl Runner {
         let (outcome, message) = match end {
             SeqEnd::Done => (Outcome::Passed, "every step passed".to_string()),
             SeqEnd::Stop(outcome, message) => (outcome, message),
-            SeqEnd::Procedure(id) => self.procedure(&id).await,
+            SeqEnd::Procedure(id) => {
+                let (outcome, message) = self.procedure(&id).await;
+                let diagnostic = !self.runbook.rollbacks.iter().any(|p| p.id == id);
+                if diagnostic && !alone && outcome == Outcome::Passed {
+                    (
+                        Outcome::Interrupted,
+                        format!(
+                            "{message}; the run stopped for it: continue with `golive run --resume`"
+                        ),
+                    )
+                } else {
+                    (outcome, message)
+                }
+            }
         };
         let _ = self.journal.append(Entry::RunFinished {
             outcome,
@@ -497,7 +511,11 @@ impl Runner {
     }
 
     pub(super) fn record(&mut self, entry: Entry) -> Result<(), String> {
-        self.journal.append(entry).map_err(|e| e.to_string())
+        tracing::info!(?entry, "journal");
+        self.journal.append(entry).map_err(|e| {
+            tracing::error!(error = %e, "journal write failed");
+            e.to_string()
+        })
     }
 
     pub(super) async fn set_state(
@@ -509,6 +527,14 @@ impl Runner {
         detail: Option<String>,
     ) {
         self.states[idx] = state;
+        tracing::info!(
+            step = %self.planned[idx].qualified,
+            state = state.label(),
+            attempt,
+            elapsed_ms = elapsed.map(|d| d.as_millis() as u64),
+            detail = detail.as_deref().unwrap_or(""),
+            "step state"
+        );
         self.emit(EngineEvent::StepState {
             step: idx,
             state,
