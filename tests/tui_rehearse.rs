@@ -93,10 +93,10 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     }
     let mut pty = Pty::spawn(cmd, 120, 40);
 
-    let screen = pty.wait_for("DESTRUCTIVE: Catalog v2 columns", WAIT);
-    assert!(
-        screen.contains("Type “shop” and Enter"),
-        "asks for the database's name:\n{screen}"
+    // The question's last line is drawn after its title: the whole dialog is on screen.
+    pty.wait_for_all(
+        &["DESTRUCTIVE: Catalog v2 columns", "Type “shop” and Enter"],
+        WAIT,
     );
     pty.send("shop\r");
     answer(
@@ -106,7 +106,15 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     );
     answer(&mut pty, "Gate: Deploy the Phase 2 application build", "y");
     answer(&mut pty, "DESTRUCTIVE: Feature flags on", "shop\r");
-    let dashboard = pty.wait_for("dashboard · window", WAIT);
+    // The route tables are drawn below the panels: every panel row is on screen.
+    let dashboard = pty.wait_for_all(
+        &[
+            "dashboard · window",
+            "5xx by route, worst first",
+            "WARN / CRIT",
+        ],
+        WAIT,
+    );
     assert!(dashboard.contains("isolation canary"), "{dashboard}");
     answer(&mut pty, "Gate: Success criteria met", "y");
     let end = pty.wait_for("every step passed", WAIT);

@@ -219,6 +219,9 @@ impl App {
 
     fn ask(&mut self, question: Question) {
         self.ui.help = false;
+        if let Some(step) = question.step {
+            self.checklist.asked_about(step);
+        }
         if self.dialog.is_none() {
             self.dialog = Some(self.question_dialog(&question));
         } else {

@@ -9,6 +9,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 
+use super::App;
 use super::app::View;
 use super::event_loop::drive;
 use super::state::dialog::Dialog;
@@ -96,6 +97,66 @@ fn ctrl_n_refuses_a_destructive_step_after_a_confirmation() {
     assert!(app.question.is_none() && app.dialog.is_none());
     let (_, message) = app.run.message.clone().expect("a message");
     assert!(message.contains("Refused"), "{message}");
+}
+
+#[test]
+fn a_resumed_run_shows_the_interrupted_step_and_asks_before_running_it_again() {
+    let mut info = run_info(None);
+    info.resumed = true;
+    info.steps[0].state = StepState::Passed;
+    info.steps[1].state = StepState::Interrupted;
+    let mut app = App::new(&options(true), 100, 30);
+    let rerun = |id| {
+        EngineEvent::Ask {
+        question: crate::engine::events::Question {
+            id,
+            step: Some(1),
+            kind: crate::engine::events::QuestionKind::RerunInterrupted,
+            prompt: "`snapshot` was interrupted in an earlier run and may have partly run. Run it again?"
+                .to_string(),
+            detail: "pg_dump -Fc \"$DATABASE_URL\" -f backups/phase2.dump".to_string(),
+            expect_typed: None,
+        },
+    }
+    };
+    apply(
+        &mut app,
+        vec![
+            EngineEvent::Started {
+                run: Box::new(info),
+            },
+            rerun(3),
+        ],
+    );
+    assert_eq!(
+        app.checklist.selected, 1,
+        "the interrupted step is selected"
+    );
+    let screen = format!("{}", draw(&app).backend());
+    for text in [
+        "(resumed)",
+        "Interrupted earlier: Database snapshot",
+        "may have partly run",
+        "pg_dump -Fc",
+    ] {
+        assert!(screen.contains(text), "{text}:\n{screen}");
+    }
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.take_commands().is_empty(), "Enter never re-runs it");
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(
+            3,
+            Answer::Confirm {
+                typed: String::new()
+            }
+        )]
+    );
+    apply(&mut app, vec![rerun(4)]);
+    app.on_key(key(KeyCode::Char('n')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(4, Answer::Refuse)]);
 }
 
 #[test]

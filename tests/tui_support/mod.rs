@@ -77,15 +77,21 @@ impl Pty {
 
     /// Wait until the screen shows `text`; returns the screen.
     pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
+        self.wait_for_all(&[text], timeout)
+    }
+
+    /// Wait until the screen shows every one of `texts` at once (a frame can arrive in pieces:
+    /// wait for a text drawn below the one that matters); returns the screen.
+    pub fn wait_for_all(&self, texts: &[&str], timeout: Duration) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if texts.iter().all(|t| screen.contains(t)) {
                 return screen;
             }
             assert!(
                 start.elapsed() < timeout,
-                "the screen never showed {text:?}; it shows:\n{screen}"
+                "the screen never showed all of {texts:?}; it shows:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(40));
         }
