@@ -7,13 +7,14 @@
 //! SIGTERM and on SIGHUP.
 
 mod common;
+mod tui_support;
 
 use std::time::Duration;
 
 use portable_pty::CommandBuilder;
 
 use common::{Db, TempDir, value};
-use pty::{Pty, assert_restored};
+use tui_support::{self as pty, Pty, assert_restored};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -177,153 +178,4 @@ fn a_person_drives_a_runbook_in_the_console() {
         journal.contains("wrong-name"),
         "the refusal is journaled:\n{journal}"
     );
-}
-
-mod pty {
-    //! A pseudo-terminal driver: spawn, read the screen back, type keys, keep the raw bytes.
-
-    use std::io::{Read, Write};
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
-
-    use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
-
-    /// Leaving the alternate screen.
-    pub const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
-    /// Entering the alternate screen.
-    pub const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
-    /// Showing the cursor.
-    pub const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
-
-    /// A program running on a pseudo-terminal.
-    pub struct Pty {
-        parser: Arc<Mutex<vt100::Parser>>,
-        raw: Arc<Mutex<Vec<u8>>>,
-        writer: Box<dyn Write + Send>,
-        child: Box<dyn Child + Send + Sync>,
-    }
-
-    impl Pty {
-        /// Start `cmd` on a `cols`x`rows` terminal.
-        pub fn spawn(cmd: CommandBuilder, cols: u16, rows: u16) -> Pty {
-            let pair = native_pty_system()
-                .openpty(PtySize {
-                    rows,
-                    cols,
-                    pixel_width: 0,
-                    pixel_height: 0,
-                })
-                .expect("open a pty");
-            let child = pair.slave.spawn_command(cmd).expect("spawn on the pty");
-            drop(pair.slave);
-            let mut reader = pair.master.try_clone_reader().expect("pty reader");
-            let writer = pair.master.take_writer().expect("pty writer");
-            let parser = Arc::new(Mutex::new(vt100::Parser::new(
-                std::num::NonZeroU16::new(rows).expect("rows"),
-                std::num::NonZeroU16::new(cols).expect("cols"),
-                0,
-            )));
-            let raw = Arc::new(Mutex::new(Vec::new()));
-            let (p, r) = (parser.clone(), raw.clone());
-            std::thread::spawn(move || {
-                let _master = pair.master;
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = reader.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    p.lock().expect("parser").process(&buf[..n]);
-                    r.lock().expect("raw").extend_from_slice(&buf[..n]);
-                }
-            });
-            Pty {
-                parser,
-                raw,
-                writer,
-                child,
-            }
-        }
-
-        /// The screen's text now.
-        pub fn screen(&self) -> String {
-            self.parser.lock().expect("parser").screen().contents()
-        }
-
-        /// Everything the program wrote.
-        pub fn raw(&self) -> Vec<u8> {
-            self.raw.lock().expect("raw").clone()
-        }
-
-        /// Wait until the screen shows `text`; returns the screen.
-        pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
-            let start = Instant::now();
-            loop {
-                let screen = self.screen();
-                if screen.contains(text) {
-                    return screen;
-                }
-                assert!(
-                    start.elapsed() < timeout,
-                    "the screen never showed {text:?}; it shows:\n{screen}"
-                );
-                std::thread::sleep(Duration::from_millis(40));
-            }
-        }
-
-        /// Type `bytes` (keys as a terminal sends them).
-        pub fn send(&mut self, bytes: &str) {
-            self.writer.write_all(bytes.as_bytes()).expect("type");
-            self.writer.flush().expect("flush");
-        }
-
-        /// The process id.
-        pub fn pid(&self) -> i32 {
-            i32::try_from(self.child.process_id().expect("pid")).expect("pid fits")
-        }
-
-        /// Wait for the program to exit; returns its exit code.
-        pub fn wait_exit(&mut self, timeout: Duration) -> u32 {
-            let start = Instant::now();
-            loop {
-                if let Some(status) = self.child.try_wait().expect("try_wait") {
-                    // Let the reader take the last bytes.
-                    std::thread::sleep(Duration::from_millis(150));
-                    return status.exit_code();
-                }
-                if start.elapsed() > timeout {
-                    let _ = self.child.kill();
-                    panic!("the program did not exit; screen:\n{}", self.screen());
-                }
-                std::thread::sleep(Duration::from_millis(40));
-            }
-        }
-    }
-
-    impl Drop for Pty {
-        fn drop(&mut self) {
-            if let Ok(None) = self.child.try_wait() {
-                let _ = self.child.kill();
-            }
-        }
-    }
-
-    /// Whether `needle` occurs in `hay` after position `from`; returns its position.
-    pub fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-        hay.get(from..)?
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .map(|p| p + from)
-    }
-
-    /// Assert the terminal was given back: the alternate screen entered, then left, and the cursor
-    /// shown again after that.
-    pub fn assert_restored(raw: &[u8]) {
-        let text = String::from_utf8_lossy(raw);
-        let entered = find(raw, ENTER_ALT_SCREEN, 0)
-            .unwrap_or_else(|| panic!("never entered the alternate screen: {text:?}"));
-        let left = find(raw, LEAVE_ALT_SCREEN, entered)
-            .unwrap_or_else(|| panic!("never left the alternate screen: {text:?}"));
-        find(raw, SHOW_CURSOR, left)
-            .unwrap_or_else(|| panic!("cursor not shown after leaving: {text:?}"));
-    }
 }

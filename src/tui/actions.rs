@@ -113,16 +113,30 @@ impl App {
                     self.dialog = Some(Dialog::Procedures(self.procedure_picker()));
                 }
             }
-            Action::Dashboard => match (self.ui.view, &self.dashboard.latest) {
+            Action::Dashboard => match (self.ui.view, self.dashboard.has_snapshot()) {
                 (View::Dashboard, _) => self.ui.view = View::Checklist,
-                (View::Checklist, Some(_)) => self.ui.view = View::Dashboard,
-                (View::Checklist, None) => {
+                (View::Checklist, true) => self.ui.view = View::Dashboard,
+                (View::Checklist, false) => {
                     self.run.message = Some((
                         NoticeLevel::Info,
                         "No dashboard yet: it appears when a monitor step runs.".to_string(),
                     ));
                 }
             },
+            Action::ShorterWindow | Action::LongerWindow | Action::AutoWindow => {
+                if self.ui.view == View::Dashboard {
+                    self.dashboard.window_key(action);
+                } else {
+                    self.run.message = Some((
+                        NoticeLevel::Info,
+                        format!(
+                            "The window keys work on the dashboard ({} shows it).",
+                            self.keymap.key(Action::Dashboard)
+                        ),
+                    ));
+                }
+            }
+            Action::DismissNotices => self.run.notices.clear(),
             Action::Help => self.ui.help = true,
             Action::Quit => self.quit(),
         }

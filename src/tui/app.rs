@@ -21,9 +21,9 @@ use super::state::output::{Outputs, Scroll};
 use super::state::run::RunState;
 use super::state::search::Search;
 use super::theme::Theme;
-use super::view::layout;
+use super::view::{layout, notices};
 use crate::engine::events::{
-    Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, Question, QuestionKind,
+    Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, Question, QuestionKind, StepState,
 };
 
 /// Which pane has the focus.
@@ -159,16 +159,26 @@ impl App {
                 attempt,
                 elapsed,
                 detail,
-            } => self
-                .checklist
-                .set_state(step, state, attempt, elapsed, detail, now),
+            } => {
+                match state {
+                    StepState::Failed => self.dashboard.step_failed(step, detail.as_deref()),
+                    StepState::Passed
+                        if self.dashboard.step == Some(step) && self.ui.view == View::Dashboard =>
+                    {
+                        self.ui.view = View::Checklist;
+                    }
+                    _ => {}
+                }
+                self.checklist
+                    .set_state(step, state, attempt, elapsed, detail, now);
+            }
             EngineEvent::Output { step, chunks } => self
                 .outputs
                 .push(step, chunks.iter().flat_map(|c| c.to_lines()).collect()),
             EngineEvent::Ask { question } => self.ask(question),
-            EngineEvent::Notice { level, text } => self.run.message = Some((level, text)),
+            EngineEvent::Notice { level, text } => self.run.notices.push((level, text)),
             EngineEvent::Monitor { step, snapshot } => {
-                if self.dashboard.update(step, snapshot) {
+                if self.dashboard.update(step, &snapshot) {
                     self.ui.view = View::Dashboard;
                 }
             }
@@ -209,6 +219,9 @@ impl App {
 
     fn ask(&mut self, question: Question) {
         self.ui.help = false;
+        if let Some(step) = question.step {
+            self.checklist.asked_about(step);
+        }
         if self.dialog.is_none() {
             self.dialog = Some(self.question_dialog(&question));
         } else {
@@ -344,6 +357,11 @@ impl App {
 
     /// The number of output lines the pane shows.
     pub fn output_rows(&self) -> usize {
-        layout::areas(self.ui.size, self.run.is_production()).output_rows()
+        layout::areas(
+            self.ui.size,
+            self.run.is_production(),
+            notices::rows(self.run.notices.len()),
+        )
+        .output_rows()
     }
 }

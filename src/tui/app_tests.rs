@@ -9,11 +9,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 
+use super::App;
 use super::app::View;
 use super::event_loop::drive;
 use super::state::dialog::Dialog;
 use super::test_fixtures::*;
-use crate::engine::events::{Answer, Command, Decision, EngineEvent, Outcome, StepState};
+use crate::engine::events::{
+    Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, StepState,
+};
 
 fn answer(id: u64, answer: Answer) -> Command {
     Command::Answer { id, answer }
@@ -63,6 +66,97 @@ fn destructive_runs_only_with_the_exact_typed_name() {
         )]
     );
     assert!(app.question.is_none());
+}
+
+#[test]
+fn ctrl_n_refuses_a_destructive_step_after_a_confirmation() {
+    let mut app = started(None, 100, 30);
+    apply(
+        &mut app,
+        vec![
+            state(2, StepState::AwaitingConfirmation, None, None),
+            destructive_question(9),
+        ],
+    );
+    chars(&mut app, "sh");
+    let ctrl_n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL);
+    app.on_key(ctrl_n);
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    assert!(
+        app.take_commands().is_empty(),
+        "refusing is confirmed first"
+    );
+    app.on_key(key(KeyCode::Char('n')));
+    match &app.dialog {
+        Some(Dialog::Question(q)) => assert_eq!(q.typed, "sh", "n goes back, text kept"),
+        other => panic!("expected the question again, got {other:?}"),
+    }
+    app.on_key(ctrl_n);
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(9, Answer::Refuse)]);
+    assert!(app.question.is_none() && app.dialog.is_none());
+    let (_, message) = app.run.message.clone().expect("a message");
+    assert!(message.contains("Refused"), "{message}");
+}
+
+#[test]
+fn a_resumed_run_shows_the_interrupted_step_and_asks_before_running_it_again() {
+    let mut info = run_info(None);
+    info.resumed = true;
+    info.steps[0].state = StepState::Passed;
+    info.steps[1].state = StepState::Interrupted;
+    let mut app = App::new(&options(true), 100, 30);
+    let rerun = |id| {
+        EngineEvent::Ask {
+        question: crate::engine::events::Question {
+            id,
+            step: Some(1),
+            kind: crate::engine::events::QuestionKind::RerunInterrupted,
+            prompt: "`snapshot` was interrupted in an earlier run and may have partly run. Run it again?"
+                .to_string(),
+            detail: "pg_dump -Fc \"$DATABASE_URL\" -f backups/phase2.dump".to_string(),
+            expect_typed: None,
+        },
+    }
+    };
+    apply(
+        &mut app,
+        vec![
+            EngineEvent::Started {
+                run: Box::new(info),
+            },
+            rerun(3),
+        ],
+    );
+    assert_eq!(
+        app.checklist.selected, 1,
+        "the interrupted step is selected"
+    );
+    let screen = format!("{}", draw(&app).backend());
+    for text in [
+        "(resumed)",
+        "Interrupted earlier: Database snapshot",
+        "may have partly run",
+        "pg_dump -Fc",
+    ] {
+        assert!(screen.contains(text), "{text}:\n{screen}");
+    }
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.take_commands().is_empty(), "Enter never re-runs it");
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(
+            3,
+            Answer::Confirm {
+                typed: String::new()
+            }
+        )]
+    );
+    apply(&mut app, vec![rerun(4)]);
+    app.on_key(key(KeyCode::Char('n')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(4, Answer::Refuse)]);
 }
 
 #[test]
@@ -252,20 +346,87 @@ fn selection_follows_the_running_step_until_the_operator_moves() {
 #[test]
 fn monitor_snapshots_switch_to_the_dashboard_and_d_toggles_back() {
     let mut app = started(None, 100, 30);
-    let snap = || EngineEvent::Monitor {
-        step: 4,
-        snapshot: serde_json::json!({"panels": []}),
-    };
-    apply(&mut app, vec![snap()]);
+    apply(
+        &mut app,
+        vec![
+            state(4, StepState::Running, None, None),
+            monitor_snapshot(5),
+        ],
+    );
     assert_eq!(app.ui.view, View::Dashboard);
     app.on_key(key(KeyCode::Char('d')));
     assert_eq!(app.ui.view, View::Checklist);
-    apply(&mut app, vec![snap()]);
+    apply(&mut app, vec![monitor_snapshot(10)]);
     assert_eq!(
         app.ui.view,
         View::Checklist,
         "stays where the operator put it"
     );
+    app.on_key(key(KeyCode::Char('d')));
+    assert_eq!(app.ui.view, View::Dashboard);
+    apply(
+        &mut app,
+        vec![state(4, StepState::Passed, Some(10_000), None)],
+    );
+    assert_eq!(app.ui.view, View::Checklist, "back when the watch is over");
+}
+
+#[test]
+fn window_keys_change_the_dashboard_window_and_a_breach_is_its_banner() {
+    let mut app = started(None, 100, 30);
+    app.on_key(key(KeyCode::Char(']')));
+    assert!(app.run.message.is_some(), "says where the window keys work");
+    apply(
+        &mut app,
+        vec![
+            state(4, StepState::Running, None, None),
+            monitor_snapshot(5),
+        ],
+    );
+    assert_eq!(app.dashboard.state.window(), 60);
+    app.on_key(key(KeyCode::Char(']')));
+    assert_eq!(app.dashboard.state.window(), 300);
+    app.on_key(key(KeyCode::Char('[')));
+    assert_eq!(app.dashboard.state.window(), 60);
+    app.on_key(key(KeyCode::Char(']')));
+    app.on_key(key(KeyCode::Char('a')));
+    assert_eq!(app.dashboard.state.chosen_window, None);
+    apply(
+        &mut app,
+        vec![state(
+            4,
+            StepState::Failed,
+            Some(5_000),
+            Some("http_5xx_ratio critical for 3 refreshes"),
+        )],
+    );
+    assert_eq!(
+        app.dashboard.state.breach.as_deref(),
+        Some("http_5xx_ratio critical for 3 refreshes")
+    );
+    assert_eq!(app.ui.view, View::Dashboard, "a breach stays on screen");
+}
+
+#[test]
+fn notices_stay_until_put_away() {
+    let mut app = started(None, 100, 30);
+    let rows = app.output_rows();
+    apply(
+        &mut app,
+        vec![
+            notice(NoticeLevel::Info, "go-live lock taken"),
+            notice(NoticeLevel::Warn, "the runbook changed"),
+        ],
+    );
+    assert_eq!(app.run.notices.len(), 2);
+    assert_eq!(app.output_rows(), rows - 2, "the notices take two lines");
+    apply(&mut app, vec![destructive_question(1)]);
+    chars(&mut app, "shop");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.run.notices.len(), 2, "answering does not hide them");
+    app.on_key(key(KeyCode::Char('x')));
+    assert!(app.run.notices.is_empty());
+    assert_eq!(app.output_rows(), rows);
 }
 
 #[test]

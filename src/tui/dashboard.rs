@@ -1,123 +1,75 @@
-//! The monitoring view: the latest snapshot of a monitor step, as a table of its panels.
+//! The monitoring view inside the console: the dashboard's own state
+//! ([`monitor::DashboardState`]) fed by the engine's `Monitor` snapshots, drawn by the dashboard's
+//! pure render ([`monitor::render`]).
 //!
-//! A plain rendering of the `golive monitor --json` shape (id, state, value, by_route); the real
-//! dashboard lives in `src/monitor/` and replaces this file's `render` when it is merged.
+//! The console adds what only it knows: which step sends the snapshots, that step's failure (a
+//! breach ends the monitor step, and the dashboard shows it as its red banner), and `NO_COLOR`.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
 use serde_json::Value;
 
 use crate::engine::events::StepIdx;
+use crate::monitor::{self, DashboardAction, DashboardState};
+use crate::tui::keymap::Action;
 use crate::tui::theme::Theme;
 
-/// The latest snapshot, and which step sent it.
+/// The dashboard as the console holds it.
 #[derive(Debug, Clone, Default)]
 pub struct Dashboard {
-    /// The monitor step and its latest snapshot.
-    pub latest: Option<(StepIdx, Value)>,
+    /// The monitor step whose snapshots are shown; `None` before the first snapshot.
+    pub step: Option<StepIdx>,
+    /// The dashboard's state: latest snapshot, history, chosen window, breach.
+    pub state: DashboardState,
 }
 
 impl Dashboard {
-    /// Take a new snapshot; returns whether it is the first one from this step.
-    pub fn update(&mut self, step: StepIdx, snapshot: Value) -> bool {
-        let first = self.latest.as_ref().is_none_or(|(s, _)| *s != step);
-        self.latest = Some((step, snapshot));
+    /// Take a snapshot from `step`; returns whether it is the first one from that step (the
+    /// console then switches to the dashboard). A value that is not a snapshot changes nothing.
+    pub fn update(&mut self, step: StepIdx, snapshot: &Value) -> bool {
+        let first = self.step != Some(step);
+        if first {
+            self.state = DashboardState::default();
+        }
+        if !self.state.apply_json(snapshot) {
+            return false;
+        }
+        self.step = Some(step);
         first
     }
-}
 
-fn number(v: &Value) -> String {
-    match v {
-        Value::Null => "—".to_string(),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() != 0.0 => format!("{f:.4}"),
-            _ => n.to_string(),
-        },
-        other => other.to_string(),
+    /// Whether there is anything to show.
+    pub fn has_snapshot(&self) -> bool {
+        self.state.snapshot.is_some()
+    }
+
+    /// The monitor step failed: a breach (or a lost source) ended it; shown as the banner.
+    pub fn step_failed(&mut self, step: StepIdx, detail: Option<&str>) {
+        if self.step == Some(step) {
+            self.state.breach = Some(detail.unwrap_or("the monitor step failed").to_string());
+        }
+    }
+
+    /// Change the window shown, for one of the window actions (others do nothing).
+    pub fn window_key(&mut self, action: Action) {
+        let wanted = match action {
+            Action::ShorterWindow => DashboardAction::ShorterWindow,
+            Action::LongerWindow => DashboardAction::LongerWindow,
+            Action::AutoWindow => DashboardAction::AutoWindow,
+            _ => return,
+        };
+        self.state.handle(wanted);
     }
 }
 
-/// Draw the dashboard.
-///
-/// ```text
-/// ┌ dashboard: watch (2026-11-26T18:40:00Z, window 60s) ──────────────┐
-/// │ panel               state   value    by route                      │
-/// │ http_5xx_ratio      ok      0.0040   /api/invoices/…/items=0.0100  │
-/// │ isolation_canary    crit    1                                      │
-/// └────────────────────────────────────────────────────────────────────┘
-/// ```
-pub fn render(
-    frame: &mut Frame,
-    area: Rect,
-    dashboard: &Dashboard,
-    step_title: &str,
-    theme: Theme,
-) {
-    let Some((_, snap)) = &dashboard.latest else {
-        let block = Block::default().borders(Borders::ALL).title(" dashboard ");
-        frame.render_widget(
-            Paragraph::new("No monitoring snapshot yet.").block(block),
-            area,
-        );
-        return;
-    };
-    let at = snap.get("at").and_then(Value::as_str).unwrap_or("?");
-    let window = snap
-        .get("window_seconds")
-        .map_or_else(|| "?".into(), number);
-    let title = format!(" dashboard: {step_title} ({at}, window {window}s) ");
-    let panels = snap
-        .get("panels")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    let rows = panels.iter().map(|p| {
-        let state = p.get("state").and_then(Value::as_str).unwrap_or("nodata");
-        let style = match state {
-            "ok" => theme.good(),
-            "warn" => theme.warn(),
-            "crit" => theme.danger(),
-            _ => theme.dim(),
-        };
-        let by_route = p
-            .get("by_route")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| format!("{k}={}", number(v)))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-            })
-            .unwrap_or_default();
-        Row::new(vec![
-            Cell::from(
-                p.get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-                    .to_string(),
-            ),
-            Cell::from(Span::styled(state.to_string(), style)),
-            Cell::from(p.get("value").map_or_else(|| "—".into(), number)),
-            Cell::from(by_route),
-        ])
-    });
-    let header = Row::new(["panel", "state", "value", "by route"]).style(theme.strong());
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(28),
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(header)
-    .block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.focused_border())
-            .title(Line::from(title)),
-    );
-    frame.render_widget(table, area);
+/// Draw the dashboard into `area` (the console's body): [`monitor::render`], with every colour
+/// taken out again under `NO_COLOR` (bold and the words stay, so states still read).
+pub fn render(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: Theme) {
+    monitor::render(frame, area, &dashboard.state);
+    if !theme.color {
+        frame
+            .buffer_mut()
+            .set_style(area, Style::new().fg(Color::Reset).bg(Color::Reset));
+    }
 }

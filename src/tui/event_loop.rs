@@ -1,6 +1,7 @@
 //! The event loop: one `tokio::select!` over the terminal's events, the engine's events, a render
-//! interval and shutdown (SIGTERM, SIGHUP, cancellation). Engine events are drained in batches and
-//! applied, and the screen is drawn once per interval when they changed it; a key is answered
+//! interval and shutdown (SIGTERM, SIGHUP, cancellation). Engine events are drained and applied
+//! up to a bound of work per turn of the loop (so a key never waits behind a whole queue of
+//! output), and the screen is drawn once per interval when they changed it; a key is answered
 //! with a frame at once.
 
 use std::future::Future;
@@ -14,13 +15,51 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::time::{MissedTickBehavior, interval};
 
 use super::{App, TuiOptions, terminal, view};
 use crate::engine::events::{Command, EngineEvent};
 
-/// How many engine events are taken from the channel at once.
-const BATCH: usize = 1024;
+/// How much output (in bytes) one turn of the loop applies at most before it looks at the keys
+/// again: about a millisecond of work, so a key waits for that, not for the whole queue.
+const TURN_BYTES: usize = 256 * 1024;
+
+/// The work of applying an event, in [`TURN_BYTES`] units.
+fn cost(event: &EngineEvent) -> usize {
+    match event {
+        EngineEvent::Output { chunks, .. } => chunks.iter().map(|c| c.text.len() + 1).sum(),
+        _ => 1,
+    }
+}
+
+/// Apply `first` and what else is queued, up to [`TURN_BYTES`] of work; returns whether the
+/// engine's channel is still open.
+fn apply_queued(
+    app: &mut App,
+    events: &mut mpsc::Receiver<EngineEvent>,
+    first: Option<EngineEvent>,
+) -> bool {
+    let now = Instant::now();
+    let mut budget = TURN_BYTES;
+    let mut next = first;
+    loop {
+        let Some(event) = next else {
+            app.engine_gone();
+            return false;
+        };
+        budget = budget.saturating_sub(cost(&event));
+        app.apply(event, now);
+        if budget == 0 {
+            return true;
+        }
+        next = match events.try_recv() {
+            Ok(event) => Some(event),
+            Err(TryRecvError::Empty) => return true,
+            Err(TryRecvError::Disconnected) => None,
+        };
+    }
+}
 
 /// Run the full-screen console until the run is over and the operator leaves, or until the
 /// operator quits (after stopping the run), or until SIGTERM, SIGHUP or `options.cancel` (which
@@ -88,7 +127,6 @@ where
     let mut ticker = interval(tick_rate);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
-    let mut batch = Vec::with_capacity(BATCH);
     let mut engine_open = true;
     let mut draw_now = true;
     let mut changed = false;
@@ -135,16 +173,8 @@ where
                 draw_now = app.tick(Instant::now()) || changed;
                 changed = false;
             }
-            n = events.recv_many(&mut batch, BATCH), if engine_open => {
-                if n == 0 {
-                    engine_open = false;
-                    app.engine_gone();
-                } else {
-                    let now = Instant::now();
-                    for event in batch.drain(..) {
-                        app.apply(event, now);
-                    }
-                }
+            first = events.recv(), if engine_open => {
+                engine_open = apply_queued(app, events, first);
                 changed = true;
             }
         }

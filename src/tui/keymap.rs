@@ -39,6 +39,14 @@ pub enum Action {
     Procedures,
     /// Toggle between the checklist and the monitoring dashboard.
     Dashboard,
+    /// Dashboard: the next shorter window.
+    ShorterWindow,
+    /// Dashboard: the next longer window.
+    LongerWindow,
+    /// Dashboard: follow the watch's own window again.
+    AutoWindow,
+    /// Put away the notices shown under the header.
+    DismissNotices,
     /// Show every key binding.
     Help,
     /// Leave (asks first while the run is live).
@@ -47,7 +55,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 20] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -62,6 +70,10 @@ impl Action {
         Action::PrevMatch,
         Action::Procedures,
         Action::Dashboard,
+        Action::ShorterWindow,
+        Action::LongerWindow,
+        Action::AutoWindow,
+        Action::DismissNotices,
         Action::Help,
         Action::Quit,
     ];
@@ -83,6 +95,10 @@ impl Action {
             Action::PrevMatch => "previous match",
             Action::Procedures => "rollback procedures",
             Action::Dashboard => "dashboard / checklist",
+            Action::ShorterWindow => "dashboard: shorter window",
+            Action::LongerWindow => "dashboard: longer window",
+            Action::AutoWindow => "dashboard: the watch's own window",
+            Action::DismissNotices => "put away the notices under the header",
             Action::Help => "this help",
             Action::Quit => "quit (asks while the run is live)",
         }
@@ -201,6 +217,10 @@ const DEFAULT: &[(&str, Action)] = &[
     ("N", Action::PrevMatch),
     ("r", Action::Procedures),
     ("d", Action::Dashboard),
+    ("[", Action::ShorterWindow),
+    ("]", Action::LongerWindow),
+    ("a", Action::AutoWindow),
+    ("x", Action::DismissNotices),
     ("?", Action::Help),
     ("q", Action::Quit),
     ("ctrl-c", Action::Quit),

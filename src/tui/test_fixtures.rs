@@ -9,8 +9,8 @@ use ratatui::backend::TestBackend;
 
 use super::{App, TuiOptions};
 use crate::engine::events::{
-    EngineEvent, OutputChunk, ProcedureInfo, Question, QuestionKind, RunInfo, StepInfo, StepState,
-    Stream,
+    EngineEvent, NoticeLevel, OutputChunk, ProcedureInfo, Question, QuestionKind, RunInfo,
+    StepInfo, StepState, Stream,
 };
 
 pub fn step(id: &str, title: &str, kind: &str, destructive: bool) -> StepInfo {
@@ -184,6 +184,47 @@ pub fn failure_question(id: u64) -> EngineEvent {
             detail: "pg_dump: error: connection refused".to_string(),
             expect_typed: None,
         },
+    }
+}
+
+/// A dashboard refresh as a monitor step sends it: a breaching route, a panel without data, a
+/// longer window to switch to.
+pub fn monitor_snapshot(elapsed_seconds: u64) -> EngineEvent {
+    let panel = |id: &str, state: &str, value: serde_json::Value| {
+        serde_json::json!({
+            "id": id, "state": state, "value": value, "baseline": 0.001,
+            "warn": 0.01, "crit": 0.05, "requests": 300.0, "rate": 5.0
+        })
+    };
+    let mut p5 = panel("http_5xx_ratio", "warn", serde_json::json!(0.02));
+    p5["by_route"] = serde_json::json!({
+        "/api/admin/service-operations": 0.0,
+        "/api/invoices/<int:invoice_id>/items": 0.04
+    });
+    p5["rps_by_route"] = serde_json::json!({
+        "/api/admin/service-operations": 4.0,
+        "/api/invoices/<int:invoice_id>/items": 1.0
+    });
+    let mut p304 = panel("catalog_304_ratio", "nodata", serde_json::Value::Null);
+    p304["detail"] = serde_json::json!("too few requests: 3 in 60s, need 20");
+    EngineEvent::Monitor {
+        step: 4,
+        snapshot: serde_json::json!({
+            "at": "2026-11-26T18:40:00Z",
+            "window_seconds": 60,
+            "elapsed_seconds": elapsed_seconds,
+            "panels": [p5, p304, panel("rls_denials", "ok", serde_json::json!(0.0))],
+            "sources": [{"name": "scrape", "ok": true, "age_seconds": 1}],
+            "other_windows": [{"window_seconds": 300,
+                "panels": [panel("http_5xx_ratio", "ok", serde_json::json!(0.002))]}]
+        }),
+    }
+}
+
+pub fn notice(level: NoticeLevel, text: &str) -> EngineEvent {
+    EngineEvent::Notice {
+        level,
+        text: text.to_string(),
     }
 }
 

@@ -5,7 +5,7 @@ use insta::assert_snapshot;
 use ratatui::style::Color;
 
 use super::test_fixtures::*;
-use crate::engine::events::{EngineEvent, Outcome, StepState};
+use crate::engine::events::{EngineEvent, NoticeLevel, Outcome, StepState};
 use crate::tui::App;
 
 #[test]
@@ -161,28 +161,75 @@ fn quit_while_running_asks() {
 }
 
 #[test]
-fn dashboard_placeholder() {
-    let mut app = started(Some("staging"), 100, 20);
+fn dashboard_during_the_watch() {
+    let mut app = started(Some("staging"), 100, 24);
     apply(
         &mut app,
         vec![
             state(4, StepState::Running, None, None),
-            EngineEvent::Monitor {
-                step: 4,
-                snapshot: serde_json::json!({
-                    "at": "2026-11-26T18:40:00Z", "window_seconds": 60,
-                    "panels": [
-                        {"id": "http_5xx_ratio", "state": "ok", "value": 0.004,
-                         "by_route": {"/api/invoices/<int:invoice_id>/items": 0.01}},
-                        {"id": "rls_denials", "state": "warn", "value": 3, "by_route": {}},
-                        {"id": "catalog_304_ratio", "state": "nodata", "value": null},
-                        {"id": "isolation_canary", "state": "crit", "value": 1}
-                    ]
-                }),
-            },
+            monitor_snapshot(5),
+            monitor_snapshot(10),
         ],
     );
     assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn dashboard_without_colour_still_reads() {
+    let mut app = App::new(&options(false), 100, 24);
+    apply(
+        &mut app,
+        vec![
+            EngineEvent::Started {
+                run: Box::new(run_info(None)),
+            },
+            state(4, StepState::Running, None, None),
+            monitor_snapshot(5),
+            state(
+                4,
+                StepState::Failed,
+                Some(5000),
+                Some("http_5xx_ratio breached"),
+            ),
+        ],
+    );
+    let terminal = draw(&app);
+    for cell in terminal.backend().buffer().content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    let screen = format!("{}", terminal.backend());
+    assert!(
+        screen.contains("BREACH: http_5xx_ratio breached"),
+        "{screen}"
+    );
+    assert!(screen.contains("WARN"), "{screen}");
+}
+
+#[test]
+fn notices_are_on_screen_when_the_first_question_appears() {
+    let mut app = started(None, 80, 24);
+    apply(
+        &mut app,
+        vec![
+            notice(
+                NoticeLevel::Info,
+                "go-live lock taken on golive@127.0.0.1:5432/shop by ops@bastion pid 4242",
+            ),
+            notice(
+                NoticeLevel::Warn,
+                "the runbook changed since its last rehearsal: what runs now was not rehearsed",
+            ),
+            state(2, StepState::AwaitingConfirmation, None, None),
+            destructive_question(1),
+        ],
+    );
+    let screen = format!("{}", draw(&app).backend());
+    assert!(
+        screen.contains("the runbook changed since its last rehearsal"),
+        "{screen}"
+    );
+    assert!(screen.contains("DESTRUCTIVE"), "{screen}");
+    assert_snapshot!(screen);
 }
 
 #[test]

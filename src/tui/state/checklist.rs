@@ -142,6 +142,14 @@ impl Checklist {
         }
     }
 
+    /// The engine asks about `step` (a confirmation, a gate, a failure, an interrupted step of a
+    /// resumed run): it becomes the selection, unless the operator took the selection over.
+    pub fn asked_about(&mut self, step: StepIdx) {
+        if self.auto_follow && step < self.steps.len() {
+            self.selected = step;
+        }
+    }
+
     /// Bring running steps' durations up to `now`.
     pub fn tick(&mut self, now: Instant) {
         for row in &mut self.steps {

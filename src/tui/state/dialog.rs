@@ -152,6 +152,27 @@ impl QuestionDialog {
         })
     }
 
+    /// Refusing is confirmed too (`y`), and `n` comes back to the question: the run ends as
+    /// refused (exit 3) and the refusal is journaled.
+    fn refuse(&self) -> Reaction {
+        Reaction::Open(Dialog::Confirm(ConfirmDialog {
+            title: format!("Refuse “{}”?", self.subject()),
+            lines: vec![
+                "It does not run; the run stops here as refused, and the refusal is journaled."
+                    .to_string(),
+            ],
+            danger: true,
+            effect: Effect::Send {
+                command: Command::Answer {
+                    id: self.question.id,
+                    answer: Answer::Refuse,
+                },
+                message: Some((NoticeLevel::Warn, format!("Refused: {}", self.subject()))),
+            },
+            back: Some(Box::new(Dialog::Question(self.clone()))),
+        }))
+    }
+
     fn subject(&self) -> String {
         self.step_title
             .clone()
@@ -192,6 +213,10 @@ impl QuestionDialog {
         }
         match (&self.question.kind, &self.question.expect_typed) {
             (QuestionKind::Destructive, Some(expect)) => {
+                // Letters are typed text here, so refusing is ctrl-n (the gates' `n`).
+                if key.code == KeyCode::Char('n') && key.modifiers.contains(KeyModifiers::CONTROL) {
+                    return self.refuse();
+                }
                 if let Some(c) = is_plain_char(key) {
                     self.typed.push(c);
                     return Reaction::Stay;
@@ -267,19 +292,7 @@ impl QuestionDialog {
                     },
                     Some((NoticeLevel::Info, format!("Confirmed: {}", self.subject()))),
                 ),
-                KeyCode::Char('n') => Reaction::Open(Dialog::Confirm(ConfirmDialog {
-                    title: format!("Refuse “{}”?", self.subject()),
-                    lines: vec!["The run stops here; the refusal is journaled.".to_string()],
-                    danger: true,
-                    effect: Effect::Send {
-                        command: Command::Answer {
-                            id: self.question.id,
-                            answer: Answer::Refuse,
-                        },
-                        message: Some((NoticeLevel::Warn, format!("Refused: {}", self.subject()))),
-                    },
-                    back: Some(Box::new(Dialog::Question(self.clone()))),
-                })),
+                KeyCode::Char('n') => self.refuse(),
                 _ => Reaction::Stay,
             },
         }

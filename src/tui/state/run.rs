@@ -28,8 +28,11 @@ pub struct RunState {
     pub elapsed: Duration,
     /// How it ended, once it has.
     pub finished: Option<(Outcome, String)>,
-    /// The last notice or message for the operator.
+    /// The last message for the operator (the footer).
     pub message: Option<(NoticeLevel, String)>,
+    /// The engine's notices (lock holder, unrehearsed runbook, torn journal line, …), shown
+    /// under the header until the operator puts them away.
+    pub notices: Vec<(NoticeLevel, String)>,
 }
 
 impl RunState {
@@ -47,6 +50,7 @@ impl RunState {
             elapsed: Duration::ZERO,
             finished: None,
             message: None,
+            notices: Vec::new(),
         }
     }
 

@@ -105,7 +105,9 @@ fn question(frame: &mut Frame, area: Rect, q: &QuestionDialog, theme: Theme) {
                 lines.push(Line::from(vec![
                     Span::raw("Type "),
                     Span::styled(format!("“{expect}”"), theme.strong()),
-                    Span::raw(" and Enter to run it; anything else refuses (journaled)."),
+                    Span::raw(" and Enter to run it · "),
+                    Span::styled("ctrl-n", theme.key()),
+                    Span::raw(" refuses (journaled)"),
                 ]));
                 lines.push(Line::from(vec![
                     Span::styled("> ", theme.key()),

@@ -49,6 +49,7 @@ fn key_line(app: &App) -> Line<'_> {
                 &[
                     ("type", "the name"),
                     ("Enter", "run it"),
+                    ("ctrl-n", "refuse…"),
                     ("Esc", "put away"),
                 ],
             ),
@@ -99,8 +100,22 @@ fn key_line(app: &App) -> Line<'_> {
             if !app.checklist.procedures.is_empty() {
                 pairs.push((km.key(Action::Procedures), "rollback"));
             }
-            if app.dashboard.latest.is_some() {
+            if app.ui.view == View::Dashboard {
+                pairs.push((km.key(Action::Dashboard), "checklist"));
+                pairs.push((
+                    format!(
+                        "{}/{}",
+                        km.key(Action::ShorterWindow),
+                        km.key(Action::LongerWindow)
+                    ),
+                    "window",
+                ));
+                pairs.push((km.key(Action::AutoWindow), "auto window"));
+            } else if app.dashboard.has_snapshot() {
                 pairs.push((km.key(Action::Dashboard), "dashboard"));
+            }
+            if !app.run.notices.is_empty() {
+                pairs.push((km.key(Action::DismissNotices), "put notices away"));
             }
             pairs.push((km.key(Action::Help), "help"));
             pairs.push((

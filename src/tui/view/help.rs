@@ -9,10 +9,14 @@ use super::dialog::centered;
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::theme::Theme;
 
-const DIALOG_KEYS: [(&str, &str); 5] = [
+const DIALOG_KEYS: [(&str, &str); 6] = [
     (
         "text + Enter",
         "destructive step: type the target's name to run it",
+    ),
+    (
+        "ctrl-n",
+        "destructive step: refuse it (asks y/n; ends the run)",
     ),
     (
         "y / n",

@@ -8,6 +8,8 @@ use ratatui::layout::{Constraint, Layout, Margin, Rect};
 pub struct Areas {
     /// Runbook, environment, targets, clock.
     pub header: Rect,
+    /// The engine's notices (empty when there are none).
+    pub notices: Rect,
     /// Checklist and output (or the dashboard).
     pub body: Rect,
     /// The checklist pane.
@@ -25,25 +27,28 @@ impl Areas {
     }
 }
 
-/// Split `area`; in production a one-cell frame surrounds everything.
+/// Split `area`, with `notice_rows` lines of notices under the header; in production a one-cell
+/// frame surrounds everything.
 ///
 /// ```text
 /// ┌ PRODUCTION ────────────────────────────────┐   (production only)
 /// │ header (2 lines)                           │
+/// │ notices (0 to 3 lines)                     │
 /// │ ┌ checklist ─┐┌ output ──────────────────┐ │
 /// │ │            ││                          │ │
 /// │ └────────────┘└──────────────────────────┘ │
 /// │ footer (2 lines)                           │
 /// └────────────────────────────────────────────┘
 /// ```
-pub fn areas(area: Rect, production: bool) -> Areas {
+pub fn areas(area: Rect, production: bool, notice_rows: u16) -> Areas {
     let inner = if production {
         area.inner(Margin::new(1, 1))
     } else {
         area
     };
-    let [header, body, footer] = Layout::vertical([
+    let [header, notices, body, footer] = Layout::vertical([
         Constraint::Length(2),
+        Constraint::Length(notice_rows),
         Constraint::Fill(1),
         Constraint::Length(2),
     ])
@@ -53,6 +58,7 @@ pub fn areas(area: Rect, production: bool) -> Areas {
         Layout::horizontal([Constraint::Length(list_width), Constraint::Fill(1)]).areas(body);
     Areas {
         header,
+        notices,
         body,
         checklist,
         output,

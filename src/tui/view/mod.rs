@@ -7,9 +7,11 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod layout;
+pub mod notices;
 pub mod output;
 
 use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, BorderType, Borders};
 
@@ -22,10 +24,11 @@ use super::dashboard;
 /// ```text
 /// ┌ PRODUCTION ──────────────────────────────────────┐  (production only)
 /// │ header                                           │
+/// │ notices                        (when there are)  │
 /// │ checklist │ output            (or the dashboard) │
 /// │ footer                                           │
 /// └──────────────────────────────────────────────────┘
-///          dialog or help overlay on top
+///    dialog (below the header and notices) or help overlay on top
 /// ```
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
@@ -42,26 +45,33 @@ pub fn draw(frame: &mut Frame, app: &App) {
             ));
         frame.render_widget(block, area);
     }
-    let areas = layout::areas(area, production);
+    let areas = layout::areas(area, production, notices::rows(app.run.notices.len()));
     header::render(frame, areas.header, app);
+    notices::render(
+        frame,
+        areas.notices,
+        &app.run.notices,
+        &app.keymap,
+        app.theme,
+    );
     match app.ui.view {
         View::Checklist => {
             checklist::render(frame, areas.checklist, app);
             output::render(frame, areas.output, app);
         }
-        View::Dashboard => {
-            let title = app
-                .dashboard
-                .latest
-                .as_ref()
-                .and_then(|(step, _)| app.checklist.steps.get(*step))
-                .map_or("monitor", |s| s.info.title.as_str());
-            dashboard::render(frame, areas.body, &app.dashboard, title, app.theme);
-        }
+        View::Dashboard => dashboard::render(frame, areas.body, &app.dashboard, app.theme),
     }
     footer::render(frame, areas.footer, app);
     if let Some(dialog) = &app.dialog {
-        dialog::render(frame, area, dialog, app.theme);
+        // Below the header and the notices: the target and what the engine warned about stay
+        // in sight while the operator answers.
+        let below = Rect::new(
+            area.x,
+            areas.body.y,
+            area.width,
+            area.bottom().saturating_sub(areas.body.y),
+        );
+        dialog::render(frame, below, dialog, app.theme);
     }
     if app.ui.help {
         help::render(frame, area, &app.keymap, app.theme);
