@@ -95,6 +95,27 @@ fn help_overlay() {
 }
 
 #[test]
+fn help_overlay_at_80x24_shows_every_binding() {
+    let mut app = started(Some("staging"), 80, 24);
+    app.on_key(key(KeyCode::Char('?')));
+    let terminal = draw(&app);
+    let screen: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    for binding in ["ctrl-c", "ctrl-n", "Esc", "y / n"] {
+        assert!(
+            screen.contains(binding),
+            "{binding} is cut off the help at 80x24"
+        );
+    }
+    assert_snapshot!(terminal.backend());
+}
+
+#[test]
 fn narrow_80x24() {
     let mut app = started(Some("staging"), 80, 24);
     running(&mut app);

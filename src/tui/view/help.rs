@@ -1,7 +1,7 @@
 //! The help overlay: every key binding, from the keymap itself.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
@@ -58,13 +58,28 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: Theme) {
             Span::raw(*what),
         ])
     }));
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let popup = centered(area, 72, height);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)
         .border_style(theme.focused_border())
         .title(" Keys (any key closes) ");
+    let needed = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    if needed <= area.height {
+        let popup = centered(area, 72, needed);
+        frame.render_widget(Clear, popup);
+        frame.render_widget(Paragraph::new(lines).block(block), popup);
+        return;
+    }
+    // A short terminal (80x24): the bindings in two columns, so none is cut off.
+    let half = lines.len().div_ceil(2);
+    let right = lines.split_off(half);
+    let height = u16::try_from(half + 2).unwrap_or(u16::MAX);
+    let popup = centered(area, area.width, height);
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines), left_area);
+    frame.render_widget(Paragraph::new(right), right_area);
 }
