@@ -19,7 +19,6 @@ const ROLLBACKS: [&str; 4] = ["fast", "app", "database", "restore"];
 /// A finished `golive rehearse --headless --approve-all --json`.
 struct Rehearsal {
     dir: TempDir,
-    pid: u32,
     code: Option<i32>,
     events: Vec<Value>,
     stderr: String,
@@ -52,7 +51,6 @@ fn rehearse(tag: &str, args: &[&str]) -> Rehearsal {
     let out = child.wait_with_output().expect("wait for golive");
     let rehearsal = Rehearsal {
         dir,
-        pid,
         code: out.status.code(),
         events: parse_events(&String::from_utf8_lossy(&out.stdout)),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
