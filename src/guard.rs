@@ -38,6 +38,75 @@ const DROPPABLE: &[&str] = &[
 /// How deep dollar-quoted bodies are followed.
 const MAX_DEPTH: usize = 4;
 
+/// Statements whose tree could be deeper than this are not parsed: the parser, printing the tree
+/// and dropping it all recurse, and a deep enough tree overflows the stack. Such a statement is
+/// scanned word by word instead.
+const MAX_TREE_DEPTH: usize = 64;
+
+/// Brackets nested deeper than this are not parsed either, nor statements the parser would
+/// recurse into deeper (`NOT NOT …`, `CASE WHEN CASE …`): it recurses through several calls per
+/// level.
+const MAX_BRACKETS: usize = 16;
+
+/// Whether the parser's tree for `tokens` stays shallow enough: bracket nesting, and bracket
+/// nesting plus every operator (each can wrap the expression so far in one more node,
+/// `a = b = c …`), within the limits.
+fn shallow(tokens: &[Token]) -> bool {
+    use sqlparser::keywords::Keyword;
+    let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
+    for token in tokens {
+        match token {
+            Token::LParen | Token::LBracket | Token::LBrace => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
+            Token::Word(w) => {
+                if matches!(
+                    w.keyword,
+                    Keyword::AND
+                        | Keyword::OR
+                        | Keyword::NOT
+                        | Keyword::IS
+                        | Keyword::LIKE
+                        | Keyword::ILIKE
+                        | Keyword::SIMILAR
+                        | Keyword::IN
+                        | Keyword::BETWEEN
+                        | Keyword::COLLATE
+                        | Keyword::AT
+                        | Keyword::OVERLAPS
+                        | Keyword::XOR
+                ) {
+                    operators += 1;
+                }
+            }
+            Token::EOF
+            | Token::Number(..)
+            | Token::Char(_)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::TripleSingleQuotedString(_)
+            | Token::TripleDoubleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::SingleQuotedByteStringLiteral(_)
+            | Token::DoubleQuotedByteStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::HexStringLiteral(_)
+            | Token::Comma
+            | Token::Whitespace(_)
+            | Token::Period
+            | Token::Colon
+            | Token::SemiColon
+            | Token::Placeholder(_) => {}
+            _ => operators += 1,
+        }
+    }
+    deepest <= MAX_BRACKETS && deepest + operators <= MAX_TREE_DEPTH
+}
+
 /// What the SQL text would destroy, one phrase per finding (empty: nothing).
 pub fn sql_hazards(sql: &str) -> Vec<String> {
     hazards_at(sql, 0)
@@ -54,9 +123,18 @@ fn hazards_at(sql: &str, depth: usize) -> Vec<String> {
         if text.trim().is_empty() {
             continue;
         }
-        match Parser::parse_sql(&dialect, &text) {
-            Ok(statements) => found.extend(statements.iter().filter_map(statement_hazard)),
-            Err(_) => {
+        let parsed = if shallow(chunk) {
+            Parser::new(&dialect)
+                .with_recursion_limit(MAX_BRACKETS)
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_statements())
+                .ok()
+        } else {
+            None
+        };
+        match parsed {
+            Some(statements) => found.extend(statements.iter().filter_map(statement_hazard)),
+            None => {
                 let words: Vec<String> = chunk
                     .iter()
                     .filter_map(|t| match t {

@@ -91,12 +91,17 @@ fn qualified_ids(run: &RunInfo) -> Vec<(String, String)> {
         .collect()
 }
 
-fn answer(question: &Question, steps: &[(String, String)], options: &HeadlessOptions) -> Answer {
-    let (id, qualified) = question
+/// The (id, qualified id) of the step a question is about.
+fn ids_of(question: &Question, steps: &[(String, String)]) -> (String, String) {
+    question
         .step
         .and_then(|i| steps.get(i))
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn answer(question: &Question, steps: &[(String, String)], options: &HeadlessOptions) -> Answer {
+    let (id, qualified) = ids_of(question, steps);
     match &question.kind {
         QuestionKind::Failure { .. } => Answer::Decide(Decision::Abort),
         _ if options.approves(&id, &qualified) => Answer::Confirm {
@@ -166,11 +171,7 @@ fn print_line(
             Ok(())
         }
         EngineEvent::Ask { question } => {
-            let (id, qualified) = question
-                .step
-                .and_then(|i| steps.get(i))
-                .cloned()
-                .unwrap_or_default();
+            let (id, qualified) = ids_of(question, steps);
             match &question.kind {
                 QuestionKind::Failure { .. } => Ok(()),
                 _ if options.approves(&id, &qualified) => {

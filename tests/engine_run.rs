@@ -3,56 +3,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Db, TempDir, latest_run, run, text, value};
+use common::{Db, HttpServer, TempDir, free_port, latest_run, run, text, value};
 
 const SECRET: &str = "owner-secret-pw";
-
-/// A real HTTP server (Python's http.server) serving `dir` on a free port.
-struct HttpServer {
-    child: Child,
-    port: u16,
-}
-
-impl HttpServer {
-    fn serve(dir: &std::path::Path) -> HttpServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                "--bind",
-                "127.0.0.1",
-                &port.to_string(),
-            ])
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 http.server");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "http server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        HttpServer { child, port }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn runbook(dir: &TempDir, body: &str) -> String {
     let text = format!(
@@ -276,10 +232,7 @@ destructive = true
 #[test]
 fn a_dead_database_fails_the_step_with_a_clear_error() {
     let dir = TempDir::new("deaddb");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = free_port();
     let rb = runbook(
         &dir,
         r#"
@@ -438,5 +391,143 @@ run = "echo hi"
         events
             .iter()
             .any(|e| e["event"] == "output" && e["chunks"][0]["text"] == "hi")
+    );
+}
+
+#[test]
+fn flags_through_the_shell_and_http_providers() {
+    let db = Db::phase1();
+    let dir = TempDir::new("flags");
+    let log = dir.join("flags.log");
+    // A real HTTP server that records PUTs.
+    let server_py = dir.write(
+        "server.py",
+        &format!(
+            "import http.server, sys\n\
+             class H(http.server.BaseHTTPRequestHandler):\n\
+             \x20   def do_PUT(self):\n\
+             \x20       n = int(self.headers.get('Content-Length', 0))\n\
+             \x20       body = self.rfile.read(n).decode()\n\
+             \x20       open({log:?}, 'a').write(self.path + ' ' + body + ' ' + self.headers.get('Authorization', '') + '\\n')\n\
+             \x20       self.send_response(204); self.end_headers()\n\
+             \x20   def log_message(self, *a): pass\n\
+             http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n",
+            log = log.display().to_string()
+        ),
+    );
+    let port = free_port();
+    let mut python = Command::new("python3");
+    python.arg(&server_py).arg(port.to_string());
+    let server = HttpServer::start(python, port);
+    let http_rb = runbook(
+        &dir,
+        &format!(
+            r#"
+[flags]
+provider = "http"
+url = "http://127.0.0.1:{port}/flags/{{flag}}"
+body = '{{"enabled": {{enabled}}}}'
+headers = {{ Authorization = "Bearer ${{DATABASE_URL}}" }}
+
+[[steps]]
+id = "on"
+title = "Flags on"
+kind = "flags"
+set = {{ catalog_api_v2 = true, rls_enabled = false }}
+"#
+        ),
+    );
+    let out = run(
+        &["run", &http_rb, "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
+    drop(server);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    let recorded = std::fs::read_to_string(&log).expect("requests");
+    assert!(
+        recorded.contains("/flags/catalog_api_v2 {\"enabled\": true}"),
+        "{recorded}"
+    );
+    assert!(
+        recorded.contains("/flags/rls_enabled {\"enabled\": false}"),
+        "{recorded}"
+    );
+    assert!(!shown.contains(SECRET), "{shown}");
+
+    let shell_dir = TempDir::new("flags-shell");
+    let shell_log = shell_dir.join("flags.log");
+    let shell_rb = runbook(
+        &shell_dir,
+        &format!(
+            r#"
+[flags]
+provider = "shell"
+run = 'echo "$FLAG=$ENABLED" >> {}'
+
+[[steps]]
+id = "off"
+title = "Flags off"
+kind = "flags"
+set = {{ catalog_api_v2 = false }}
+"#,
+            shell_log.display()
+        ),
+    );
+    let out = run(
+        &["run", &shell_rb, "--headless"],
+        &[("DATABASE_URL", &db.owner_url())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&shell_log).expect("shell flags"),
+        "catalog_api_v2=false\n"
+    );
+}
+
+#[test]
+fn a_password_in_an_http_url_never_reaches_the_screen_or_the_journal() {
+    let db = Db::phase1();
+    let dir = TempDir::new("httpsecret");
+    let rb = runbook(
+        &dir,
+        r#"
+[[steps]]
+id = "call"
+title = "Call with credentials"
+kind = "http"
+url = "http://deploy:${DATABASE_URL}@127.0.0.1:9/hook"
+"#,
+    );
+    let out = run(
+        &["run", &rb, "--headless"],
+        &[("DATABASE_URL", "hunter2-http-secret")],
+    );
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(!shown.contains("hunter2-http-secret"), "{shown}");
+    let journal =
+        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+    assert!(!journal.contains("hunter2-http-secret"), "{journal}");
+    drop(db);
+}
+
+#[test]
+fn production_confirmations_include_the_environment_name() {
+    let dir = TempDir::new("production");
+    let path = dir.write(
+        "runbook.toml",
+        "[runbook]\nname = \"prod\"\nenvironment = \"production\"\n\n[vars]\nDATABASE_URL = { required = true, secret = true }\n\n\
+         [[steps]]\nid = \"drop\"\ntitle = \"Drop\"\nkind = \"sql\"\ndatabase = \"DATABASE_URL\"\nsql = \"DROP TABLE t\"\ndestructive = true\n",
+    );
+    let out = run(
+        &["plan", &path.display().to_string()],
+        &[("DATABASE_URL", "postgres://admin:pw@db.prod:5432/shop")],
+    );
+    let plan = text(&out);
+    assert!(plan.contains("Environment: production"), "{plan}");
+    assert!(
+        plan.contains("confirm by typing `production/shop`"),
+        "{plan}"
     );
 }

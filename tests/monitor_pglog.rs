@@ -164,8 +164,7 @@ async fn the_canary_passes_on_fail_closed_rls_and_fails_on_a_leak() {
         tenant_header: "X-Tenant-ID".into(),
         tables: vec!["customers".into()],
     };
-    let client = golive::httpc::client(Duration::from_secs(5)).unwrap();
-    let mut canary = Canary::new(cfg, "/api/admin/service-operations", client);
+    let canary = Canary::new(cfg, "/api/admin/service-operations", Duration::from_secs(5));
     let (probes, failures) = canary.round().await.unwrap();
     assert_eq!((probes, failures.len()), (3, 0), "{failures:?}");
     // The seed's policy: not fail-closed on a reused connection ('' :: uuid raises 22P02).

@@ -3,41 +3,10 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Db, TempDir, golive, latest_run, run, text, value};
-
-fn wait_for(path: &std::path::Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks existence.
-    unsafe { libc::kill(pid, 0) == 0 }
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "golive did not stop within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{Db, TempDir, alive, golive, latest_run, run, text, value, wait_exit, wait_for};
 
 #[test]
 fn sigterm_and_sighup_stop_the_step_group_and_journal_it_as_interrupted() {

@@ -115,17 +115,45 @@ pub struct EngineHandle {
 /// front end slows a flooding step down instead of growing a queue.
 const EVENT_BUFFER: usize = 256;
 
-/// Prepare the run (directory, journal, lock) and start it.
-pub async fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
+/// A run whose directory, journal and lock are ready, not yet started.
+pub struct Prepared {
+    runner: runner::Runner,
+    events: mpsc::Receiver<EngineEvent>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Prepared {
+    /// The run's directory (`.golive/runs/<run-id>`).
+    pub fn run_dir(&self) -> std::path::PathBuf {
+        self.runner.run_dir()
+    }
+
+    /// Start the run.
+    pub fn spawn(self) -> EngineHandle {
+        let run_dir = self.runner.run_dir();
+        let done = tokio::spawn(self.runner.run());
+        EngineHandle {
+            run_dir,
+            events: self.events,
+            commands: self.commands,
+            done,
+        }
+    }
+}
+
+/// Prepare the run: directory, journal (new or resumed), lock. Nothing runs yet.
+pub async fn prepare(config: EngineConfig) -> Result<Prepared, EngineError> {
     let (events_tx, events) = mpsc::channel(EVENT_BUFFER);
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let runner = setup::prepare(config, events_tx, commands_rx).await?;
-    let run_dir = runner.run_dir();
-    let done = tokio::spawn(runner.run());
-    Ok(EngineHandle {
-        run_dir,
+    Ok(Prepared {
+        runner,
         events,
         commands,
-        done,
     })
+}
+
+/// Prepare the run and start it.
+pub async fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
+    Ok(prepare(config).await?.spawn())
 }

@@ -4,15 +4,14 @@
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+
+mod attempt;
+mod failure;
 
 use super::ask::Reply;
-use super::events::{
-    Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, QuestionKind, RunInfo, StepIdx,
-    StepState,
-};
+use super::events::{Command, EngineEvent, NoticeLevel, Outcome, RunInfo, StepIdx, StepState};
 use super::{Databases, Selection};
-use crate::exec::{self, OutputSink, StepCtx, StepError};
+use crate::exec::StepError;
 use crate::journal::{Entry, Journal};
 use crate::lock::LockGuard;
 use crate::runbook::{Runbook, Step, Vars};
@@ -107,6 +106,7 @@ impl Runner {
         let main: Vec<StepIdx> = (0..self.planned.len())
             .filter(|&i| self.planned[i].info.procedure.is_none())
             .collect();
+        let alone = matches!(self.selection, Selection::Procedure(_));
         let end = match self.selection.clone() {
             Selection::All => self.sequence(main, true).await,
             Selection::From(id) => {
@@ -128,7 +128,20 @@ impl Runner {
         let (outcome, message) = match end {
             SeqEnd::Done => (Outcome::Passed, "every step passed".to_string()),
             SeqEnd::Stop(outcome, message) => (outcome, message),
-            SeqEnd::Procedure(id) => self.procedure(&id).await,
+            SeqEnd::Procedure(id) => {
+                let (outcome, message) = self.procedure(&id).await;
+                let diagnostic = !self.runbook.rollbacks.iter().any(|p| p.id == id);
+                if diagnostic && !alone && outcome == Outcome::Passed {
+                    (
+                        Outcome::Interrupted,
+                        format!(
+                            "{message}; the run stopped for it: continue with `golive run --resume`"
+                        ),
+                    )
+                } else {
+                    (outcome, message)
+                }
+            }
         };
         let _ = self.journal.append(Entry::RunFinished {
             outcome,
@@ -323,86 +336,6 @@ impl Runner {
         }
     }
 
-    /// One attempt, watching for commands while it runs.
-    async fn execute(&mut self, idx: StepIdx) -> (Result<String, StepError>, Option<Reply>) {
-        let planned = &self.planned[idx];
-        let log_name = planned.qualified.replace('/', "--");
-        let log = self
-            .journal
-            .path()
-            .parent()
-            .map(|d| d.join("steps").join(format!("{log_name}.log")));
-        let mut sink = match OutputSink::new(
-            idx,
-            self.events.clone(),
-            self.vars.redactor().clone(),
-            log.as_deref(),
-        ) {
-            Ok(sink) => sink,
-            Err(e) => {
-                return (
-                    Err(StepError::Failed(format!(
-                        "cannot open the step's log: {e}"
-                    ))),
-                    None,
-                );
-            }
-        };
-        let run_dir = self.run_dir();
-        let cancel = CancellationToken::new();
-        let timeout = planned.step.timeout;
-        let (result, interrupt, timed_out) = {
-            let mut ctx = StepCtx {
-                vars: &self.vars,
-                out: &mut sink,
-                cancel: cancel.clone(),
-                dbs: &mut self.dbs,
-                run_dir: &run_dir,
-                base_dir: &self.runbook.base_dir,
-                runbook: &self.runbook,
-            };
-            let work = exec::dispatch(&planned.step, &mut ctx);
-            tokio::pin!(work);
-            let deadline =
-                tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(u32::MAX.into())));
-            tokio::pin!(deadline);
-            let mut interrupt = None;
-            let mut timed_out = false;
-            let result = loop {
-                tokio::select! {
-                    r = &mut work => break r,
-                    () = &mut deadline, if timeout.is_some() && !timed_out => {
-                        timed_out = true;
-                        cancel.cancel();
-                    }
-                    cmd = self.commands.recv(), if interrupt.is_none() => match cmd {
-                        Some(Command::Interrupt) | None => {
-                            interrupt = Some(Reply::Interrupt);
-                            cancel.cancel();
-                        }
-                        Some(Command::StartProcedure(p)) => {
-                            interrupt = Some(Reply::Procedure(p));
-                            cancel.cancel();
-                        }
-                        Some(Command::Answer { .. }) => {}
-                    },
-                }
-            };
-            (result, interrupt, timed_out)
-        };
-        let result = match result {
-            Err(StepError::Cancelled) if timed_out && interrupt.is_none() => {
-                Err(StepError::TimedOut(timeout.unwrap_or_default()))
-            }
-            other => other,
-        };
-        let result = match (result, sink.finish().await) {
-            (Ok(_), Err(log_error)) => Err(StepError::Failed(log_error)),
-            (r, _) => r,
-        };
-        (result, interrupt)
-    }
-
     /// The first `requires` entry that has not passed in this run.
     fn unmet_requirement(&self, idx: StepIdx) -> Option<String> {
         let planned = &self.planned[idx];
@@ -421,83 +354,12 @@ impl Runner {
         })
     }
 
-    /// After a failure: `Ok(true)` retry, `Ok(false)` skipped (go on), `Err` stop.
-    async fn after_failure(
-        &mut self,
-        idx: StepIdx,
-        error: String,
-        main: bool,
-    ) -> Result<bool, SeqEnd> {
-        let rollbacks: Vec<String> = if main {
-            self.runbook
-                .rollbacks
-                .iter()
-                .map(|p| p.id.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let qualified = self.planned[idx].qualified.clone();
-        let reply = self
-            .ask(
-                Some(idx),
-                QuestionKind::Failure {
-                    error: error.clone(),
-                    rollbacks,
-                },
-                format!("`{qualified}` failed: retry, skip, abort or roll back?"),
-                error.clone(),
-                None,
-            )
-            .await;
-        let decision = match reply {
-            Reply::Answer(Answer::Decide(d)) => d,
-            Reply::Answer(_) => Decision::Abort,
-            Reply::Procedure(p) => Decision::Rollback(p),
-            Reply::Interrupt => {
-                return Err(SeqEnd::Stop(
-                    Outcome::Failed,
-                    format!("`{qualified}` failed: {error}"),
-                ));
-            }
-        };
-        let what = match &decision {
-            Decision::Retry => "retry".to_string(),
-            Decision::Skip => "skip".to_string(),
-            Decision::Abort => "abort".to_string(),
-            Decision::Rollback(p) => format!("rollback {p}"),
-        };
-        self.record(Entry::Confirmed {
-            step: Some(qualified.clone()),
-            what,
-            by: self.operator.clone(),
-            target: None,
-        })
-        .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
-        match decision {
-            Decision::Retry => Ok(true),
-            Decision::Skip => {
-                self.record(Entry::StepFinished {
-                    step: qualified,
-                    state: StepState::Skipped,
-                    duration_ms: 0,
-                    detail: Some(format!("skipped by {} after: {error}", self.operator)),
-                })
-                .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
-                self.set_state(idx, StepState::Skipped, 0, None, Some(error))
-                    .await;
-                Ok(false)
-            }
-            Decision::Abort => Err(SeqEnd::Stop(
-                Outcome::Failed,
-                format!("`{qualified}` failed: {error}"),
-            )),
-            Decision::Rollback(p) => Err(SeqEnd::Procedure(p)),
-        }
-    }
-
     pub(super) fn record(&mut self, entry: Entry) -> Result<(), String> {
-        self.journal.append(entry).map_err(|e| e.to_string())
+        tracing::info!(?entry, "journal");
+        self.journal.append(entry).map_err(|e| {
+            tracing::error!(error = %e, "journal write failed");
+            e.to_string()
+        })
     }
 
     pub(super) async fn set_state(
@@ -509,6 +371,14 @@ impl Runner {
         detail: Option<String>,
     ) {
         self.states[idx] = state;
+        tracing::info!(
+            step = %self.planned[idx].qualified,
+            state = state.label(),
+            attempt,
+            elapsed_ms = elapsed.map(|d| d.as_millis() as u64),
+            detail = detail.as_deref().unwrap_or(""),
+            "step state"
+        );
         self.emit(EngineEvent::StepState {
             step: idx,
             state,

@@ -49,6 +49,14 @@ pub async fn run_script(
         cmd.env(name, value);
     }
     cmd.env("GOLIVE_RUN_DIR", ctx.run_dir);
+    // If golive itself is killed (SIGKILL leaves no chance to stop the group), `sh` goes too.
+    // SAFETY: prctl is async-signal-safe and touches only the child being set up.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().map_err(|e| {
         StepError::Failed(format!(
             "cannot start `sh`: {e}; is /bin/sh installed and on PATH?"

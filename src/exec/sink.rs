@@ -1,12 +1,11 @@
 //! Where a step's output goes: redacted, appended to the step's own log file, kept as a short
-//! tail for error messages, and sent to the front end in batches (a flood of lines costs a few
-//! messages, not one per line).
+//! tail for error messages, and sent to the front end at once while it keeps up, in batches when
+//! it falls behind (a flood of lines costs a few messages, not one per line).
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -14,7 +13,6 @@ use crate::engine::events::{EngineEvent, OutputChunk, StepIdx, Stream};
 use crate::redact::Redactor;
 
 const BATCH_LINES: usize = 1024;
-const BATCH_AGE: Duration = Duration::from_millis(40);
 const TAIL_LINES: usize = 20;
 
 /// The output of one step attempt.
@@ -26,7 +24,6 @@ pub struct OutputSink {
     log_error: Option<String>,
     batch: Vec<OutputChunk>,
     batch_lines: usize,
-    batch_started: Instant,
     tail: VecDeque<String>,
     lines: u64,
 }
@@ -57,7 +54,6 @@ impl OutputSink {
             log_error: None,
             batch: Vec::new(),
             batch_lines: 0,
-            batch_started: Instant::now(),
             tail: VecDeque::with_capacity(TAIL_LINES),
             lines: 0,
         })
@@ -79,9 +75,6 @@ impl OutputSink {
         {
             self.log_error.get_or_insert_with(|| e.to_string());
         }
-        if self.batch.is_empty() {
-            self.batch_started = Instant::now();
-        }
         let count = text.bytes().filter(|&b| b == b'\n').count() + 1;
         self.lines += count as u64;
         self.batch_lines += count;
@@ -89,8 +82,16 @@ impl OutputSink {
             stream,
             text: text.into_owned(),
         });
-        if self.batch_lines >= BATCH_LINES || self.batch_started.elapsed() >= BATCH_AGE {
+        if self.batch_lines >= BATCH_LINES {
             self.flush().await;
+        } else if let Ok(permit) = self.events.clone().try_reserve_owned() {
+            // The front end keeps up: send now, so a line is seen as soon as it is printed.
+            // When it falls behind, lines gather into bigger batches instead.
+            let chunks = self.take_batch();
+            permit.send(EngineEvent::Output {
+                step: self.step,
+                chunks,
+            });
         }
     }
 
@@ -104,12 +105,7 @@ impl OutputSink {
         if self.batch.is_empty() {
             return;
         }
-        let chunks = std::mem::take(&mut self.batch);
-        self.batch_lines = 0;
-        let recent = last_lines(&chunks, TAIL_LINES);
-        self.tail.extend(recent);
-        let excess = self.tail.len().saturating_sub(TAIL_LINES);
-        self.tail.drain(..excess);
+        let chunks = self.take_batch();
         let _ = self
             .events
             .send(EngineEvent::Output {
@@ -117,6 +113,16 @@ impl OutputSink {
                 chunks,
             })
             .await;
+    }
+
+    /// The batched chunks, remembering their last lines for [`OutputSink::tail`].
+    fn take_batch(&mut self) -> Vec<OutputChunk> {
+        let chunks = std::mem::take(&mut self.batch);
+        self.batch_lines = 0;
+        self.tail.extend(last_lines(&chunks, TAIL_LINES));
+        let excess = self.tail.len().saturating_sub(TAIL_LINES);
+        self.tail.drain(..excess);
+        chunks
     }
 
     /// A dashboard snapshot (monitor steps).

@@ -1,5 +1,6 @@
 //! Read-only SQL panels: a query per panel in a `READ ONLY` transaction with a
-//! `statement_timeout`; the first column of the first row is the value.
+//! `statement_timeout`; the first column of the first row is the value. A lost connection shows
+//! as the source's error, and the next attempt reconnects.
 
 use std::time::Duration;
 
@@ -27,7 +28,15 @@ impl SqlQuery {
     }
 
     async fn value(&mut self) -> Result<f64, String> {
-        if self.session.as_ref().is_none_or(|s| s.client.is_closed()) {
+        // A lost connection is reported once (the poller backs off, the source shows it), and
+        // the next attempt reconnects.
+        if let Some(lost) = self.session.take_if(|s| s.client.is_closed()) {
+            return Err(format!(
+                "lost the connection to {}; reconnecting",
+                lost.target
+            ));
+        }
+        if self.session.is_none() {
             let s = pg::connect(&self.panel.database_url, "golive-monitor")
                 .await
                 .map_err(|e| crate::redact::url_passwords(&e.to_string()).into_owned())?;

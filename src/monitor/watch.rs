@@ -49,7 +49,7 @@ impl Watch {
         if let Some(url) = &cfg.sources.prometheus_url {
             notes.push(format!("traffic: Prometheus at {}", redact(url)));
             let source = Prometheus::new(
-                client.clone(),
+                client,
                 url,
                 &cfg.mapping,
                 &cfg.add_to_invoice_route,
@@ -59,7 +59,7 @@ impl Watch {
             poller::spawn(source, cfg.refresh, tx.clone(), cancel.clone());
         } else if let Some(url) = &cfg.sources.metrics_url {
             notes.push(format!("traffic: scraping {}", redact(url)));
-            let source = Scrape::new(client.clone(), url, &cfg.mapping);
+            let source = Scrape::new(client, url, &cfg.mapping);
             poller::spawn(source, cfg.refresh, tx.clone(), cancel.clone());
         } else {
             notes.push(
@@ -88,7 +88,7 @@ impl Watch {
                     ""
                 },
             ));
-            let source = Canary::new(cfg.canary.clone(), &cfg.catalog_route, client);
+            let source = Canary::new(cfg.canary.clone(), &cfg.catalog_route, cfg.timeout);
             poller::spawn(source, cfg.canary.every, tx.clone(), cancel.clone());
         } else {
             notes.push(

@@ -68,6 +68,8 @@ pub struct ClusterOptions {
     pub log: LogFormat,
     /// Prefix of the temporary directory's name.
     pub prefix: Option<String>,
+    /// Extra server settings (`-c name=value`), e.g. `ssl=on` with its certificate files.
+    pub settings: Vec<(String, String)>,
 }
 
 /// A running throwaway PostgreSQL cluster; stopped and deleted when dropped.
@@ -119,7 +121,7 @@ impl Cluster {
             stopped: true,
         };
         cluster.init()?;
-        cluster.launch(options.log)?;
+        cluster.launch(options)?;
         Ok(cluster)
     }
 
@@ -177,7 +179,7 @@ impl Cluster {
         check("initdb", &out)
     }
 
-    fn launch(&mut self, log: LogFormat) -> Result<(), ClusterError> {
+    fn launch(&mut self, options: &ClusterOptions) -> Result<(), ClusterError> {
         let mut last = None;
         for _ in 0..5 {
             let port = free_port();
@@ -186,7 +188,10 @@ impl Cluster {
                  -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
                 self.root.display()
             );
-            if log == LogFormat::Json {
+            for (name, value) in &options.settings {
+                server_options.push_str(&format!(" -c {name}={value}"));
+            }
+            if options.log == LogFormat::Json {
                 server_options.push_str(&format!(
                     " -c logging_collector=on -c log_destination=jsonlog -c log_directory={} \
                      -c log_filename=postgresql.log -c log_rotation_size=0",

@@ -73,14 +73,7 @@ impl Vars {
         if !missing.is_empty() {
             return Err(missing);
         }
-        let secrets: Vec<&str> = runbook
-            .vars
-            .iter()
-            .filter(|d| d.secret)
-            .filter_map(|d| values.get(&d.name).map(String::as_str))
-            .collect();
-        let redactor = Redactor::new(secrets, values.values().map(String::as_str));
-        Ok(Vars { values, redactor })
+        Ok(Vars::with_values(runbook, values))
     }
 
     /// Variables as they are, for `plan` when the environment is incomplete: unset ones stay
@@ -94,6 +87,11 @@ impl Vars {
                 values.insert(decl.name.clone(), v);
             }
         }
+        Vars::with_values(runbook, values)
+    }
+
+    /// Values and the redactor for the secret ones (and for passwords inside any value).
+    fn with_values(runbook: &Runbook, values: BTreeMap<String, String>) -> Vars {
         let secrets: Vec<&str> = runbook
             .vars
             .iter()

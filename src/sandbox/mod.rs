@@ -128,6 +128,7 @@ impl Sandbox {
             Cluster::start(&ClusterOptions {
                 log: LogFormat::Json,
                 prefix: Some("sandbox-".into()),
+                ..ClusterOptions::default()
             })
         })
         .await

@@ -29,6 +29,8 @@ pub struct ApiOptions {
     pub headers: Vec<(String, String)>,
     /// Timeout of each request.
     pub timeout: Duration,
+    /// The catalog route ([`CATALOG_PATH`] unless the application mounts it elsewhere).
+    pub path: String,
 }
 
 impl ApiOptions {
@@ -40,11 +42,12 @@ impl ApiOptions {
             tenant_header: "X-Tenant-ID".into(),
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
+            path: CATALOG_PATH.into(),
         }
     }
 
     fn url(&self) -> String {
-        format!("{}{CATALOG_PATH}", self.app_url.trim_end_matches('/'))
+        format!("{}{}", self.app_url.trim_end_matches('/'), self.path)
     }
 }
 
@@ -361,6 +364,33 @@ pub async fn no_tenant_check(
     })
 }
 
+/// How many of the catalog items tenant `me` gets carry `tenant_id` = `other` (the canary's
+/// cross-tenant probe; items without `tenant_id` cannot be judged and count as none).
+pub async fn foreign_items(
+    client: &reqwest::Client,
+    options: &ApiOptions,
+    me: &str,
+    other: &str,
+) -> Result<usize, VerifyError> {
+    let r = get(client, options, Some(me), None).await?;
+    let items = match serde_json::from_str::<Value>(&r.body) {
+        Ok(Value::Array(items)) => items,
+        Ok(Value::Object(o)) => o
+            .into_iter()
+            .filter_map(|(_, v)| match v {
+                Value::Array(a) => Some(a),
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(items
+        .iter()
+        .filter(|i| i.get("tenant_id").and_then(Value::as_str) == Some(other))
+        .count())
+}
+
 /// Check the Catalog API v2 contract. Sends only GET requests.
 pub async fn verify(options: &ApiOptions) -> Result<ApiReport, VerifyError> {
     let [a, b] = options.tenants.as_slice() else {
@@ -374,7 +404,7 @@ pub async fn verify(options: &ApiOptions) -> Result<ApiReport, VerifyError> {
     let mut c = Checker {
         checks: Vec::new(),
         findings: Vec::new(),
-        subject: format!("GET {CATALOG_PATH}"),
+        subject: format!("GET {}", options.path),
     };
     // Before any tenant request, so a server that keeps the last tenant cannot pass by luck.
     let fresh = no_tenant_check(&client, options, "on a fresh request").await?;

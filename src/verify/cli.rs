@@ -103,6 +103,21 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     print(vec![text])
 }
 
+/// Print a verifier's report, as JSON or as its text `lines`; the exit code of its `verdict`.
+fn show(
+    report: &impl serde::Serialize,
+    json: bool,
+    lines: Vec<String>,
+    verdict: super::Verdict,
+) -> anyhow::Result<i32> {
+    if json {
+        print_json(report)?;
+    } else {
+        print(lines)?;
+    }
+    Ok(verdict.exit_code())
+}
+
 fn report_error(e: &VerifyError) -> i32 {
     eprintln!(
         "golive verify: {}",
@@ -122,16 +137,10 @@ pub async fn run_rls_command(args: RlsArgs) -> anyhow::Result<i32> {
         tenant_column: args.tenant_column,
         tenant_setting: args.tenant_setting,
     };
-    let report = match rls::audit(&options).await {
-        Ok(r) => r,
-        Err(e) => return Ok(report_error(&e)),
-    };
-    if args.json {
-        print_json(&report)?;
-    } else {
-        print(report.text_lines())?;
+    match rls::audit(&options).await {
+        Ok(r) => show(&r, args.json, r.text_lines(), r.verdict),
+        Err(e) => Ok(report_error(&e)),
     }
-    Ok(report.verdict.exit_code())
 }
 
 /// Run `golive verify api`; returns the exit code.
@@ -146,15 +155,10 @@ pub async fn run_api_command(args: ApiArgs) -> anyhow::Result<i32> {
         tenant_header: args.tenant_header,
         headers,
         timeout: args.timeout,
+        path: api::CATALOG_PATH.into(),
     };
-    let report = match api::verify(&options).await {
-        Ok(r) => r,
-        Err(e) => return Ok(report_error(&e)),
-    };
-    if args.json {
-        print_json(&report)?;
-    } else {
-        print(report.text_lines())?;
+    match api::verify(&options).await {
+        Ok(r) => show(&r, args.json, r.text_lines(), r.verdict),
+        Err(e) => Ok(report_error(&e)),
     }
-    Ok(report.verdict.exit_code())
 }

@@ -221,6 +221,124 @@ pub fn latest_run(dir: &Path) -> PathBuf {
     runs.pop().expect("a run")
 }
 
+/// Start golive in the background with `args` and `env`, its output discarded.
+pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = golive();
+    cmd.args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn golive")
+}
+
+/// Wait (up to 30 s) until `path` exists.
+pub fn wait_for(path: &Path) {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Wait (up to `limit`) for a child to exit.
+pub fn wait_exit(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "the process did not stop within {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Whether a process exists.
+pub fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// SIGKILL the process group whose leader's pid is in `pidfile` (a step's `echo $$ > file`).
+pub fn kill_group_in(pidfile: &Path) {
+    if let Ok(pid) = std::fs::read_to_string(pidfile)
+        && let Ok(pid) = pid.trim().parse::<i32>()
+    {
+        // SAFETY: only sends SIGKILL to that process group.
+        unsafe {
+            libc::killpg(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A real HTTP server process (Python) listening on `port`; killed on drop.
+pub struct HttpServer {
+    child: std::process::Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl HttpServer {
+    /// `python3 -m http.server` serving `dir`.
+    pub fn serve(dir: &Path) -> HttpServer {
+        let port = free_port();
+        let mut cmd = Command::new("python3");
+        cmd.args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(dir);
+        HttpServer::start(cmd, port)
+    }
+
+    /// Run `cmd`, which must listen on `port`, and wait until it accepts connections.
+    pub fn start(mut cmd: Command, port: u16) -> HttpServer {
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "the HTTP server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        HttpServer { child, port }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A temporary directory holding a copy of the shipped `runbook.toml` and `assets/`, so a run's
 /// journal (`.golive/runs`, beside the runbook) stays out of the repository.
 pub fn shipped_runbook_dir(tag: &str) -> TempDir {

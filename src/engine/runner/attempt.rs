@@ -1,0 +1,95 @@
+//! One attempt of a step: its log, its timeout, and the operator's commands while it runs.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Runner;
+use crate::engine::ask::Reply;
+use crate::engine::events::{Command, StepIdx};
+use crate::exec::{self, OutputSink, StepCtx, StepError};
+
+impl Runner {
+    /// One attempt, watching for commands while it runs.
+    pub(super) async fn execute(
+        &mut self,
+        idx: StepIdx,
+    ) -> (Result<String, StepError>, Option<Reply>) {
+        let planned = &self.planned[idx];
+        let log_name = planned.qualified.replace('/', "--");
+        let log = self
+            .journal
+            .path()
+            .parent()
+            .map(|d| d.join("steps").join(format!("{log_name}.log")));
+        let mut sink = match OutputSink::new(
+            idx,
+            self.events.clone(),
+            self.vars.redactor().clone(),
+            log.as_deref(),
+        ) {
+            Ok(sink) => sink,
+            Err(e) => {
+                return (
+                    Err(StepError::Failed(format!(
+                        "cannot open the step's log: {e}"
+                    ))),
+                    None,
+                );
+            }
+        };
+        let run_dir = self.run_dir();
+        let cancel = CancellationToken::new();
+        let timeout = planned.step.timeout;
+        let (result, interrupt, timed_out) = {
+            let mut ctx = StepCtx {
+                vars: &self.vars,
+                out: &mut sink,
+                cancel: cancel.clone(),
+                dbs: &mut self.dbs,
+                run_dir: &run_dir,
+                base_dir: &self.runbook.base_dir,
+                runbook: &self.runbook,
+            };
+            let work = exec::dispatch(&planned.step, &mut ctx);
+            tokio::pin!(work);
+            let deadline =
+                tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(u32::MAX.into())));
+            tokio::pin!(deadline);
+            let mut interrupt = None;
+            let mut timed_out = false;
+            let result = loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    () = &mut deadline, if timeout.is_some() && !timed_out => {
+                        timed_out = true;
+                        cancel.cancel();
+                    }
+                    cmd = self.commands.recv(), if interrupt.is_none() => match cmd {
+                        Some(Command::Interrupt) | None => {
+                            interrupt = Some(Reply::Interrupt);
+                            cancel.cancel();
+                        }
+                        Some(Command::StartProcedure(p)) => {
+                            interrupt = Some(Reply::Procedure(p));
+                            cancel.cancel();
+                        }
+                        Some(Command::Answer { .. }) => {}
+                    },
+                }
+            };
+            (result, interrupt, timed_out)
+        };
+        let result = match result {
+            Err(StepError::Cancelled) if timed_out && interrupt.is_none() => {
+                Err(StepError::TimedOut(timeout.unwrap_or_default()))
+            }
+            other => other,
+        };
+        let result = match (result, sink.finish().await) {
+            (Ok(_), Err(log_error)) => Err(StepError::Failed(log_error)),
+            (r, _) => r,
+        };
+        (result, interrupt)
+    }
+}

@@ -1,0 +1,83 @@
+//! The failure decision: retry, skip, abort or roll back, asked of the operator and journaled.
+
+use super::{Runner, SeqEnd};
+use crate::engine::ask::Reply;
+use crate::engine::events::{Answer, Decision, Outcome, QuestionKind, StepIdx, StepState};
+use crate::journal::Entry;
+
+impl Runner {
+    /// After a failure: `Ok(true)` retry, `Ok(false)` skipped (go on), `Err` stop.
+    pub(super) async fn after_failure(
+        &mut self,
+        idx: StepIdx,
+        error: String,
+        main: bool,
+    ) -> Result<bool, SeqEnd> {
+        let rollbacks: Vec<String> = if main {
+            self.runbook
+                .rollbacks
+                .iter()
+                .map(|p| p.id.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let qualified = self.planned[idx].qualified.clone();
+        let reply = self
+            .ask(
+                Some(idx),
+                QuestionKind::Failure {
+                    error: error.clone(),
+                    rollbacks,
+                },
+                format!("`{qualified}` failed: retry, skip, abort or roll back?"),
+                error.clone(),
+                None,
+            )
+            .await;
+        let decision = match reply {
+            Reply::Answer(Answer::Decide(d)) => d,
+            Reply::Answer(_) => Decision::Abort,
+            Reply::Procedure(p) => Decision::Rollback(p),
+            Reply::Interrupt => {
+                return Err(SeqEnd::Stop(
+                    Outcome::Failed,
+                    format!("`{qualified}` failed: {error}"),
+                ));
+            }
+        };
+        let what = match &decision {
+            Decision::Retry => "retry".to_string(),
+            Decision::Skip => "skip".to_string(),
+            Decision::Abort => "abort".to_string(),
+            Decision::Rollback(p) => format!("rollback {p}"),
+        };
+        self.record(Entry::Confirmed {
+            step: Some(qualified.clone()),
+            what,
+            by: self.operator.clone(),
+            target: None,
+        })
+        .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
+        match decision {
+            Decision::Retry => Ok(true),
+            Decision::Skip => {
+                self.record(Entry::StepFinished {
+                    step: qualified,
+                    state: StepState::Skipped,
+                    duration_ms: 0,
+                    detail: Some(format!("skipped by {} after: {error}", self.operator)),
+                })
+                .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
+                self.set_state(idx, StepState::Skipped, 0, None, Some(error))
+                    .await;
+                Ok(false)
+            }
+            Decision::Abort => Err(SeqEnd::Stop(
+                Outcome::Failed,
+                format!("`{qualified}` failed: {error}"),
+            )),
+            Decision::Rollback(p) => Err(SeqEnd::Procedure(p)),
+        }
+    }
+}

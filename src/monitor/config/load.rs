@@ -1,0 +1,166 @@
+//! [`MonitorConfig::from_table`]: the top-level keys of `[monitor]`, windows, metric naming and
+//! the panels' thresholds.
+
+use std::time::Duration;
+
+use crate::runbook::Vars;
+
+use super::reader::Reader;
+use super::sections::{
+    THRESHOLD_KEYS, default_thresholds, read_canary, read_queries, read_sources, read_thresholds,
+};
+use super::{ConfigError, Mapping, MonitorConfig, PANEL_IDS, err};
+
+impl MonitorConfig {
+    /// Read `[monitor]` (absent means all defaults). `${VAR}`s are interpolated with `vars`;
+    /// sources not set in the table come from `env` (`PROMETHEUS_URL`, `APP_METRICS_URL` or
+    /// `$APP_URL/metrics`, `PG_LOG`).
+    pub fn from_table(
+        table: Option<&toml::Table>,
+        vars: &Vars,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let empty = toml::Table::new();
+        let t = Reader {
+            table: table.unwrap_or(&empty),
+            prefix: String::new(),
+            vars,
+        };
+        t.only(&[
+            "refresh",
+            "refresh_later",
+            "fine_for",
+            "windows",
+            "breach_count",
+            "min_requests",
+            "metrics",
+            "catalog_route",
+            "add_to_invoice_route",
+            "timeout",
+            "sources",
+            "mapping",
+            "panels",
+            "canary",
+            "queries",
+        ])?;
+        let refresh = t.duration("refresh")?.unwrap_or(Duration::from_secs(5));
+        let refresh_later = t
+            .duration("refresh_later")?
+            .unwrap_or(refresh.max(Duration::from_secs(15)));
+        let fine_for = t.duration("fine_for")?.unwrap_or(Duration::from_secs(600));
+        let mut windows = Vec::new();
+        for (i, w) in t.str_list("windows")?.into_iter().enumerate() {
+            let d = humantime::parse_duration(&w)
+                .map_err(|e| err(&format!("windows[{i}]"), format!("{e}; write e.g. \"1m\"")))?;
+            windows.push(d);
+        }
+        if windows.is_empty() {
+            windows = vec![
+                Duration::from_secs(60),
+                Duration::from_secs(300),
+                Duration::from_secs(900),
+            ];
+        }
+        windows.sort();
+        windows.dedup();
+        if windows[0] < refresh {
+            return Err(err(
+                "windows",
+                "the shortest window must be at least one refresh long",
+            ));
+        }
+        let breach_count = t.uint("breach_count")?.unwrap_or(3).max(1);
+        let min_requests = t.uint("min_requests")?.unwrap_or(20);
+        let mut mapping = match t.string("metrics")?.as_deref() {
+            None | Some("flask") => Mapping::flask(),
+            Some("otel") => Mapping::otel(),
+            Some(other) => {
+                return Err(err(
+                    "metrics",
+                    format!("unknown metrics naming {other:?}; use \"flask\" or \"otel\""),
+                ));
+            }
+        };
+        let otel = mapping == Mapping::otel();
+        if let Some(m) = t.sub("mapping")? {
+            m.only(&[
+                "histogram",
+                "route_label",
+                "status_label",
+                "method_label",
+                "rls_denials",
+                "table_label",
+            ])?;
+            for (key, slot) in [
+                ("histogram", &mut mapping.histogram),
+                ("route_label", &mut mapping.route_label),
+                ("status_label", &mut mapping.status_label),
+                ("method_label", &mut mapping.method_label),
+                ("rls_denials", &mut mapping.rls_denials),
+                ("table_label", &mut mapping.table_label),
+            ] {
+                if let Some(v) = m.string(key)? {
+                    *slot = v;
+                }
+            }
+        }
+        let catalog_route = t
+            .string("catalog_route")?
+            .unwrap_or_else(|| "/api/admin/service-operations".into());
+        let add_to_invoice_route = t.string("add_to_invoice_route")?.unwrap_or_else(|| {
+            if otel {
+                "/api/invoices/{invoice_id}/items".into()
+            } else {
+                "/api/invoices/<int:invoice_id>/items".into()
+            }
+        });
+        let timeout = t.duration("timeout")?.unwrap_or(Duration::from_secs(5));
+
+        let sources = read_sources(&t, env)?;
+        let mut panels = Vec::new();
+        let panel_table = t.sub("panels")?;
+        if let Some(p) = &panel_table {
+            for key in p.table.keys() {
+                if !PANEL_IDS.contains(&key.as_str()) {
+                    return Err(err(
+                        &format!("panels.{key}"),
+                        format!("unknown panel; the panels are {}", PANEL_IDS.join(", ")),
+                    ));
+                }
+            }
+        }
+        for id in PANEL_IDS {
+            let defaults = default_thresholds(id, min_requests);
+            let th = match panel_table
+                .as_ref()
+                .map(|p| p.sub(id))
+                .transpose()?
+                .flatten()
+            {
+                Some(p) => {
+                    p.only(THRESHOLD_KEYS)?;
+                    read_thresholds(&p, defaults)?
+                }
+                None => defaults,
+            };
+            panels.push(((*id).to_string(), th));
+        }
+        let canary = read_canary(&t, vars, env)?;
+        let queries = read_queries(&t, vars)?;
+        Ok(MonitorConfig {
+            refresh,
+            refresh_later,
+            fine_for,
+            windows,
+            breach_count: u32::try_from(breach_count).unwrap_or(u32::MAX),
+            catalog_route,
+            add_to_invoice_route,
+            timeout,
+            mapping,
+            sources,
+            panels,
+            canary,
+            queries,
+        })
+    }
+}

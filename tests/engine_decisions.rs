@@ -1,0 +1,245 @@
+//! The engine's contract with a front end, driven through the library as the console drives it:
+//! a wrong typed confirmation is refused and journaled and the step does not run; the right one
+//! runs it; after a failure, skip, retry and a rollback procedure are journaled decisions; a
+//! procedure can be started while a step runs.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Db, TempDir, value};
+use golive::engine::events::{Answer, Command, Decision, EngineEvent, Outcome, QuestionKind};
+use golive::engine::{self, EngineConfig, EngineHandle, RunMode, Selection};
+use golive::runbook::{self, Vars};
+
+fn start(rt: &tokio::runtime::Runtime, path: &std::path::Path, db: &Db) -> EngineHandle {
+    let runbook = runbook::load(path).expect("runbook");
+    let url = db.owner_url();
+    let vars = Vars::resolve(&runbook, |name| {
+        (name == "DATABASE_URL").then(|| url.clone())
+    })
+    .expect("vars");
+    rt.block_on(engine::start(EngineConfig {
+        runbook,
+        vars,
+        selection: Selection::All,
+        resume: false,
+        mode: RunMode::Run,
+    }))
+    .expect("engine starts")
+}
+
+/// Feed answers from `answer` until the run finishes; return the outcome.
+fn drive(
+    rt: &tokio::runtime::Runtime,
+    mut handle: EngineHandle,
+    mut answer: impl FnMut(&EngineEvent) -> Option<Command>,
+) -> Outcome {
+    rt.block_on(async {
+        while let Some(event) = tokio::time::timeout(Duration::from_secs(30), handle.events.recv())
+            .await
+            .expect("the engine went quiet")
+        {
+            if let Some(command) = answer(&event) {
+                handle.commands.send(command).expect("engine listens");
+            }
+        }
+        handle.done.await.expect("engine task")
+    })
+}
+
+fn journal(dir: &TempDir) -> String {
+    std::fs::read_to_string(common::latest_run(&dir.0).join("journal.jsonl")).expect("journal")
+}
+
+const HEADER: &str = "[runbook]\nname = \"decisions\"\n\n[vars]\nDATABASE_URL = { required = true, secret = true }\n\n";
+
+#[test]
+fn a_wrong_typed_name_refuses_and_the_right_one_runs_the_destructive_step() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("typed");
+    let path = dir.write(
+        "runbook.toml",
+        &format!(
+            "{HEADER}[[steps]]\nid = \"wipe\"\ntitle = \"Wipe services\"\nkind = \"sql\"\n\
+             database = \"DATABASE_URL\"\nsql = \"DELETE FROM services\"\ndestructive = true\n"
+        ),
+    );
+    let handle = start(&rt, &path, &db);
+    let mut asked = 0;
+    let mut prompts = Vec::new();
+    let outcome = drive(&rt, handle, |event| match event {
+        EngineEvent::Ask { question } if question.kind == QuestionKind::Destructive => {
+            asked += 1;
+            prompts.push(question.prompt.clone());
+            assert_eq!(question.expect_typed.as_deref(), Some(db.name.as_str()));
+            assert!(
+                question.detail.contains("DELETE FROM services"),
+                "{}",
+                question.detail
+            );
+            let typed = if asked == 1 {
+                "production".to_string()
+            } else {
+                db.name.clone()
+            };
+            if asked == 1 {
+                // Nothing may have run yet (checked from another thread: this one drives the
+                // engine).
+                let url = db.admin_url();
+                let left =
+                    std::thread::spawn(move || value(&url, "SELECT count(*) > 0 FROM services"))
+                        .join()
+                        .expect("check");
+                assert_eq!(left.as_deref(), Some("t"));
+            }
+            Some(Command::Answer {
+                id: question.id,
+                answer: Answer::Confirm { typed },
+            })
+        }
+        _ => None,
+    });
+    assert_eq!(outcome, Outcome::Passed);
+    assert_eq!(asked, 2, "the wrong name must be asked again");
+    assert!(prompts[0].contains("app_owner@127.0.0.1"), "{}", prompts[0]);
+    assert_eq!(
+        value(&db.admin_url(), "SELECT count(*) FROM services").as_deref(),
+        Some("0")
+    );
+    let j = journal(&dir);
+    assert!(j.contains(r#""event":"refused","step":"wipe""#), "{j}");
+    assert!(j.contains("typed `production`"), "{j}");
+    assert!(j.contains(r#""event":"confirmed","step":"wipe""#), "{j}");
+}
+
+#[test]
+fn skip_and_retry_after_a_failure_are_journaled_decisions() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("skip");
+    let flag = dir.join("second-try");
+    let path = dir.write(
+        "runbook.toml",
+        &format!(
+            "{HEADER}[[steps]]\nid = \"flaky\"\ntitle = \"Fails once\"\nkind = \"shell\"\n\
+             run = \"if [ -f {flag} ]; then echo ok; else touch {flag}; exit 4; fi\"\n\n\
+             [[steps]]\nid = \"broken\"\ntitle = \"Always fails\"\nkind = \"shell\"\nrun = \"exit 5\"\n\n\
+             [[steps]]\nid = \"last\"\ntitle = \"Runs after the skip\"\nkind = \"shell\"\nrun = \"echo last\"\n",
+            flag = flag.display()
+        ),
+    );
+    let handle = start(&rt, &path, &db);
+    let outcome = drive(&rt, handle, |event| match event {
+        EngineEvent::Ask { question } => match &question.kind {
+            QuestionKind::Failure { error, .. } if error.contains("exit code 4") => {
+                Some(Command::Answer {
+                    id: question.id,
+                    answer: Answer::Decide(Decision::Retry),
+                })
+            }
+            QuestionKind::Failure { .. } => Some(Command::Answer {
+                id: question.id,
+                answer: Answer::Decide(Decision::Skip),
+            }),
+            _ => None,
+        },
+        _ => None,
+    });
+    assert_eq!(outcome, Outcome::Passed);
+    let j = journal(&dir);
+    assert!(
+        j.contains(r#""event":"confirmed","step":"flaky","what":"retry""#),
+        "{j}"
+    );
+    assert!(j.contains(r#""step":"flaky","state":"passed""#), "{j}");
+    assert!(
+        j.contains(r#""event":"confirmed","step":"broken","what":"skip""#),
+        "{j}"
+    );
+    assert!(j.contains(r#""step":"broken","state":"skipped""#), "{j}");
+    assert!(j.contains(r#""step":"last","state":"passed""#), "{j}");
+}
+
+#[test]
+fn a_rollback_chosen_after_a_failure_runs_and_ends_the_run_rolled_back() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("rollback");
+    let path = dir.write(
+        "runbook.toml",
+        &format!(
+            "{HEADER}[flags]\nprovider = \"sql\"\ndatabase = \"DATABASE_URL\"\ntable = \"feature_flags\"\n\n\
+             [[steps]]\nid = \"on\"\ntitle = \"Flags on\"\nkind = \"flags\"\nset = {{ catalog_api_v2 = true }}\n\n\
+             [[steps]]\nid = \"check\"\ntitle = \"Fails\"\nkind = \"shell\"\nrun = \"exit 1\"\n\n\
+             [[rollback]]\nid = \"fast\"\ntitle = \"Flags off\"\n\
+             [[rollback.steps]]\nid = \"off\"\ntitle = \"Flags off\"\nkind = \"flags\"\nset = {{ catalog_api_v2 = false }}\n"
+        ),
+    );
+    let handle = start(&rt, &path, &db);
+    let outcome = drive(&rt, handle, |event| match event {
+        EngineEvent::Ask { question } => match &question.kind {
+            QuestionKind::Failure { rollbacks, .. } => {
+                assert_eq!(rollbacks, &vec!["fast".to_string()]);
+                Some(Command::Answer {
+                    id: question.id,
+                    answer: Answer::Decide(Decision::Rollback("fast".into())),
+                })
+            }
+            _ => None,
+        },
+        _ => None,
+    });
+    assert_eq!(outcome, Outcome::RolledBack);
+    assert_eq!(
+        value(
+            &db.admin_url(),
+            "SELECT enabled::text FROM feature_flags WHERE name = 'catalog_api_v2'"
+        )
+        .as_deref(),
+        Some("false")
+    );
+    let j = journal(&dir);
+    assert!(
+        j.contains(r#""event":"procedure_started","procedure":"fast""#),
+        "{j}"
+    );
+    assert!(j.contains(r#""step":"fast/off","state":"passed""#), "{j}");
+    assert!(j.contains(r#""outcome":"rolled_back""#), "{j}");
+}
+
+#[test]
+fn a_procedure_started_mid_step_interrupts_it_and_runs() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("midstep");
+    let path = dir.write(
+        "runbook.toml",
+        &format!(
+            "{HEADER}[[steps]]\nid = \"long\"\ntitle = \"Long\"\nkind = \"shell\"\nrun = \"echo started; sleep 60\"\n\n\
+             [[diagnostics]]\nid = \"probe\"\ntitle = \"A check\"\n\
+             [[diagnostics.steps]]\nid = \"count\"\ntitle = \"Count\"\nkind = \"sql\"\n\
+             database = \"DATABASE_URL\"\nsql = \"SELECT count(*) FROM customers\"\nexpect = {{ value = \"120\" }}\n"
+        ),
+    );
+    let handle = start(&rt, &path, &db);
+    let mut sent = false;
+    let outcome = drive(&rt, handle, |event| match event {
+        EngineEvent::Output { chunks, .. }
+            if !sent && chunks.iter().any(|c| c.text.contains("started")) =>
+        {
+            sent = true;
+            Some(Command::StartProcedure("probe".into()))
+        }
+        _ => None,
+    });
+    // The diagnostic passed, but the run itself stopped: it is resumable, not passed.
+    assert_eq!(outcome, Outcome::Interrupted);
+    let j = journal(&dir);
+    assert!(j.contains(r#""step":"long","state":"interrupted""#), "{j}");
+    assert!(
+        j.contains(r#""step":"probe/count","state":"passed""#),
+        "{j}"
+    );
+}
