@@ -1,6 +1,9 @@
-//! The PostgreSQL log source after real RLS violations (jsonlog and stderr), and the isolation
-//! canary against real row-level security, on a throwaway cluster.
+//! The PostgreSQL log source after real RLS violations: the sandbox's own jsonlog after the
+//! sandbox app's add-to-invoice is refused by the deployed policies, and a stderr log; the
+//! isolation canary against real row-level security, on a throwaway cluster.
 #![allow(clippy::unwrap_used)]
+
+mod monitor_support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -9,7 +12,9 @@ use golive::monitor::Sample;
 use golive::monitor::canary::Canary;
 use golive::monitor::config::CanaryConfig;
 use golive::monitor::pglog::PgLog;
-use golive::pg::cluster::{Cluster, ClusterOptions, LogFormat};
+use golive::pg::cluster::{Cluster, ClusterOptions};
+use golive::sandbox::{Sandbox, TENANT_A, TENANT_B};
+use monitor_support::{quiet_sandbox, reqwest_client};
 
 const A: &str = "11111111-1111-1111-1111-111111111111";
 const B: &str = "22222222-2222-2222-2222-222222222222";
@@ -70,36 +75,64 @@ async fn denials(log: &mut PgLog, want: usize) -> Vec<Option<String>> {
     found
 }
 
+/// A Phase 1 integration client's add-to-invoice as tenant A whose body still names tenant B:
+/// refused by the policy's `WITH CHECK` once the RLS policies are deployed (403).
+async fn cross_tenant_write(sandbox: &Sandbox, invoice: i64, operation: i64) {
+    let resp = reqwest_client()
+        .post(format!(
+            "{}/api/invoices/{invoice}/items",
+            sandbox.app_url()
+        ))
+        .header("X-Tenant-ID", TENANT_A)
+        .json(&serde_json::json!({ "service_operation_id": operation, "tenant_id": TENANT_B }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+}
+
 #[tokio::test]
-async fn jsonlog_denials_are_counted_with_their_table_through_truncation() {
-    let cluster = Cluster::start(&ClusterOptions {
-        log: LogFormat::Json,
-        ..Default::default()
-    })
+async fn sandbox_jsonlog_denials_are_counted_with_their_table_through_truncation() {
+    let sandbox = quiet_sandbox().await;
+    let owner = golive::pg::connect(sandbox.database_url(), "monitor-tests")
+        .await
+        .unwrap();
+    let policies = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sql/rls-policies.sql"),
+    )
     .unwrap();
-    setup(&cluster).await;
-    // The logging collector's directory: the newest file is followed.
-    let mut log = PgLog::new(&cluster.log_dir());
+    owner.client.batch_execute(&policies).await.unwrap();
+    let ids = owner
+        .client
+        .query_one(
+            "SELECT (SELECT min(id) FROM appointments WHERE tenant_id = $1::text::uuid),
+                    (SELECT min(id) FROM service_operations WHERE tenant_id = $1::text::uuid)",
+            &[&TENANT_A],
+        )
+        .await
+        .unwrap();
+    let (invoice, operation): (i64, i64) = (ids.get(0), ids.get(1));
+    let mut log = PgLog::new(sandbox.pg_log());
     assert!(
         log.read_new().unwrap().is_empty(),
         "reading starts at the end"
     );
-    violate(&cluster).await;
-    violate(&cluster).await;
+    cross_tenant_write(&sandbox, invoice, operation).await;
+    cross_tenant_write(&sandbox, invoice, operation).await;
     assert_eq!(
         denials(&mut log, 2).await,
-        vec![Some("customers".to_string()); 2]
+        vec![Some("services".to_string()); 2]
     );
     // Truncated under our feet: read again from the start of what is there.
-    let file = cluster.log_dir().join("postgresql.json");
     std::fs::OpenOptions::new()
         .write(true)
-        .open(&file)
+        .open(sandbox.pg_log())
         .unwrap()
         .set_len(0)
         .unwrap();
-    violate(&cluster).await;
+    cross_tenant_write(&sandbox, invoice, operation).await;
     assert_eq!(denials(&mut log, 1).await.len(), 1);
+    sandbox.shutdown().await;
 }
 
 #[tokio::test]

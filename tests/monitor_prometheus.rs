@@ -1,5 +1,5 @@
 //! The Prometheus source against a real Prometheus server (Debian package `prometheus`,
-//! binary `/usr/bin/prometheus`) scraping a real target every second; both sources must give
+//! binary `/usr/bin/prometheus`) scraping the sandbox app every second; both sources must give
 //! the ratios of the traffic that was sent.
 #![allow(clippy::unwrap_used)]
 
@@ -99,18 +99,17 @@ async fn start_prometheus(target: &str) -> Server {
 
 #[tokio::test]
 async fn prometheus_and_a_direct_scrape_give_the_ratios_of_the_traffic_sent() {
-    let target = Target::start(0).await;
-    let prom = start_prometheus(&format!("127.0.0.1:{}", target.port)).await;
+    let sandbox = quiet_sandbox().await;
+    let prom = start_prometheus(&app_addr(&sandbox)).await;
     let mut via_prom = Watch::start(config("prometheus_url", &prom.url)).unwrap();
-    let mut via_scrape =
-        Watch::start(config("metrics_url", &format!("{}/metrics", target.url()))).unwrap();
+    let mut via_scrape = Watch::start(config("metrics_url", &sandbox.metrics_url())).unwrap();
     for w in [&mut via_prom, &mut via_scrape] {
         until(w, Duration::from_secs(10), |s| {
             s.sources.iter().any(|s| s.ok)
         })
         .await;
     }
-    send_known_mix(&target.url()).await;
+    send_known_mix(&sandbox).await;
     let total = |s: &golive::monitor::Snapshot| {
         s.panel("http_5xx_ratio").and_then(|p| p.requests) == Some(75.0)
     };
@@ -119,7 +118,7 @@ async fn prometheus_and_a_direct_scrape_give_the_ratios_of_the_traffic_sent() {
     for snap in [&a, &b] {
         assert_eq!(value(snap, "http_5xx_ratio"), Some(5.0 / 75.0));
         assert_eq!(value(snap, "http_4xx_ratio"), Some(10.0 / 75.0));
-        assert_eq!(value(snap, "catalog_304_ratio"), Some(30.0 / 40.0));
+        assert_eq!(value(snap, "catalog_304_ratio"), Some(30.0 / 45.0));
         let p95 = value(snap, "add_to_invoice_p95_seconds").unwrap();
         assert!((0.5..=0.75).contains(&p95), "p95 {p95}");
     }
@@ -136,13 +135,14 @@ async fn prometheus_and_a_direct_scrape_give_the_ratios_of_the_traffic_sent() {
 
 #[tokio::test]
 async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
-    let target = Target::start(0).await;
-    let prom = start_prometheus(&format!("127.0.0.1:{}", target.port)).await;
+    let sandbox = quiet_sandbox().await;
+    let prom = start_prometheus(&app_addr(&sandbox)).await;
     let client = reqwest_client();
-    // Something that is not Prometheus answers (here the app itself: HTML, 404).
+    // Something that is not Prometheus answers: a reverse proxy whose upstream is down (HTML 502).
+    let proxy = Proxy::start(0, "127.0.0.1:9").await;
     let wrong = Prometheus::new(
         client.clone(),
-        &target.url(),
+        &proxy.url(),
         &Mapping::flask(),
         "/x",
         60.0,

@@ -1,5 +1,10 @@
-//! `golive verify api` against a real HTTP server (hyper) serving the Catalog API v2 correctly
-//! and in each broken variant the verifier must catch.
+//! `golive verify api` against the sandbox app, which serves the Catalog API v2 correctly (after
+//! the Catalog v2 migration, previewed with `X-Catalog-Version: 2`) and, in the `legacy-wrapper`
+//! scenario, with the legacy wrapper.
+//!
+//! The other broken variants the verifier must catch (a missing v2 field, the wrong order, no
+//! ETag, items shared between tenants, data without a tenant, a tenant sticking across requests)
+//! cannot be made to happen on the sandbox app, so a small hyper server serves them.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -10,18 +15,14 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
+use golive::sandbox::{Sandbox, SandboxOptions, Scenario, TENANT_A as A, TENANT_B as B};
 use golive::verify::api::{self, ApiOptions, ApiReport};
 use golive::verify::canary::{self, CanaryOptions, CanaryOutcome};
 use golive::verify::{Severity, Verdict};
 
-const A: &str = "11111111-1111-4111-8111-111111111111";
-const B: &str = "22222222-2222-4222-8222-222222222222";
-
-/// How the server misbehaves.
+/// How the fake server misbehaves.
 #[derive(Clone, Copy, PartialEq)]
 enum Variant {
-    Correct,
-    Legacy,
     MissingField,
     NullsFirst,
     NoEtag,
@@ -100,11 +101,7 @@ fn handle(
             );
         }
     };
-    let body = if variant == Variant::Legacy {
-        json!({ "service_operations": items }).to_string()
-    } else {
-        Value::Array(items).to_string()
-    };
+    let body = Value::Array(items).to_string();
     if variant == Variant::NoEtag {
         return respond(StatusCode::OK, None, body);
     }
@@ -146,11 +143,56 @@ async fn serve(variant: Variant) -> String {
     format!("http://{addr}")
 }
 
-async fn verify(variant: Variant) -> ApiReport {
-    let url = serve(variant).await;
-    let report = api::verify(&ApiOptions::new(url, vec![A.into(), B.into()]))
+/// A sandbox app answering only the test's requests, with the Catalog v2 migration applied as
+/// the owner.
+async fn sandbox_v2(scenario: Option<Scenario>) -> Sandbox {
+    let sandbox = Sandbox::start(&SandboxOptions {
+        scenario,
+        traffic: false,
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox");
+    let migration = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sql/catalog-v2-columns.sql"),
+    )
+    .expect("migration");
+    let owner = golive::pg::connect(sandbox.database_url(), "verify-api-tests")
         .await
-        .expect("verifier runs");
+        .expect("connect");
+    owner
+        .client
+        .batch_execute(&migration)
+        .await
+        .expect("catalog v2 migration");
+    sandbox
+}
+
+/// The verifier's options for tenants A and B, previewing v2 as the runbook's
+/// `verify-api-preview` does.
+fn preview(app_url: String) -> ApiOptions {
+    let mut options = ApiOptions::new(app_url, vec![A.into(), B.into()]);
+    options.headers = vec![("X-Catalog-Version".into(), "2".into())];
+    options
+}
+
+async fn verify_sandbox(scenario: Option<Scenario>) -> ApiReport {
+    let sandbox = sandbox_v2(scenario).await;
+    let report = check(&preview(sandbox.app_url())).await;
+    sandbox.shutdown().await;
+    report
+}
+
+async fn verify(variant: Variant) -> ApiReport {
+    check(&ApiOptions::new(
+        serve(variant).await,
+        vec![A.into(), B.into()],
+    ))
+    .await
+}
+
+async fn check(options: &ApiOptions) -> ApiReport {
+    let report = api::verify(options).await.expect("verifier runs");
     for line in report.text_lines() {
         println!("{line}");
     }
@@ -166,7 +208,7 @@ fn failed(report: &ApiReport, check: &str, severity: Severity) -> bool {
 
 #[tokio::test]
 async fn correct_v2_api_passes() {
-    let report = verify(Variant::Correct).await;
+    let report = verify_sandbox(None).await;
     assert_eq!(report.verdict, Verdict::Pass, "{:?}", report.findings);
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert!(report.checks.iter().all(|c| c.passed));
@@ -175,7 +217,7 @@ async fn correct_v2_api_passes() {
 
 #[tokio::test]
 async fn legacy_wrapper_is_caught() {
-    let report = verify(Variant::Legacy).await;
+    let report = verify_sandbox(Some(Scenario::LegacyWrapper)).await;
     assert!(failed(&report, "tenant A: root array", Severity::Broken));
     assert!(
         report
@@ -238,9 +280,10 @@ async fn tenant_leaking_across_requests_is_fail_open() {
 
 #[tokio::test]
 async fn canary_api_probe_passes_and_fails() {
-    for (variant, expected) in [
-        (Variant::Correct, CanaryOutcome::Pass),
-        (Variant::NoTenantLeaks, CanaryOutcome::Fail),
+    let sandbox = sandbox_v2(None).await;
+    for (app_url, expected) in [
+        (sandbox.app_url(), CanaryOutcome::Pass),
+        (serve(Variant::NoTenantLeaks).await, CanaryOutcome::Fail),
     ] {
         let options = CanaryOptions {
             app_database_url: None,
@@ -248,10 +291,11 @@ async fn canary_api_probe_passes_and_fails() {
             tenant_column: "tenant_id".into(),
             tenant_setting: "app.tenant_id".into(),
             tenant: None,
-            api: Some(ApiOptions::new(serve(variant).await, Vec::new())),
+            api: Some(ApiOptions::new(app_url, Vec::new())),
         };
         let results = canary::canary(&options).await;
         assert_eq!(results.len(), 1);
         assert_eq!(results[0].outcome, expected, "{:?}", results[0]);
     }
+    sandbox.shutdown().await;
 }

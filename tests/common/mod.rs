@@ -338,3 +338,91 @@ impl Drop for HttpServer {
         let _ = self.child.wait();
     }
 }
+
+/// A temporary directory holding a copy of the shipped `runbook.toml` and `assets/`, so a run's
+/// journal (`.golive/runs`, beside the runbook) stays out of the repository.
+pub fn shipped_runbook_dir(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    std::fs::copy(repo().join("runbook.toml"), dir.join("runbook.toml")).expect("copy runbook");
+    copy_tree(&repo().join("assets"), &dir.join("assets"));
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+/// The `golive-pg-*` cluster directories process `pid` made in the temp directory.
+pub fn cluster_dirs_of(pid: u32) -> Vec<PathBuf> {
+    let mark = format!("-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .expect("temp dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("golive-pg-") && n.contains(&mark))
+        })
+        .collect()
+}
+
+/// Running processes (not zombies) whose command line names a cluster directory of process
+/// `pid`: its postmaster and the server's children.
+pub fn cluster_processes_of(pid: u32) -> Vec<String> {
+    let mark = format!("-{pid}-");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            cmdline
+                .split_whitespace()
+                .any(|arg| arg.contains("golive-pg-") && arg.contains(&mark))
+                .then(|| format!("{}: {cmdline}", e.file_name().to_string_lossy()))
+        })
+        .collect()
+}
+
+/// Whether something accepts connections on 127.0.0.1:`port`.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &([127, 0, 0, 1], port).into(),
+        std::time::Duration::from_millis(300),
+    )
+    .is_ok()
+}
+
+/// Assert that process `pid` left no sandbox behind: no cluster directory, no server process
+/// (given 5 s for an immediate stop's last moments) and nothing on the app's port.
+pub fn assert_no_sandbox_left(pid: u32, app_port: u16) {
+    assert_eq!(
+        cluster_dirs_of(pid),
+        Vec::<PathBuf>::new(),
+        "cluster directory left behind"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !cluster_processes_of(pid).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        cluster_processes_of(pid),
+        Vec::<String>::new(),
+        "server processes left running"
+    );
+    assert!(
+        !listening(app_port),
+        "the app's port {app_port} still answers"
+    );
+}

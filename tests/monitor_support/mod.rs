@@ -1,253 +1,166 @@
-//! A small target application for the monitor tests, until the sandbox app is on main: real
-//! HTTP on a loopback port, counting every request it answers in prometheus_flask_exporter's
-//! format (`flask_http_request_duration_seconds` with `method`, `status`, `url_rule`).
+//! What the monitor tests share: the sandbox app (no generated traffic) and a known mix of real
+//! requests to it, a `[monitor]` config, and one fake for what a real server cannot be made to
+//! show: a proxy in front of it that can go away (a dead port) and answers an HTML 502 when its
+//! upstream is down (garbage instead of the API).
 #![allow(clippy::unwrap_used, dead_code)]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use golive::sandbox::{Sandbox, SandboxOptions, TENANT_A};
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
 
-const BUCKETS: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
-
-#[derive(Default)]
-struct Hist {
-    buckets: [u64; 14],
-    count: u64,
-    sum: f64,
+/// A sandbox whose app answers only the requests a test sends.
+pub async fn quiet_sandbox() -> Sandbox {
+    Sandbox::start(&SandboxOptions {
+        traffic: false,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap()
 }
 
-type Key = (String, u16, String);
-
-struct Metrics {
-    started: f64,
-    hist: BTreeMap<Key, Hist>,
+/// `host:port` of the sandbox app.
+pub fn app_addr(sandbox: &Sandbox) -> String {
+    sandbox.app_url().trim_start_matches("http://").to_string()
 }
 
-/// The running target; stopped when dropped.
-pub struct Target {
-    pub port: u16,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Target {
-    /// Start on a free port (or `port`).
-    pub async fn start(port: u16) -> Target {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
-        let metrics = Arc::new(Mutex::new(Metrics {
-            started,
-            hist: BTreeMap::new(),
-        }));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut sock, _)) = listener.accept().await else {
-                    return;
-                };
-                let metrics = metrics.clone();
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&buf).to_string();
-                    let started = Instant::now();
-                    let (status, rule, headers, body) = answer(&head, &metrics).await;
-                    let mut resp = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n",
-                        body.len()
-                    );
-                    resp.push_str(&body);
-                    let _ = sock.write_all(resp.as_bytes()).await;
-                    let _ = sock.shutdown().await;
-                    if let Some((method, rule)) = rule {
-                        let secs = started.elapsed().as_secs_f64();
-                        let mut m = metrics.lock().unwrap();
-                        let h = m.hist.entry((method, status, rule)).or_default();
-                        for (i, le) in BUCKETS.iter().enumerate() {
-                            if secs <= *le {
-                                h.buckets[i] += 1;
-                            }
-                        }
-                        h.count += 1;
-                        h.sum += secs;
-                    }
-                });
-            }
-        });
-        Target { port, task }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-async fn answer(
-    head: &str,
-    metrics: &Mutex<Metrics>,
-) -> (u16, Option<(String, String)>, String, String) {
-    let mut first = head.lines().next().unwrap_or("").split_whitespace();
-    let method = first.next().unwrap_or("").to_string();
-    let target = first.next().unwrap_or("/").to_string();
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let header = |name: &str| {
-        head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-        })
-    };
-    let counted = |rule: &str| Some((method.clone(), rule.to_string()));
-    if path == "/metrics" {
-        return (
-            200,
-            None,
-            String::new(),
-            exposition(&metrics.lock().unwrap()),
-        );
-    }
-    if path == "/api/admin/service-operations" {
-        let rule = counted(path);
-        if header("X-Tenant-ID").is_none() {
-            return (200, rule, String::new(), "[]".into());
-        }
-        if header("If-None-Match").as_deref() == Some("\"v1\"") {
-            return (304, rule, "ETag: \"v1\"\r\n".into(), String::new());
-        }
-        return (
-            200,
-            rule,
-            "ETag: \"v1\"\r\n".into(),
-            "[{\"name\":\"oil\"}]".into(),
-        );
-    }
-    if path.starts_with("/api/customers/") {
-        return (
-            404,
-            counted("/api/customers/<int:customer_id>"),
-            String::new(),
-            "not found".into(),
-        );
-    }
-    if path == "/api/boom" {
-        return (500, counted("/api/boom"), String::new(), "boom".into());
-    }
-    if path.starts_with("/api/invoices/") && method == "POST" {
-        let ms: u64 = query
-            .strip_prefix("ms=")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        return (
-            201,
-            counted("/api/invoices/<int:invoice_id>/items"),
-            String::new(),
-            "{}".into(),
-        );
-    }
-    (
-        404,
-        None,
-        String::new(),
-        "<html><body>no such page</body></html>".into(),
-    )
-}
-
-fn exposition(m: &Metrics) -> String {
-    let mut out = format!(
-        "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds {}\n",
-        m.started
-    );
-    out.push_str(
-        "# HELP flask_http_request_duration_seconds Flask HTTP request duration in seconds\n\
-         # TYPE flask_http_request_duration_seconds histogram\n",
-    );
-    let mut totals: BTreeMap<(String, u16), u64> = BTreeMap::new();
-    for ((method, status, rule), h) in &m.hist {
-        let labels = format!("method=\"{method}\",status=\"{status}\",url_rule=\"{rule}\"");
-        for (i, le) in BUCKETS.iter().enumerate() {
-            out.push_str(&format!(
-                "flask_http_request_duration_seconds_bucket{{le=\"{le:?}\",{labels}}} {}.0\n",
-                h.buckets[i]
-            ));
-        }
-        out.push_str(&format!(
-            "flask_http_request_duration_seconds_bucket{{le=\"+Inf\",{labels}}} {}.0\n",
-            h.count
-        ));
-        out.push_str(&format!(
-            "flask_http_request_duration_seconds_count{{{labels}}} {}.0\n",
-            h.count
-        ));
-        out.push_str(&format!(
-            "flask_http_request_duration_seconds_sum{{{labels}}} {}\n",
-            h.sum
-        ));
-        *totals.entry((method.clone(), *status)).or_default() += h.count;
-    }
-    out.push_str("# HELP flask_http_request_total Total number of HTTP requests\n# TYPE flask_http_request_total counter\n");
-    for ((method, status), n) in totals {
-        out.push_str(&format!(
-            "flask_http_request_total{{method=\"{method}\",status=\"{status}\"}} {n}.0\n"
-        ));
-    }
-    out
-}
-
-/// The known mix: 40 catalog GETs with a tenant (10 answered 200, 30 answered 304),
-/// 10 customer lookups answered 404, 5 requests answered 500, 20 add-to-invoice POSTs
-/// (18 fast, 2 taking 600 ms). 75 requests in all.
-pub async fn send_known_mix(base: &str) {
+/// The known mix, 75 requests as tenant A: 40 catalog reads (10 answered 200, 30 revalidated
+/// with the ETag and answered 304), 5 v2 catalog previews before the Catalog v2 migration
+/// (answered 500: the columns do not exist yet), 10 unknown paths (404, `url_rule="None"`),
+/// 20 add-to-invoice writes answered 201, 2 of them held about 600 ms behind a row lock on the
+/// invoice.
+pub async fn send_known_mix(sandbox: &Sandbox) {
+    let base = sandbox.app_url();
     let client = reqwest_client();
+    let mut owner = golive::pg::connect(sandbox.database_url(), "monitor-tests")
+        .await
+        .unwrap();
+    let ids = owner
+        .client
+        .query_one(
+            "SELECT (SELECT min(id) FROM appointments WHERE tenant_id = $1::text::uuid),
+                    (SELECT min(id) FROM service_operations WHERE tenant_id = $1::text::uuid)",
+            &[&TENANT_A],
+        )
+        .await
+        .unwrap();
+    let (invoice, operation): (i64, i64) = (ids.get(0), ids.get(1));
+
+    let catalog = format!("{base}/api/admin/service-operations");
+    let mut etag = String::new();
     for i in 0..40 {
-        let mut req = client
-            .get(format!("{base}/api/admin/service-operations"))
-            .header("X-Tenant-ID", "11111111-1111-1111-1111-111111111111");
+        let mut req = client.get(&catalog).header("X-Tenant-ID", TENANT_A);
         if i >= 10 {
-            req = req.header("If-None-Match", "\"v1\"");
+            req = req.header("If-None-Match", &etag);
         }
-        req.send().await.unwrap();
-    }
-    for i in 0..10 {
-        client
-            .get(format!("{base}/api/customers/{i}"))
-            .send()
-            .await
-            .unwrap();
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), if i < 10 { 200 } else { 304 });
+        etag = resp.headers()["etag"].to_str().unwrap().to_string();
     }
     for _ in 0..5 {
-        client.get(format!("{base}/api/boom")).send().await.unwrap();
-    }
-    for i in 0..20 {
-        let ms = if i < 2 { 600 } else { 0 };
-        client
-            .post(format!("{base}/api/invoices/{i}/items?ms={ms}"))
+        let resp = client
+            .get(&catalog)
+            .header("X-Tenant-ID", TENANT_A)
+            .header("X-Catalog-Version", "2")
             .send()
             .await
             .unwrap();
+        assert_eq!(resp.status().as_u16(), 500);
+    }
+    for i in 0..10 {
+        let resp = client
+            .get(format!("{base}/api/customers/{i}"))
+            .header("X-Tenant-ID", TENANT_A)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 404);
+    }
+    let add = move || {
+        client
+            .post(format!("{base}/api/invoices/{invoice}/items"))
+            .header("X-Tenant-ID", TENANT_A)
+            .json(&json!({ "service_operation_id": operation }))
+            .send()
+    };
+    for _ in 0..18 {
+        assert_eq!(add().await.unwrap().status().as_u16(), 201);
+    }
+    // The new line's foreign key waits for the invoice row this transaction locks.
+    let tx = owner.client.transaction().await.unwrap();
+    tx.execute(
+        "SELECT 1 FROM appointments WHERE id = $1 FOR UPDATE",
+        &[&invoice],
+    )
+    .await
+    .unwrap();
+    let slow: Vec<_> = (0..2).map(|_| tokio::spawn(add())).collect();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    tx.commit().await.unwrap();
+    for request in slow {
+        assert_eq!(request.await.unwrap().unwrap().status().as_u16(), 201);
     }
 }
 
 pub fn reqwest_client() -> reqwest::Client {
     golive::httpc::client(Duration::from_secs(10)).unwrap()
+}
+
+/// A TCP proxy on a loopback port in front of `upstream` (`host:port`). When the upstream
+/// cannot be reached it answers as a reverse proxy does: `502 Bad Gateway` with an HTML page.
+/// Dropping it closes the port and every connection through it.
+pub struct Proxy {
+    pub port: u16,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+const BAD_GATEWAY: &str = "<html><head><title>502 Bad Gateway</title></head>\
+    <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
+
+impl Proxy {
+    /// Listen on `port` (0: a free one).
+    pub async fn start(port: u16, upstream: &str) -> Proxy {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let upstream = upstream.to_string();
+        let task = tokio::spawn(async move {
+            // Owned by this task: aborting it aborts every connection.
+            let mut connections = JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                connections.spawn(async move {
+                    match TcpStream::connect(&upstream).await {
+                        Ok(mut server) => {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                        Err(_) => {
+                            let answer = format!(
+                                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\
+                                 Content-Length: {}\r\nConnection: close\r\n\r\n{BAD_GATEWAY}",
+                                BAD_GATEWAY.len()
+                            );
+                            let _ = client.write_all(answer.as_bytes()).await;
+                            let _ = client.shutdown().await;
+                        }
+                    }
+                });
+            }
+        });
+        Proxy { port, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 /// A `[monitor]` config reading `metrics_url` or `prometheus_url`, 1 s refresh.

@@ -1,6 +1,8 @@
 //! `/metrics` in the format of prometheus_flask_exporter (with `group_by='url_rule'`), written by
 //! hand: `flask_http_request_duration_seconds` (histogram by method, status and Flask URL rule),
-//! `flask_http_request_total` (by method and status) and `app_rls_denials_total` (by table).
+//! `flask_http_request_total` (by method and status) and `app_rls_denials_total` (by table), plus
+//! the process collector's `process_start_time_seconds`, which tells a restart (counters back at
+//! zero) from a quiet period.
 //! Like the exporter, the metrics endpoint itself is not tracked.
 
 use std::collections::BTreeMap;
@@ -40,6 +42,8 @@ struct Counts {
 /// The app's metrics.
 pub(super) struct Metrics {
     counts: Mutex<Counts>,
+    /// When the app started, in seconds since the Unix epoch.
+    started: f64,
 }
 
 impl Default for Metrics {
@@ -48,8 +52,12 @@ impl Default for Metrics {
         for table in DENIAL_TABLES {
             counts.denials.insert(table, 0);
         }
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         Metrics {
             counts: Mutex::new(counts),
+            started,
         }
     }
 }
@@ -89,6 +97,13 @@ impl Metrics {
             return String::new();
         };
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n\
+             # TYPE process_start_time_seconds gauge\n\
+             process_start_time_seconds {}",
+            float(self.started)
+        );
         out.push_str(
             "# HELP flask_http_request_duration_seconds Flask HTTP request duration in seconds\n\
              # TYPE flask_http_request_duration_seconds histogram\n",
@@ -220,5 +235,11 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
         }
+        let started: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("process_start_time_seconds "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default();
+        assert!(started > 1.7e9, "{text}");
     }
 }
