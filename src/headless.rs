@@ -61,14 +61,22 @@ pub async fn run(mut handle: EngineHandle, options: HeadlessOptions) -> Outcome 
                 let _ = out.flush();
             }
             name = signals.next() => {
+                let action = if stopping {
+                    "not waiting any longer"
+                } else {
+                    "stopping the running step (again to force)"
+                };
+                if options.json {
+                    let event = serde_json::json!({"event": "signal", "signal": name, "action": action});
+                    let _ = writeln!(out, "{event}");
+                } else {
+                    let _ = writeln!(out, "{} {name}: {action}", clock());
+                }
+                let _ = out.flush();
                 if stopping {
-                    let _ = writeln!(out, "{} second {name}: not waiting any longer", clock());
-                    let _ = out.flush();
                     return Outcome::Interrupted;
                 }
                 stopping = true;
-                let _ = writeln!(out, "{} {name}: stopping the running step (again to force)", clock());
-                let _ = out.flush();
                 let _ = handle.commands.send(Command::Interrupt);
             }
         }

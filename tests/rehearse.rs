@@ -330,14 +330,14 @@ fn sigterm_during_the_watch_tears_the_sandbox_down() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    // Headless `--json` writes its "SIGTERM: stopping the running step" notice as a plain text
-    // line among the JSON events (src/headless.rs); only the events are read here.
-    let json: Vec<&str> = rest
-        .iter()
-        .map(String::as_str)
-        .filter(|l| l.starts_with('{'))
-        .collect();
-    let finished = parse_events(&json.join("\n")).pop().unwrap();
+    // Every line stays JSON, the signal notice included.
+    let rest = parse_events(&rest.join("\n"));
+    assert!(
+        rest.iter()
+            .any(|e| e["event"] == "signal" && e["signal"] == "SIGTERM"),
+        "{rest:?}"
+    );
+    let finished = rest.last().cloned().unwrap();
     assert_eq!(finished["event"], "finished");
     assert_eq!(finished["outcome"], "interrupted", "{finished}");
     assert!(stderr.contains("sandbox removed"), "{stderr}");
