@@ -243,3 +243,72 @@ fn a_procedure_started_mid_step_interrupts_it_and_runs() {
         "{j}"
     );
 }
+
+#[test]
+fn a_passed_rehearsal_gives_a_later_run_its_expected_durations_and_a_changed_runbook_is_named() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("expected");
+    let body = format!(
+        "{HEADER}[[steps]]\nid = \"nap\"\ntitle = \"Nap\"\nkind = \"shell\"\nrun = \"sleep 0.3\"\n"
+    );
+    let path = dir.write("runbook.toml", &body);
+    let start_as = |mode: RunMode| {
+        let runbook = runbook::load(&path).expect("runbook");
+        let url = db.owner_url();
+        let vars =
+            Vars::resolve(&runbook, |n| (n == "DATABASE_URL").then(|| url.clone())).expect("vars");
+        rt.block_on(engine::start(EngineConfig {
+            runbook,
+            vars,
+            selection: Selection::All,
+            resume: false,
+            mode,
+        }))
+        .expect("engine")
+    };
+    assert_eq!(
+        drive(&rt, start_as(RunMode::Rehearse), |_| None),
+        Outcome::Passed
+    );
+
+    let mut expected = None;
+    let mut notices = Vec::new();
+    let outcome = drive(&rt, start_as(RunMode::Run), |event| {
+        match event {
+            EngineEvent::Started { run } => {
+                expected = Some((run.expected_total, run.steps[0].expected))
+            }
+            EngineEvent::Notice { text, .. } => notices.push(text.clone()),
+            _ => {}
+        }
+        None
+    });
+    assert_eq!(outcome, Outcome::Passed);
+    let (total, step) = expected.expect("started");
+    let step = step.expect("the step's expected duration from the rehearsal");
+    assert!(step >= Duration::from_millis(300), "{step:?}");
+    assert_eq!(total, Some(step));
+    assert!(
+        !notices
+            .iter()
+            .any(|n| n.contains("changed since its last rehearsal")),
+        "{notices:?}"
+    );
+
+    // Edit the runbook: the next run is told it was not rehearsed as it stands.
+    std::fs::write(&path, body.replace("sleep 0.3", "sleep 0.1")).expect("edit");
+    let mut notices = Vec::new();
+    drive(&rt, start_as(RunMode::Run), |event| {
+        if let EngineEvent::Notice { text, .. } = event {
+            notices.push(text.clone());
+        }
+        None
+    });
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("the runbook changed since its last rehearsal")),
+        "{notices:?}"
+    );
+}
