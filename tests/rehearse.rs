@@ -348,3 +348,23 @@ fn sigterm_during_the_watch_tears_the_sandbox_down() {
         "{text}"
     );
 }
+
+#[test]
+fn without_a_runbook_here_the_shipped_one_is_rehearsed_from_the_binary() {
+    let dir = TempDir::new("rehearse-embedded");
+    let out = spawn(&dir, &["--watch", "5s"]).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("rehearsing the shipped Phase 2 runbook"),
+        "{stderr}"
+    );
+    let written = dir.join(".golive/phase2");
+    assert_eq!(
+        std::fs::read_to_string(written.join("runbook.toml")).unwrap(),
+        std::fs::read_to_string(common::repo().join("runbook.toml")).unwrap()
+    );
+    assert!(written.join("assets/sql/rls-policies.sql").exists());
+    let journal = std::fs::read_to_string(latest_run(&written).join("journal.jsonl")).unwrap();
+    assert!(journal.contains(r#""outcome":"passed""#), "{journal}");
+}
