@@ -206,6 +206,37 @@ async fn second_permissive_policy_using_true_is_fail_open() {
 }
 
 #[tokio::test]
+async fn a_loose_update_only_policy_is_caught_by_an_update_without_where() {
+    // An UPDATE that reads a column also passes the SELECT policies, which hide B's rows; one
+    // that reads none meets only this policy's USING (true) and reaches every tenant's rows.
+    let (port, db) = database(
+        "update_only",
+        "CREATE POLICY support_fix ON services AS PERMISSIVE FOR UPDATE USING (true) WITH CHECK (true);",
+    )
+    .await;
+    let report = audit_as(port, &db, "app_user").await;
+    assert!(
+        has(
+            &report,
+            "public.services",
+            "update-unfiltered",
+            Severity::CrossTenantWrite
+        ),
+        "{:#?}",
+        report.findings
+    );
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.subject == "public.services" && f.check == "update-b"),
+        "the WHERE form cannot see it: {:#?}",
+        report.findings
+    );
+    assert_eq!(report.verdict, Verdict::Fail);
+}
+
+#[tokio::test]
 async fn with_check_true_is_a_cross_tenant_write_and_the_probe_changes_nothing() {
     let (port, db) = database(
         "check_true",

@@ -21,7 +21,7 @@ pub struct ProbeCheck {
 }
 
 /// Every probe, in the order of the report's matrix, with its description.
-pub const PROBES: [(&str, &str); 11] = [
+pub const PROBES: [(&str, &str); 12] = [
     ("no-tenant", "no tenant, fresh connection: 0 rows, no error"),
     (
         "after-set-local",
@@ -34,6 +34,10 @@ pub const PROBES: [(&str, &str); 11] = [
     ("move-a-to-b", "as A, UPDATE an A row to B: 42501"),
     ("update-b", "as A, UPDATE B's rows: 0 rows"),
     ("delete-b", "as A, DELETE B's rows: 0 rows"),
+    (
+        "update-unfiltered",
+        "as A, UPDATE without WHERE: only A's rows",
+    ),
     ("insert-own", "as A, INSERT an A row: succeeds"),
     ("update-own", "as A, UPDATE an A row: 1 row"),
 ];
@@ -362,6 +366,11 @@ async fn writes(
         out.record(t, "move-a-to-b", None);
         out.record(t, "update-own", None);
     }
+    if p.update && truth.b {
+        unfiltered_update(app, t, plan, out).await?;
+    } else {
+        out.record(t, "update-unfiltered", None);
+    }
     let b_rows = format!("WHERE {col} = {b}");
     let foreign_writes = [
         (
@@ -389,6 +398,63 @@ async fn writes(
                 format!("as tenant A, {probe} failed, so the probe is inconclusive: {}", describe(&e)),
                 "check the policy expressions"),
         }
+    }
+    Ok(())
+}
+
+/// An UPDATE that reads no column (no WHERE, a constant SET) is checked against the UPDATE
+/// policies' USING alone (the SELECT policies apply only when a column is read). A loose UPDATE-only policy lets such
+/// a statement reach every tenant's rows even when every probe with a WHERE sees nothing.
+async fn unfiltered_update(
+    app: &Client,
+    t: &Table,
+    plan: &ProbePlan<'_>,
+    out: &mut ProbeOutcome,
+) -> Result<(), String> {
+    let q = t.qualified();
+    let col = ident(plan.column);
+    let fix = "make the USING of every permissive UPDATE policy test the tenant";
+    // A constant on the right: `SET col = col` would read the column, and the SELECT policies
+    // would apply again.
+    let update = format!("UPDATE {q} SET {col} = {}", plan.a);
+    let count = format!("SELECT count(*) FROM {q}");
+    let touched = guarded(app, true, || app.execute(&update, &[])).await?;
+    let visible = guarded(app, true, || app.query_one(&count, &[]))
+        .await?
+        .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0));
+    match (touched, visible) {
+        (Ok(n), Ok(own)) if n <= own => out.record(t, "update-unfiltered", Some(true)),
+        (Ok(n), Ok(own)) => out.fail(
+            t,
+            "update-unfiltered",
+            Severity::CrossTenantWrite,
+            format!(
+                "as tenant A, an UPDATE without WHERE touched {n} rows, but A sees only {own}: \
+                 it reached other tenants' rows"
+            ),
+            fix,
+        ),
+        (Err(e), _) if is_rls_denial(&e) => out.fail(
+            t,
+            "update-unfiltered",
+            Severity::Warning,
+            format!(
+                "as tenant A, an UPDATE without WHERE reached other tenants' rows and was stopped \
+                 only by WITH CHECK: {}",
+                crate::pg::describe(&e)
+            ),
+            fix,
+        ),
+        (Err(e), _) | (_, Err(e)) => out.fail(
+            t,
+            "update-unfiltered",
+            Severity::Warning,
+            format!(
+                "as tenant A, an UPDATE without WHERE failed, so the probe is inconclusive: {}",
+                crate::pg::describe(&e)
+            ),
+            "check the policy expressions",
+        ),
     }
     Ok(())
 }
