@@ -136,6 +136,7 @@ pub fn human_line(snap: &Snapshot) -> String {
 }
 
 async fn fullscreen_loop(watch: &mut Watch, args: &MonitorArgs) -> anyhow::Result<i32> {
+    let color = !super::view::no_color();
     use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
     use futures_util::StreamExt;
 
@@ -147,7 +148,7 @@ async fn fullscreen_loop(watch: &mut Watch, args: &MonitorArgs) -> anyhow::Resul
     let mut breached = false;
     let result: anyhow::Result<()> = async {
         loop {
-            terminal.draw(|f| super::view::render(f, f.area(), &state))?;
+            terminal.draw(|f| super::view::render_colored(f, f.area(), &state, color))?;
             tokio::select! {
                 () = tokio::time::sleep_until(end) => return Ok(()),
                 _ = tokio::signal::ctrl_c() => return Ok(()),

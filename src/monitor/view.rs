@@ -24,6 +24,22 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use super::dashboard::DashboardState;
 use super::snapshot::{Panel, State};
 
+/// [`render`], then, when `color` is false (`NO_COLOR`), every colour taken out again: bold and
+/// the state words stay, so the states still read.
+pub fn render_colored(frame: &mut Frame, area: Rect, state: &DashboardState, color: bool) {
+    render(frame, area, state);
+    if !color {
+        frame
+            .buffer_mut()
+            .set_style(area, Style::new().fg(Color::Reset).bg(Color::Reset));
+    }
+}
+
+/// Whether the environment asks for no colour (`NO_COLOR` set and not empty).
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Draw the dashboard into `area`.
 pub fn render(frame: &mut Frame, area: Rect, state: &DashboardState) {
     let Some(snap) = &state.snapshot else {

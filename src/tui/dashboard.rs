@@ -7,7 +7,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
 use serde_json::Value;
 
 use crate::engine::events::StepIdx;
@@ -66,10 +65,5 @@ impl Dashboard {
 /// Draw the dashboard into `area` (the console's body): [`monitor::render`], with every colour
 /// taken out again under `NO_COLOR` (bold and the words stay, so states still read).
 pub fn render(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: Theme) {
-    monitor::render(frame, area, &dashboard.state);
-    if !theme.color {
-        frame
-            .buffer_mut()
-            .set_style(area, Style::new().fg(Color::Reset).bg(Color::Reset));
-    }
+    monitor::view::render_colored(frame, area, &dashboard.state, theme.color);
 }

@@ -45,7 +45,7 @@ impl Default for TuiOptions {
     /// keymap; 100 000 lines per step in memory.
     fn default() -> Self {
         TuiOptions {
-            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            no_color: crate::monitor::view::no_color(),
             tick_rate: Duration::from_millis(33),
             keymap: Keymap::default(),
             output_cap: state::output::DEFAULT_CAP,
