@@ -60,13 +60,26 @@ sql = "INSERT INTO ledger (step) VALUES ('three')"
     wait_for(&started);
     first.kill().expect("SIGKILL golive");
     let _ = first.wait();
-    kill_group_in(&dir.join("slow-started.pid"));
-
     let run_dir = latest_run(&dir.0);
     let journal = run_dir.join("journal.jsonl");
+    let killed = std::fs::read_to_string(&journal).expect("journal");
+    assert!(killed.contains(r#""step":"slow","attempt":1"#), "{killed}");
+    assert!(!killed.contains(r#""event":"run_finished""#), "{killed}");
+
+    // The step's `sleep` outlived golive: resuming now would run the step twice at once.
+    let out = run(
+        &["run", &rb, "--headless", "--resume", "--approve", "slow"],
+        &env,
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert!(
+        log.contains("processes of the interrupted `slow` are still running"),
+        "{log}"
+    );
+    kill_group_in(&dir.join("slow-started.pid"));
+    std::thread::sleep(Duration::from_millis(200));
     let before = std::fs::read_to_string(&journal).expect("journal");
-    assert!(before.contains(r#""step":"slow","attempt":1"#), "{before}");
-    assert!(!before.contains(r#""event":"run_finished""#), "{before}");
     // A crash can tear the last line: simulate one.
     std::fs::write(
         &journal,

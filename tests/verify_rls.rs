@@ -543,6 +543,7 @@ tenants = ["${TENANTS}"]
             run_dir: &dir,
             base_dir: &dir,
             runbook: &runbook,
+            pid_file: None,
         };
         let result = golive::verify::step::run_rls_step(spec, &mut ctx).await;
         sink.finish().await.expect("flush");

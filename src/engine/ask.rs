@@ -158,6 +158,14 @@ impl Runner {
     /// A step interrupted in an earlier process runs again only when asked.
     pub(super) async fn confirm_rerun(&mut self, idx: StepIdx) -> Result<(), SeqEnd> {
         let qualified = self.planned[idx].qualified.clone();
+        if let Some(pgid) = crate::exec::shell::leftover_group(&self.step_file(idx, "pid")) {
+            let reason = format!(
+                "processes of the interrupted `{qualified}` are still running (process group \
+                 {pgid}); wait for them to finish or stop them (`kill -TERM -{pgid}`), then resume"
+            );
+            self.refuse(&qualified, "re-run interrupted step", &reason)?;
+            return Err(SeqEnd::Stop(Outcome::Refused, reason));
+        }
         let reply = self
             .ask(
                 Some(idx),

@@ -92,6 +92,14 @@ impl Runner {
             .unwrap_or_default()
     }
 
+    /// A file of the step's own in `steps/`: its log (`log`), its process group (`pid`).
+    pub(super) fn step_file(&self, idx: StepIdx, extension: &str) -> std::path::PathBuf {
+        let name = self.planned[idx].qualified.replace('/', "--");
+        self.run_dir()
+            .join("steps")
+            .join(format!("{name}.{extension}"))
+    }
+
     /// Run to the end; the outcome is journaled and sent as `Finished`.
     pub(super) async fn run(mut self) -> Outcome {
         if let Some(info) = self.info.take() {

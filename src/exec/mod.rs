@@ -51,6 +51,9 @@ pub struct StepCtx<'a> {
     pub base_dir: &'a Path,
     /// The whole runbook (its `[flags]` provider, its `[monitor]` table).
     pub runbook: &'a crate::runbook::Runbook,
+    /// Where a step that starts processes records their process group while they run, so a
+    /// later `--resume` can tell whether they outlived a killed golive.
+    pub pid_file: Option<&'a Path>,
 }
 
 /// Run one step with the executor of its kind.

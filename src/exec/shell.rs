@@ -63,6 +63,10 @@ pub async fn run_script(
         ))
     })?;
     let group = ProcessGroup(child.id().and_then(|id| i32::try_from(id).ok()));
+    if let (Some(path), Some(pgid)) = (ctx.pid_file, group.0) {
+        // Best effort: without it, a resume after a crash cannot warn about leftovers.
+        let _ = std::fs::write(path, pgid.to_string());
+    }
 
     let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(16);
     if let Some(out) = child.stdout.take() {
@@ -104,6 +108,9 @@ pub async fn run_script(
         None => child.wait().await,
     };
     group.kill();
+    if let Some(path) = ctx.pid_file {
+        let _ = std::fs::remove_file(path);
+    }
     if let Some(err) = stop {
         return Err(err);
     }
@@ -208,7 +215,38 @@ fn signal_group(pgid: i32, signal: i32) {
     }
 }
 
+/// Whether any process of the group still runs. Zombies do not count: an orphan killed after
+/// its parent died may wait a while for its reaper, but it runs nothing.
 fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 checks for existence only.
-    unsafe { libc::killpg(pgid, 0) == 0 }
+    if unsafe { libc::killpg(pgid, 0) } != 0 {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        pgrp == Some(pgid) && state != Some("Z")
+    })
+}
+
+/// The process group recorded in `pid_file`, if any process of it still runs: what a step
+/// interrupted by a killed golive may have left behind.
+pub fn leftover_group(pid_file: &std::path::Path) -> Option<i32> {
+    let pgid: i32 = std::fs::read_to_string(pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    group_alive(pgid).then_some(pgid)
 }

@@ -16,17 +16,13 @@ impl Runner {
         idx: StepIdx,
     ) -> (Result<String, StepError>, Option<Reply>) {
         let planned = &self.planned[idx];
-        let log_name = planned.qualified.replace('/', "--");
-        let log = self
-            .journal
-            .path()
-            .parent()
-            .map(|d| d.join("steps").join(format!("{log_name}.log")));
+        let log = self.step_file(idx, "log");
+        let pid_file = self.step_file(idx, "pid");
         let mut sink = match OutputSink::new(
             idx,
             self.events.clone(),
             self.vars.redactor().clone(),
-            log.as_deref(),
+            Some(&log),
         ) {
             Ok(sink) => sink,
             Err(e) => {
@@ -50,6 +46,7 @@ impl Runner {
                 run_dir: &run_dir,
                 base_dir: &self.runbook.base_dir,
                 runbook: &self.runbook,
+                pid_file: Some(&pid_file),
             };
             let work = exec::dispatch(&planned.step, &mut ctx);
             tokio::pin!(work);
