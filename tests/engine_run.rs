@@ -294,9 +294,10 @@ run = "sleep 300 & echo $! > {}; wait"
         .trim()
         .parse()
         .expect("pid number");
-    // SAFETY: signal 0 only checks whether the process exists.
-    let alive = unsafe { libc::kill(pid, 0) } == 0;
-    assert!(!alive, "the background child {pid} outlived the step");
+    assert!(
+        !common::alive(pid),
+        "the background child {pid} outlived the step"
+    );
 }
 
 #[test]

@@ -92,7 +92,7 @@ fn a_full_disk_stops_the_run_before_the_next_step_and_the_journal_stays_whole() 
         &format!(
             "[runbook]\nname = \"full\"\n\n[vars]\nDATABASE_URL = {{ required = true }}\n\n\
              [[steps]]\nid = \"fill\"\ntitle = \"Fill the disk\"\nkind = \"shell\"\n\
-             run = \"head -c 1000000 /dev/zero > filler 2>/dev/null; echo filled\"\n\n\
+             run = \"head -c 1000000 /dev/zero > filler 2>/dev/null; seq 1 5000\"\n\n\
              [[steps]]\nid = \"second\"\ntitle = \"Must not run\"\nkind = \"shell\"\nrun = \"touch {}\"\n",
             marker.display()
         ),

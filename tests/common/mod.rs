@@ -264,10 +264,15 @@ pub fn wait_exit(
     }
 }
 
-/// Whether a process exists.
+/// Whether a process runs (a zombie waiting for its reaper does not).
 pub fn alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks existence.
-    unsafe { libc::kill(pid, 0) == 0 }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z"),
+        Err(_) => false,
+    }
 }
 
 /// SIGKILL the process group whose leader's pid is in `pidfile` (a step's `echo $$ > file`).
