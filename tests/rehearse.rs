@@ -365,6 +365,10 @@ fn without_a_runbook_here_the_shipped_one_is_rehearsed_from_the_binary() {
         std::fs::read_to_string(common::repo().join("runbook.toml")).unwrap()
     );
     assert!(written.join("assets/sql/rls-policies.sql").exists());
+    assert!(
+        !written.join("backups").exists(),
+        "the rehearsal's snapshot belongs to the sandbox and goes with it"
+    );
     let journal = std::fs::read_to_string(latest_run(&written).join("journal.jsonl")).unwrap();
     assert!(journal.contains(r#""outcome":"passed""#), "{journal}");
 }

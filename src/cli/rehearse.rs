@@ -99,6 +99,12 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
         sandbox.pg_log().display()
     );
     let mut overlay = sandbox.vars();
+    // The rehearsal's snapshot goes with the sandbox, not beside the runbook.
+    overlay.push((
+        "BACKUP_DIR".into(),
+        sandbox.root().join("backups").display().to_string(),
+        false,
+    ));
     overlay.push((
         "WATCH".into(),
         humantime::format_duration(args.watch).to_string(),
