@@ -25,6 +25,7 @@ fn start(rt: &tokio::runtime::Runtime, path: &std::path::Path, db: &Db) -> Engin
         selection: Selection::All,
         resume: false,
         mode: RunMode::Run,
+        approved_on_command_line: false,
     }))
     .expect("engine starts")
 }
@@ -112,6 +113,7 @@ fn a_wrong_typed_name_refuses_and_the_right_one_runs_the_destructive_step() {
     assert!(j.contains(r#""event":"refused","step":"wipe""#), "{j}");
     assert!(j.contains("typed `production`"), "{j}");
     assert!(j.contains(r#""event":"confirmed","step":"wipe""#), "{j}");
+    assert!(j.contains("(typed the target's name)"), "{j}");
 }
 
 #[test]
@@ -264,6 +266,7 @@ fn a_passed_rehearsal_gives_a_later_run_its_expected_durations_and_a_changed_run
             selection: Selection::All,
             resume: false,
             mode,
+            approved_on_command_line: false,
         }))
         .expect("engine")
     };

@@ -205,6 +205,7 @@ pub(crate) async fn run(
         selection,
         resume: args.resume,
         mode,
+        approved_on_command_line: headless,
     };
     let handle = match engine::start(config).await {
         Ok(h) => h,

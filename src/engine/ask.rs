@@ -104,11 +104,7 @@ impl Runner {
                 Reply::Answer(Answer::Confirm { typed })
                     if expect.as_ref().is_none_or(|e| e == &typed) =>
                 {
-                    let by = if expect.is_some() {
-                        format!("{} (typed the target's name)", self.operator)
-                    } else {
-                        self.operator.clone()
-                    };
+                    let by = self.confirmed_by(expect.is_some());
                     self.record(Entry::Confirmed {
                         step: Some(qualified),
                         what: what.to_string(),
@@ -183,7 +179,7 @@ impl Runner {
                 self.record(Entry::Confirmed {
                     step: Some(qualified),
                     what: "re-run interrupted step".into(),
-                    by: self.operator.clone(),
+                    by: self.confirmed_by(false),
                     target: None,
                 })
                 .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
@@ -209,6 +205,15 @@ impl Runner {
                     ),
                 ))
             }
+        }
+    }
+
+    /// Who confirmed, and how: typed by a person, or approved on the command line.
+    fn confirmed_by(&self, typed_target: bool) -> String {
+        match (self.approved_on_command_line, typed_target) {
+            (true, _) => format!("{} (approved on the command line)", self.operator),
+            (false, true) => format!("{} (typed the target's name)", self.operator),
+            (false, false) => self.operator.clone(),
         }
     }
 

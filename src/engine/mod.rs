@@ -63,6 +63,9 @@ pub struct EngineConfig {
     pub resume: bool,
     /// Run or rehearsal.
     pub mode: RunMode,
+    /// Confirmations come from `--approve` on the command line (headless), not from a person
+    /// typing them: the journal says which.
+    pub approved_on_command_line: bool,
 }
 
 /// Why a run could not start.

@@ -36,6 +36,7 @@ pub(super) struct Parts {
     pub selection: Selection,
     pub lock: Option<LockGuard>,
     pub notices: Vec<(NoticeLevel, String)>,
+    pub approved_on_command_line: bool,
 }
 
 /// How a sequence ended.
@@ -58,6 +59,7 @@ pub(super) struct Runner {
     selection: Selection,
     lock: Option<LockGuard>,
     notices: Vec<(NoticeLevel, String)>,
+    pub(super) approved_on_command_line: bool,
     dbs: Databases,
     pub(super) operator: String,
     pub(super) next_question: u64,
@@ -77,6 +79,7 @@ impl Runner {
             selection: parts.selection,
             lock: parts.lock,
             notices: parts.notices,
+            approved_on_command_line: parts.approved_on_command_line,
             dbs: Databases::default(),
             operator: crate::provenance::user(),
             next_question: 1,

@@ -27,6 +27,7 @@ pub(super) async fn prepare(
         selection,
         resume,
         mode,
+        approved_on_command_line,
     } = config;
     check_selection(&runbook, &selection)?;
     let dirs = RunDirs::for_runbook(&runbook.path);
@@ -225,6 +226,7 @@ pub(super) async fn prepare(
         selection,
         lock,
         notices,
+        approved_on_command_line,
     }))
 }
 
