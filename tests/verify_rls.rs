@@ -237,6 +237,35 @@ async fn a_loose_update_only_policy_is_caught_by_an_update_without_where() {
 }
 
 #[tokio::test]
+async fn a_loose_delete_only_policy_is_caught_by_a_delete_without_where() {
+    let (port, db) = database(
+        "delete_only",
+        "CREATE POLICY support_purge ON services AS PERMISSIVE FOR DELETE USING (true);",
+    )
+    .await;
+    let report = audit_as(port, &db, "app_user").await;
+    assert!(
+        has(
+            &report,
+            "public.services",
+            "delete-unfiltered",
+            Severity::CrossTenantWrite
+        ),
+        "{:#?}",
+        report.findings
+    );
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.subject == "public.services" && f.check == "delete-b"),
+        "the WHERE form cannot see it: {:#?}",
+        report.findings
+    );
+    assert_eq!(report.verdict, Verdict::Fail);
+}
+
+#[tokio::test]
 async fn with_check_true_is_a_cross_tenant_write_and_the_probe_changes_nothing() {
     let (port, db) = database(
         "check_true",

@@ -21,7 +21,7 @@ pub struct ProbeCheck {
 }
 
 /// Every probe, in the order of the report's matrix, with its description.
-pub const PROBES: [(&str, &str); 12] = [
+pub const PROBES: [(&str, &str); 13] = [
     ("no-tenant", "no tenant, fresh connection: 0 rows, no error"),
     (
         "after-set-local",
@@ -37,6 +37,10 @@ pub const PROBES: [(&str, &str); 12] = [
     (
         "update-unfiltered",
         "as A, UPDATE without WHERE: only A's rows",
+    ),
+    (
+        "delete-unfiltered",
+        "as A, DELETE without WHERE: only A's rows",
     ),
     ("insert-own", "as A, INSERT an A row: succeeds"),
     ("update-own", "as A, UPDATE an A row: 1 row"),
@@ -366,10 +370,21 @@ async fn writes(
         out.record(t, "move-a-to-b", None);
         out.record(t, "update-own", None);
     }
-    if p.update && truth.b {
-        unfiltered_update(app, t, plan, out).await?;
-    } else {
-        out.record(t, "update-unfiltered", None);
+    for (probe, granted, sql) in [
+        (
+            "update-unfiltered",
+            p.update,
+            // A constant on the right: `SET col = col` would read the column, and the SELECT
+            // policies would apply again.
+            format!("UPDATE {q} SET {col} = {a}"),
+        ),
+        ("delete-unfiltered", p.delete, format!("DELETE FROM {q}")),
+    ] {
+        if granted && truth.b {
+            unfiltered(app, t, probe, &sql, out).await?;
+        } else {
+            out.record(t, probe, None);
+        }
     }
     let b_rows = format!("WHERE {col} = {b}");
     let foreign_writes = [
@@ -402,55 +417,55 @@ async fn writes(
     Ok(())
 }
 
-/// An UPDATE that reads no column (no WHERE, a constant SET) is checked against the UPDATE
-/// policies' USING alone (the SELECT policies apply only when a column is read). A loose UPDATE-only policy lets such
-/// a statement reach every tenant's rows even when every probe with a WHERE sees nothing.
-async fn unfiltered_update(
+/// An UPDATE or DELETE that reads no column (no WHERE; a constant SET) is checked against its
+/// command's policies' USING alone: the SELECT policies apply only when a column is read. A loose
+/// UPDATE- or DELETE-only policy lets such a statement reach every tenant's rows even when every
+/// probe with a WHERE sees nothing. Rolled back like every probe.
+async fn unfiltered(
     app: &Client,
     t: &Table,
-    plan: &ProbePlan<'_>,
+    probe: &'static str,
+    sql: &str,
     out: &mut ProbeOutcome,
 ) -> Result<(), String> {
     let q = t.qualified();
-    let col = ident(plan.column);
-    let fix = "make the USING of every permissive UPDATE policy test the tenant";
-    // A constant on the right: `SET col = col` would read the column, and the SELECT policies
-    // would apply again.
-    let update = format!("UPDATE {q} SET {col} = {}", plan.a);
+    let fix = "make the USING of every permissive UPDATE/DELETE policy test the tenant";
     let count = format!("SELECT count(*) FROM {q}");
-    let touched = guarded(app, true, || app.execute(&update, &[])).await?;
+    let touched = guarded(app, true, || app.execute(sql, &[])).await?;
     let visible = guarded(app, true, || app.query_one(&count, &[]))
         .await?
         .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0));
     match (touched, visible) {
-        (Ok(n), Ok(own)) if n <= own => out.record(t, "update-unfiltered", Some(true)),
+        (Ok(n), Ok(own)) if n <= own => out.record(t, probe, Some(true)),
         (Ok(n), Ok(own)) => out.fail(
             t,
-            "update-unfiltered",
+            probe,
             Severity::CrossTenantWrite,
             format!(
-                "as tenant A, an UPDATE without WHERE touched {n} rows, but A sees only {own}: \
-                 it reached other tenants' rows"
+                "as tenant A, `{sql}` touched {n} rows, but A sees only {own}: it reached other \
+                 tenants' rows"
             ),
             fix,
         ),
+        // Rows of A referenced elsewhere: the statement cannot finish, so it proves nothing.
+        (Err(e), _) if crate::pg::sqlstate(&e) == Some("23503") => out.record(t, probe, None),
         (Err(e), _) if is_rls_denial(&e) => out.fail(
             t,
-            "update-unfiltered",
+            probe,
             Severity::Warning,
             format!(
-                "as tenant A, an UPDATE without WHERE reached other tenants' rows and was stopped \
-                 only by WITH CHECK: {}",
+                "as tenant A, `{sql}` reached other tenants' rows and was stopped only by WITH \
+                 CHECK: {}",
                 crate::pg::describe(&e)
             ),
             fix,
         ),
         (Err(e), _) | (_, Err(e)) => out.fail(
             t,
-            "update-unfiltered",
+            probe,
             Severity::Warning,
             format!(
-                "as tenant A, an UPDATE without WHERE failed, so the probe is inconclusive: {}",
+                "as tenant A, `{sql}` failed, so the probe is inconclusive: {}",
                 crate::pg::describe(&e)
             ),
             "check the policy expressions",
