@@ -39,8 +39,8 @@ pub struct MonitorArgs {
 
 /// Run `golive monitor`; the exit code.
 pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
-    let cfg = match load_config(&args) {
-        Ok(cfg) => cfg,
+    let (cfg, rollback) = match load_config(&args) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("golive monitor: {e:#}");
             return Ok(2);
@@ -52,21 +52,34 @@ pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
         for note in watch.notes() {
             eprintln!("{note}");
         }
-        headless_loop(&mut watch, &args).await
+        headless_loop(&mut watch, &args, &rollback).await
     } else {
-        fullscreen_loop(&mut watch, &args).await
+        fullscreen_loop(&mut watch, &args, &rollback).await
     }
 }
 
-fn load_config(args: &MonitorArgs) -> anyhow::Result<MonitorConfig> {
+/// The configuration, and what to say after a breach: how to start the runbook's first rollback.
+fn load_config(args: &MonitorArgs) -> anyhow::Result<(MonitorConfig, String)> {
     let env = |k: &str| std::env::var(k).ok();
     let default_missing = args.runbook.as_os_str() == "runbook.toml" && !args.runbook.exists();
-    let (table, vars) = if default_missing {
-        (None, Vars::default())
+    let (table, vars, rollback) = if default_missing {
+        (None, Vars::default(), String::new())
     } else {
         let runbook = crate::runbook::load(&args.runbook)?;
         let vars = Vars::partial(&runbook, env);
-        (runbook.monitor, vars)
+        let rollback = runbook
+            .rollbacks
+            .first()
+            .map(|p| {
+                format!(
+                    " — {}: golive run {} --procedure {}",
+                    p.title,
+                    args.runbook.display(),
+                    p.id
+                )
+            })
+            .unwrap_or_default();
+        (runbook.monitor, vars, rollback)
     };
     let mut cfg = MonitorConfig::from_table(table.as_ref(), &vars, &env)
         .with_context(|| format!("in {}", args.runbook.display()))?;
@@ -75,7 +88,7 @@ fn load_config(args: &MonitorArgs) -> anyhow::Result<MonitorConfig> {
         cfg.refresh = r;
         cfg.refresh_later = cfg.refresh_later.max(r);
     }
-    Ok(cfg)
+    Ok((cfg, rollback))
 }
 
 fn deadline(args: &MonitorArgs) -> tokio::time::Instant {
@@ -83,7 +96,11 @@ fn deadline(args: &MonitorArgs) -> tokio::time::Instant {
     tokio::time::Instant::now() + args.for_duration.unwrap_or(far)
 }
 
-async fn headless_loop(watch: &mut Watch, args: &MonitorArgs) -> anyhow::Result<i32> {
+async fn headless_loop(
+    watch: &mut Watch,
+    args: &MonitorArgs,
+    rollback: &str,
+) -> anyhow::Result<i32> {
     let mut tracker = Tracker::new(watch.config());
     let end = deadline(args);
     let mut breached = false;
@@ -103,7 +120,7 @@ async fn headless_loop(watch: &mut Watch, args: &MonitorArgs) -> anyhow::Result<
         writeln!(out, "{line}")?;
         out.flush()?;
         if let Some(b) = tracker.observe(&snap) {
-            eprintln!("BREACH: {b}");
+            eprintln!("BREACH: {b}{rollback}");
             breached = true;
         }
         last = Some(snap);
@@ -135,7 +152,11 @@ pub fn human_line(snap: &Snapshot) -> String {
     parts.join(" | ")
 }
 
-async fn fullscreen_loop(watch: &mut Watch, args: &MonitorArgs) -> anyhow::Result<i32> {
+async fn fullscreen_loop(
+    watch: &mut Watch,
+    args: &MonitorArgs,
+    rollback: &str,
+) -> anyhow::Result<i32> {
     let color = !super::view::no_color();
     use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
     use futures_util::StreamExt;
@@ -154,7 +175,7 @@ async fn fullscreen_loop(watch: &mut Watch, args: &MonitorArgs) -> anyhow::Resul
                 _ = tokio::signal::ctrl_c() => return Ok(()),
                 snap = watch.next() => {
                     if let Some(b) = tracker.observe(&snap) {
-                        state.breach = Some(b.to_string());
+                        state.breach = Some(format!("{b}{rollback}"));
                         breached = true;
                     }
                     state.apply(snap);
