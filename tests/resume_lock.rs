@@ -253,24 +253,31 @@ fn random_sigkills_never_lose_or_invent_a_step() {
         let _ = child.wait();
         let mut finished = false;
         for _ in 0..10 {
-            let resumable = dir.join(".golive/runs").exists();
-            let args: Vec<&str> = if resumable {
+            // What the killed process left: nothing, a journal without its first record (killed
+            // while creating it: nothing ran), an unfinished run, or a passed one.
+            let journal = dir
+                .join(".golive/runs")
+                .exists()
+                .then(|| std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).ok())
+                .flatten()
+                .unwrap_or_default();
+            if journal.contains(r#""outcome":"passed""#) {
+                finished = true;
+                break;
+            }
+            let started = journal
+                .lines()
+                .next()
+                .is_some_and(|l| serde_json::from_str::<serde_json::Value>(l).is_ok());
+            let args: Vec<&str> = if started {
                 vec!["run", &rb, "--headless", "--resume", "--approve-all"]
             } else {
+                let _ = std::fs::remove_dir_all(dir.join(".golive"));
                 vec!["run", &rb, "--headless"]
             };
-            let out = run(&args, &env);
-            match out.status.code() {
-                Some(0) => {
-                    finished = true;
-                    break;
-                }
-                // Killed after the last step finished: nothing left to resume.
-                Some(2) if text(&out).contains("no unfinished run") => {
-                    finished = true;
-                    break;
-                }
-                _ => {}
+            if run(&args, &env).status.code() == Some(0) {
+                finished = true;
+                break;
             }
         }
         assert!(finished, "trial {trial}: the run never completed");
