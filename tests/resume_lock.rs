@@ -255,11 +255,10 @@ fn random_sigkills_never_lose_or_invent_a_step() {
         for _ in 0..10 {
             // What the killed process left: nothing, a journal without its first record (killed
             // while creating it: nothing ran), an unfinished run, or a passed one.
-            let journal = dir
-                .join(".golive/runs")
-                .exists()
-                .then(|| std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).ok())
-                .flatten()
+            let journal = std::fs::read_dir(dir.join(".golive/runs"))
+                .ok()
+                .and_then(|runs| runs.flatten().map(|e| e.path()).max())
+                .and_then(|run| std::fs::read_to_string(run.join("journal.jsonl")).ok())
                 .unwrap_or_default();
             if journal.contains(r#""outcome":"passed""#) {
                 finished = true;
