@@ -9,5 +9,12 @@ fn main() {
         .unwrap_or_else(|| "unknown commit".into());
     let profile = std::env::var("PROFILE").unwrap_or_default();
     println!("cargo:rustc-env=GOLIVE_BUILD={commit} {profile}");
+    // Rebuild the name when a commit moves the branch, not only when HEAD switches branches.
     println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rerun-if-changed=.git/packed-refs");
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD")
+        && let Some(reference) = head.strip_prefix("ref: ")
+    {
+        println!("cargo:rerun-if-changed=.git/{}", reference.trim());
+    }
 }
