@@ -1,20 +1,12 @@
 //! `golive verify rls` against a real PostgreSQL: the correct Phase 2 database passes, and each
 //! class of broken setup is caught by the check meant for it.
 
-use std::sync::Mutex;
+mod common;
 
-use golive::pg::cluster::{Cluster, ClusterOptions};
 use golive::verify::rls::{self, RlsOptions, RlsReport};
 use golive::verify::{Severity, Verdict};
 
-static CLUSTER: Mutex<Option<Cluster>> = Mutex::new(None);
-static PORT: tokio::sync::OnceCell<u16> = tokio::sync::OnceCell::const_new();
-
-extern "C" fn stop_cluster() {
-    if let Ok(mut guard) = CLUSTER.lock() {
-        guard.take();
-    }
-}
+use common::Db;
 
 const PRED: &str = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid";
 
@@ -27,43 +19,15 @@ async fn exec(url: &str, sql: &str) {
     s.client.batch_execute(sql).await.expect("setup SQL");
 }
 
-/// One cluster per test binary with a `phase2` template database: the Phase 1 schema, then
-/// Catalog v2 and the RLS policies as app_owner in one transaction.
-async fn port() -> u16 {
-    *PORT
-        .get_or_init(|| async {
-            let cluster = Cluster::start(&ClusterOptions::default()).expect("start PostgreSQL");
-            let port = cluster.port();
-            *CLUSTER.lock().expect("lock") = Some(cluster);
-            // SAFETY: registers a plain function to run at exit; it only drops the cluster.
-            unsafe { libc::atexit(stop_cluster) };
-            exec(&url(port, "postgres", "postgres"), "CREATE DATABASE phase2").await;
-            let schema = include_str!("../assets/sandbox/schema.sql");
-            let columns = include_str!("../assets/sql/catalog-v2-columns.sql");
-            let policies = include_str!("../assets/sql/rls-policies.sql");
-            exec(&url(port, "postgres", "phase2"), schema).await;
-            exec(
-                &url(port, "postgres", "phase2"),
-                &format!("BEGIN; SET ROLE app_owner; {columns}\n{policies}\nCOMMIT;"),
-            )
-            .await;
-            port
-        })
-        .await
-}
-
 /// A fresh copy of the Phase 2 database with `breakage` applied as superuser.
-async fn database(name: &str, breakage: &str) -> (u16, String) {
-    let port = port().await;
-    exec(
-        &url(port, "postgres", "postgres"),
-        &format!("CREATE DATABASE {name} TEMPLATE phase2"),
-    )
-    .await;
+async fn database(breakage: &str) -> (u16, String) {
+    let db = tokio::task::spawn_blocking(Db::phase2)
+        .await
+        .expect("database");
     if !breakage.is_empty() {
-        exec(&url(port, "postgres", name), breakage).await;
+        exec(&db.admin_url(), breakage).await;
     }
-    (port, name.to_string())
+    (db.port(), db.name)
 }
 
 async fn audit_as(port: u16, db: &str, role: &str) -> RlsReport {
@@ -95,7 +59,7 @@ fn blocking(report: &RlsReport) -> Vec<String> {
 
 #[tokio::test]
 async fn correct_phase2_passes_with_no_blocking_finding() {
-    let (port, db) = database("correct", "").await;
+    let (port, db) = database("").await;
     let report = audit_as(port, &db, "app_user").await;
     assert_eq!(report.verdict, Verdict::Pass, "{:?}", blocking(&report));
     assert!(
@@ -132,11 +96,7 @@ async fn correct_phase2_passes_with_no_blocking_finding() {
 
 #[tokio::test]
 async fn rls_not_enabled_is_fail_open() {
-    let (port, db) = database(
-        "not_enabled",
-        "ALTER TABLE customers DISABLE ROW LEVEL SECURITY;",
-    )
-    .await;
+    let (port, db) = database("ALTER TABLE customers DISABLE ROW LEVEL SECURITY;").await;
     let report = audit_as(port, &db, "app_user").await;
     assert_eq!(report.verdict, Verdict::Fail);
     assert!(has(
@@ -156,7 +116,6 @@ async fn rls_not_enabled_is_fail_open() {
 #[tokio::test]
 async fn enabled_but_not_forced_with_the_app_role_as_owner_is_fail_open() {
     let (port, db) = database(
-        "not_forced",
         "ALTER TABLE vehicles NO FORCE ROW LEVEL SECURITY; ALTER TABLE vehicles OWNER TO app_user;",
     )
     .await;
@@ -184,11 +143,9 @@ async fn enabled_but_not_forced_with_the_app_role_as_owner_is_fail_open() {
 
 #[tokio::test]
 async fn second_permissive_policy_using_true_is_fail_open() {
-    let (port, db) = database(
-        "using_true",
-        "CREATE POLICY reporting ON services AS PERMISSIVE FOR SELECT USING (true);",
-    )
-    .await;
+    let (port, db) =
+        database("CREATE POLICY reporting ON services AS PERMISSIVE FOR SELECT USING (true);")
+            .await;
     let report = audit_as(port, &db, "app_user").await;
     assert!(has(
         &report,
@@ -209,9 +166,7 @@ async fn second_permissive_policy_using_true_is_fail_open() {
 async fn a_loose_update_only_policy_is_caught_by_an_update_without_where() {
     // An UPDATE that reads a column also passes the SELECT policies, which hide B's rows; one
     // that reads none meets only this policy's USING (true) and reaches every tenant's rows.
-    let (port, db) = database(
-        "update_only",
-        "CREATE POLICY support_fix ON services AS PERMISSIVE FOR UPDATE USING (true) WITH CHECK (true);",
+    let (port, db) = database("CREATE POLICY support_fix ON services AS PERMISSIVE FOR UPDATE USING (true) WITH CHECK (true);",
     )
     .await;
     let report = audit_as(port, &db, "app_user").await;
@@ -238,11 +193,9 @@ async fn a_loose_update_only_policy_is_caught_by_an_update_without_where() {
 
 #[tokio::test]
 async fn a_loose_delete_only_policy_is_caught_by_a_delete_without_where() {
-    let (port, db) = database(
-        "delete_only",
-        "CREATE POLICY support_purge ON services AS PERMISSIVE FOR DELETE USING (true);",
-    )
-    .await;
+    let (port, db) =
+        database("CREATE POLICY support_purge ON services AS PERMISSIVE FOR DELETE USING (true);")
+            .await;
     let report = audit_as(port, &db, "app_user").await;
     assert!(
         has(
@@ -267,13 +220,10 @@ async fn a_loose_delete_only_policy_is_caught_by_a_delete_without_where() {
 
 #[tokio::test]
 async fn with_check_true_is_a_cross_tenant_write_and_the_probe_changes_nothing() {
-    let (port, db) = database(
-        "check_true",
-        &format!(
-            "DROP POLICY tenant_isolation ON appointments;
+    let (port, db) = database(&format!(
+        "DROP POLICY tenant_isolation ON appointments;
              CREATE POLICY tenant_isolation ON appointments USING ({PRED}) WITH CHECK (true);"
-        ),
-    )
+    ))
     .await;
     let count = "SELECT count(*)::text || ':' || sum(hashtext(a::text))::text FROM appointments a";
     let admin = golive::pg::connect(&url(port, "postgres", &db), "test")
@@ -307,13 +257,10 @@ async fn with_check_true_is_a_cross_tenant_write_and_the_probe_changes_nothing()
 #[tokio::test]
 async fn policy_without_nullif_is_fail_noisy_on_a_reused_connection() {
     let bad = "tenant_id = current_setting('app.tenant_id', true)::uuid";
-    let (port, db) = database(
-        "no_nullif",
-        &format!(
-            "DROP POLICY tenant_isolation ON customers;
+    let (port, db) = database(&format!(
+        "DROP POLICY tenant_isolation ON customers;
              CREATE POLICY tenant_isolation ON customers USING ({bad}) WITH CHECK ({bad});"
-        ),
-    )
+    ))
     .await;
     let report = audit_as(port, &db, "app_user").await;
     assert!(has(
@@ -348,9 +295,7 @@ async fn policy_without_nullif_is_fail_noisy_on_a_reused_connection() {
 async fn policy_true_when_the_setting_is_null_is_fail_open() {
     let open = "tenant_id = current_setting('app.tenant_id', true)::uuid \
                 OR current_setting('app.tenant_id', true) IS NULL";
-    let (port, db) = database(
-        "null_open",
-        &format!(
+    let (port, db) = database(&format!(
             "DROP POLICY tenant_isolation ON service_operations;
              CREATE POLICY tenant_isolation ON service_operations USING ({open}) WITH CHECK ({PRED});"
         ),
@@ -379,13 +324,10 @@ const APP_GRANTS: &str = "GRANT USAGE ON SCHEMA public TO {r};
 
 #[tokio::test]
 async fn app_role_with_bypassrls_is_fail_open() {
-    let (port, db) = database(
-        "bypass",
-        &format!(
-            "CREATE ROLE t_bypass LOGIN BYPASSRLS; {}",
-            APP_GRANTS.replace("{r}", "t_bypass")
-        ),
-    )
+    let (port, db) = database(&format!(
+        "CREATE ROLE t_bypass LOGIN BYPASSRLS; {}",
+        APP_GRANTS.replace("{r}", "t_bypass")
+    ))
     .await;
     let report = audit_as(port, &db, "t_bypass").await;
     assert!(has(
@@ -405,14 +347,11 @@ async fn app_role_with_bypassrls_is_fail_open() {
 
 #[tokio::test]
 async fn app_role_member_of_a_bypassrls_role_is_fail_open() {
-    let (port, db) = database(
-        "member",
-        &format!(
-            "CREATE ROLE t_auditors NOLOGIN BYPASSRLS; CREATE ROLE t_member LOGIN;
+    let (port, db) = database(&format!(
+        "CREATE ROLE t_auditors NOLOGIN BYPASSRLS; CREATE ROLE t_member LOGIN;
              GRANT t_auditors TO t_member; {}",
-            APP_GRANTS.replace("{r}", "t_member")
-        ),
-    )
+        APP_GRANTS.replace("{r}", "t_member")
+    ))
     .await;
     let report = audit_as(port, &db, "t_member").await;
     let finding = report
@@ -427,7 +366,7 @@ async fn app_role_member_of_a_bypassrls_role_is_fail_open() {
 
 #[tokio::test]
 async fn app_role_owning_a_table_is_fail_open() {
-    let (port, db) = database("owner", "ALTER TABLE appointments OWNER TO app_user;").await;
+    let (port, db) = database("ALTER TABLE appointments OWNER TO app_user;").await;
     let report = audit_as(port, &db, "app_user").await;
     assert!(has(
         &report,
@@ -441,7 +380,6 @@ async fn app_role_owning_a_table_is_fail_open() {
 #[tokio::test]
 async fn security_definer_function_leaking_rows_is_fail_open() {
     let (port, db) = database(
-        "definer",
         "SET ROLE app_owner;
          CREATE FUNCTION public.customer_directory() RETURNS SETOF customers
              LANGUAGE sql SECURITY DEFINER AS 'SELECT * FROM public.customers';
@@ -471,7 +409,7 @@ async fn security_definer_function_leaking_rows_is_fail_open() {
 
 #[tokio::test]
 async fn rls_on_without_a_policy_is_broken() {
-    let (port, db) = database("no_policy", "DROP POLICY tenant_isolation ON services;").await;
+    let (port, db) = database("DROP POLICY tenant_isolation ON services;").await;
     let report = audit_as(port, &db, "app_user").await;
     assert!(has(
         &report,
@@ -497,12 +435,8 @@ async fn rls_on_without_a_policy_is_broken() {
 #[tokio::test]
 async fn canary_db_probes_pass_on_phase2_and_fail_without_rls() {
     use golive::verify::canary::{self, CanaryOptions, CanaryOutcome};
-    let (port, good) = database("canary_good", "").await;
-    let (_, bad) = database(
-        "canary_bad",
-        "ALTER TABLE vehicles DISABLE ROW LEVEL SECURITY;",
-    )
-    .await;
+    let (port, good) = database("").await;
+    let (_, bad) = database("ALTER TABLE vehicles DISABLE ROW LEVEL SECURITY;").await;
     for (db, expected) in [(good, CanaryOutcome::Pass), (bad, CanaryOutcome::Fail)] {
         let options = CanaryOptions {
             app_database_url: Some(url(port, "app_user", &db)),
@@ -527,12 +461,8 @@ async fn verify_rls_step_streams_the_report_and_fails_on_a_blocking_finding() {
     use golive::exec::{OutputSink, StepCtx, StepError};
     use golive::runbook::{StepKind, Vars};
 
-    let (port, good) = database("step_good", "").await;
-    let (_, bad) = database(
-        "step_bad",
-        "ALTER TABLE services DISABLE ROW LEVEL SECURITY;",
-    )
-    .await;
+    let (port, good) = database("").await;
+    let (_, bad) = database("ALTER TABLE services DISABLE ROW LEVEL SECURITY;").await;
     let toml = r#"
 [runbook]
 name = "verify"
@@ -603,7 +533,6 @@ tenants = ["${TENANTS}"]
 #[tokio::test]
 async fn view_owned_by_the_owner_without_security_invoker_is_fail_open() {
     let (port, db) = database(
-        "view_leak",
         "SET ROLE app_owner;
          CREATE VIEW public.vehicle_list AS SELECT id, tenant_id, vin FROM public.vehicles;
          RESET ROLE;

@@ -46,6 +46,19 @@ fn shared() -> &'static Shared {
             &cluster.url("phase1_template"),
             "ALTER ROLE app_owner PASSWORD 'owner-secret-pw'; ALTER ROLE app_user PASSWORD 'user-secret-pw';",
         );
+        // Phase 2: Catalog v2 and the RLS policies, as app_owner in one transaction.
+        sql(
+            &url,
+            "CREATE DATABASE phase2_template TEMPLATE phase1_template",
+        );
+        sql(
+            &cluster.url("phase2_template"),
+            &format!(
+                "BEGIN; SET ROLE app_owner; {}\n{}\nCOMMIT;",
+                include_str!("../../assets/sql/catalog-v2-columns.sql"),
+                include_str!("../../assets/sql/rls-policies.sql")
+            ),
+        );
         Shared {
             cluster: Mutex::new(Some(cluster)),
             port,
@@ -58,16 +71,30 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Run `work` to completion on a runtime of its own, on a thread of its own: callable from plain
+/// tests and from inside `#[tokio::test]` alike.
+fn blocking<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(work)
+    })
+    .join()
+    .expect("the SQL helper thread panicked")
+}
+
 /// Run SQL (several statements) on `url`, panicking with the server's message on error.
 pub fn sql(url: &str, text: &str) {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let session = golive::pg::connect(url, "golive-tests")
+    let (url, text) = (url.to_string(), text.to_string());
+    blocking(async move {
+        let session = golive::pg::connect(&url, "golive-tests")
             .await
             .expect("connect");
         session
             .client
-            .batch_execute(text)
+            .batch_execute(&text)
             .await
             .map_err(|e| golive::pg::describe(&e))
             .expect("sql");
@@ -76,12 +103,12 @@ pub fn sql(url: &str, text: &str) {
 
 /// The first column of the first row of `query`, as text.
 pub fn value(url: &str, query: &str) -> Option<String> {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let session = golive::pg::connect(url, "golive-tests")
+    let (url, query) = (url.to_string(), query.to_string());
+    blocking(async move {
+        let session = golive::pg::connect(&url, "golive-tests")
             .await
             .expect("connect");
-        let rows = session.client.simple_query(query).await.expect("query");
+        let rows = session.client.simple_query(&query).await.expect("query");
         rows.iter().find_map(|m| match m {
             tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
             _ => None,
@@ -99,6 +126,15 @@ pub struct Db {
 impl Db {
     /// A fresh copy of the Phase 1 database.
     pub fn phase1() -> Db {
+        Db::from_template("phase1_template")
+    }
+
+    /// A fresh copy of the Phase 2 database: Phase 1 plus Catalog v2 and the fail-closed policies.
+    pub fn phase2() -> Db {
+        Db::from_template("phase2_template")
+    }
+
+    fn from_template(template: &str) -> Db {
         let shared = shared();
         let name = format!(
             "t{}_{}",
@@ -107,7 +143,7 @@ impl Db {
         );
         sql(
             &superuser_url(shared.port, "postgres"),
-            &format!("CREATE DATABASE {name} TEMPLATE phase1_template"),
+            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
         );
         Db {
             name,
@@ -139,6 +175,11 @@ impl Db {
     /// The port of the shared cluster.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A password-less login as `role` (the test cluster trusts local logins).
+    pub fn url_as(&self, role: &str) -> String {
+        superuser_url(self.port, &self.name).replacen("postgres@", &format!("{role}@"), 1)
     }
 }
 
