@@ -162,29 +162,30 @@ async fn second_permissive_policy_using_true_is_fail_open() {
     assert_eq!(report.verdict, Verdict::Fail);
 }
 
-#[tokio::test]
-async fn a_loose_update_only_policy_is_caught_by_an_update_without_where() {
-    // An UPDATE that reads a column also passes the SELECT policies, which hide B's rows; one
-    // that reads none meets only this policy's USING (true) and reaches every tenant's rows.
-    let (port, db) = database("CREATE POLICY support_fix ON services AS PERMISSIVE FOR UPDATE USING (true) WITH CHECK (true);",
-    )
-    .await;
+/// A loose single-command policy on `services` is caught by the probe that reads no column
+/// (`unfiltered`), and missed by the one with a WHERE (`filtered`): a WHERE reads a column, so the
+/// SELECT policy, which hides B's rows, applies too.
+async fn caught_only_without_where(policy: &str, unfiltered: &str, filtered: &str) {
+    let (port, db) = database(policy).await;
     let report = audit_as(port, &db, "app_user").await;
+    let found = |check: &str| {
+        report
+            .findings
+            .iter()
+            .any(|f| f.subject == "public.services" && f.check == check)
+    };
     assert!(
         has(
             &report,
             "public.services",
-            "update-unfiltered",
+            unfiltered,
             Severity::CrossTenantWrite
         ),
         "{:#?}",
         report.findings
     );
     assert!(
-        !report
-            .findings
-            .iter()
-            .any(|f| f.subject == "public.services" && f.check == "update-b"),
+        !found(filtered),
         "the WHERE form cannot see it: {:#?}",
         report.findings
     );
@@ -192,30 +193,23 @@ async fn a_loose_update_only_policy_is_caught_by_an_update_without_where() {
 }
 
 #[tokio::test]
+async fn a_loose_update_only_policy_is_caught_by_an_update_without_where() {
+    caught_only_without_where(
+        "CREATE POLICY support_fix ON services AS PERMISSIVE FOR UPDATE USING (true) WITH CHECK (true);",
+        "update-unfiltered",
+        "update-b",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_loose_delete_only_policy_is_caught_by_a_delete_without_where() {
-    let (port, db) =
-        database("CREATE POLICY support_purge ON services AS PERMISSIVE FOR DELETE USING (true);")
-            .await;
-    let report = audit_as(port, &db, "app_user").await;
-    assert!(
-        has(
-            &report,
-            "public.services",
-            "delete-unfiltered",
-            Severity::CrossTenantWrite
-        ),
-        "{:#?}",
-        report.findings
-    );
-    assert!(
-        !report
-            .findings
-            .iter()
-            .any(|f| f.subject == "public.services" && f.check == "delete-b"),
-        "the WHERE form cannot see it: {:#?}",
-        report.findings
-    );
-    assert_eq!(report.verdict, Verdict::Fail);
+    caught_only_without_where(
+        "CREATE POLICY support_purge ON services AS PERMISSIVE FOR DELETE USING (true);",
+        "delete-unfiltered",
+        "delete-b",
+    )
+    .await;
 }
 
 #[tokio::test]
