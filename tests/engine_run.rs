@@ -10,6 +10,14 @@ use common::{Db, HttpServer, TempDir, free_port, latest_run, run, text, value};
 
 const SECRET: &str = "owner-secret-pw";
 
+/// `golive run RUNBOOK --headless` with DATABASE_URL set.
+fn headless(runbook: &str, database_url: &str) -> std::process::Output {
+    run(
+        &["run", runbook, "--headless"],
+        &[("DATABASE_URL", database_url)],
+    )
+}
+
 fn runbook(dir: &TempDir, body: &str) -> String {
     let text = format!(
         "[runbook]\nname = \"test\"\n\n[vars]\nDATABASE_URL = {{ required = true, secret = true }}\n\
@@ -164,10 +172,7 @@ run = "touch {}"
             marker.display()
         ),
     );
-    let out = run(
-        &["run", &rb, "--headless"],
-        &[("DATABASE_URL", &db.owner_url())],
-    );
+    let out = headless(&rb, &db.owner_url());
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(
@@ -209,10 +214,7 @@ destructive = true
             marker.display()
         ),
     );
-    let out = run(
-        &["run", &rb, "--headless"],
-        &[("DATABASE_URL", &db.owner_url())],
-    );
+    let out = headless(&rb, &db.owner_url());
     let log = text(&out);
     assert_eq!(out.status.code(), Some(3), "{log}");
     assert!(
@@ -245,7 +247,7 @@ sql = "SELECT 1"
 "#,
     );
     let url = format!("postgres://app_owner:{SECRET}@127.0.0.1:{port}/shop");
-    let out = run(&["run", &rb, "--headless"], &[("DATABASE_URL", &url)]);
+    let out = headless(&rb, &url);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(
@@ -277,10 +279,7 @@ run = "sleep 300 & echo $! > {}; wait"
         ),
     );
     let started = Instant::now();
-    let out = run(
-        &["run", &rb, "--headless"],
-        &[("DATABASE_URL", &db.owner_url())],
-    );
+    let out = headless(&rb, &db.owner_url());
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("timed out after 1s"), "{log}");
@@ -314,10 +313,7 @@ kind = "shell"
 run = "no-such-tool-xyz --version"
 "#,
     );
-    let out = run(
-        &["run", &rb, "--headless"],
-        &[("DATABASE_URL", &db.owner_url())],
-    );
+    let out = headless(&rb, &db.owner_url());
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("exit code 127 (command not found"), "{log}");
@@ -438,10 +434,7 @@ set = {{ catalog_api_v2 = true, rls_enabled = false }}
 "#
         ),
     );
-    let out = run(
-        &["run", &http_rb, "--headless"],
-        &[("DATABASE_URL", &db.owner_url())],
-    );
+    let out = headless(&http_rb, &db.owner_url());
     drop(server);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
@@ -475,10 +468,7 @@ set = {{ catalog_api_v2 = false }}
             shell_log.display()
         ),
     );
-    let out = run(
-        &["run", &shell_rb, "--headless"],
-        &[("DATABASE_URL", &db.owner_url())],
-    );
+    let out = headless(&shell_rb, &db.owner_url());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         std::fs::read_to_string(&shell_log).expect("shell flags"),
@@ -500,10 +490,7 @@ kind = "http"
 url = "http://deploy:${DATABASE_URL}@127.0.0.1:9/hook"
 "#,
     );
-    let out = run(
-        &["run", &rb, "--headless"],
-        &[("DATABASE_URL", "hunter2-http-secret")],
-    );
+    let out = headless(&rb, "hunter2-http-secret");
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(!shown.contains("hunter2-http-secret"), "{shown}");

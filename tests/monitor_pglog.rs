@@ -14,7 +14,7 @@ use golive::monitor::config::CanaryConfig;
 use golive::monitor::pglog::PgLog;
 use golive::pg::cluster::{Cluster, ClusterOptions};
 use golive::sandbox::{Sandbox, TENANT_A, TENANT_B};
-use monitor_support::{quiet_sandbox, reqwest_client};
+use monitor_support::{first_invoice_and_operation, quiet_sandbox, reqwest_client};
 
 const A: &str = "11111111-1111-1111-1111-111111111111";
 const B: &str = "22222222-2222-2222-2222-222222222222";
@@ -102,16 +102,7 @@ async fn sandbox_jsonlog_denials_are_counted_with_their_table_through_truncation
     )
     .unwrap();
     owner.client.batch_execute(&policies).await.unwrap();
-    let ids = owner
-        .client
-        .query_one(
-            "SELECT (SELECT min(id) FROM appointments WHERE tenant_id = $1::text::uuid),
-                    (SELECT min(id) FROM service_operations WHERE tenant_id = $1::text::uuid)",
-            &[&TENANT_A],
-        )
-        .await
-        .unwrap();
-    let (invoice, operation): (i64, i64) = (ids.get(0), ids.get(1));
+    let (invoice, operation) = first_invoice_and_operation(&owner.client).await;
     let mut log = PgLog::new(sandbox.pg_log());
     assert!(
         log.read_new().unwrap().is_empty(),

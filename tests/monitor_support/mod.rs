@@ -38,16 +38,7 @@ pub async fn send_known_mix(sandbox: &Sandbox) {
     let mut owner = golive::pg::connect(sandbox.database_url(), "monitor-tests")
         .await
         .unwrap();
-    let ids = owner
-        .client
-        .query_one(
-            "SELECT (SELECT min(id) FROM appointments WHERE tenant_id = $1::text::uuid),
-                    (SELECT min(id) FROM service_operations WHERE tenant_id = $1::text::uuid)",
-            &[&TENANT_A],
-        )
-        .await
-        .unwrap();
-    let (invoice, operation): (i64, i64) = (ids.get(0), ids.get(1));
+    let (invoice, operation) = first_invoice_and_operation(&owner.client).await;
 
     let catalog = format!("{base}/api/admin/service-operations");
     let mut etag = String::new();
@@ -103,6 +94,19 @@ pub async fn send_known_mix(sandbox: &Sandbox) {
     for request in slow {
         assert_eq!(request.await.unwrap().unwrap().status().as_u16(), 201);
     }
+}
+
+/// Tenant A's first invoice (appointment) and first catalog operation, read as the owner.
+pub async fn first_invoice_and_operation(owner: &tokio_postgres::Client) -> (i64, i64) {
+    let ids = owner
+        .query_one(
+            "SELECT (SELECT min(id) FROM appointments WHERE tenant_id = $1::text::uuid),
+                    (SELECT min(id) FROM service_operations WHERE tenant_id = $1::text::uuid)",
+            &[&TENANT_A],
+        )
+        .await
+        .unwrap();
+    (ids.get(0), ids.get(1))
 }
 
 pub fn reqwest_client() -> reqwest::Client {
