@@ -210,6 +210,15 @@ fn print_line(
                 dashboard_line(snapshot)
             )
         }
+        EngineEvent::WrongAnswers {
+            new,
+            total,
+            example,
+        } => writeln!(
+            out,
+            "{t} {:<24} ✗ {new} wrong answer(s) to the sandbox's traffic ({total} in all), e.g. {example}",
+            "rehearsal"
+        ),
         EngineEvent::Finished { outcome, message } => writeln!(
             out,
             "{t} golive finished: {} — {message}",

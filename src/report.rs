@@ -187,6 +187,19 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
                 .decisions
                 .push((at, format!("run resumed by {user}@{host}"))),
             Entry::Note { text } => report.decisions.push((at, format!("note: {text}"))),
+            Entry::WrongAnswers {
+                step,
+                count,
+                first_at,
+                example,
+            } => report.decisions.push((
+                at,
+                format!(
+                    "WRONG ANSWERS: {count} to the rehearsal's traffic {}, the first at {first_at}: {example}",
+                    step.as_deref()
+                        .map_or_else(|| "outside any step".to_string(), |s| format!("during `{s}`"))
+                ),
+            )),
             Entry::RunFinished { outcome, message } => {
                 report.outcome = format!("{outcome:?}").to_lowercase();
                 report.message = message.clone();

@@ -25,6 +25,7 @@ fn start(rt: &tokio::runtime::Runtime, path: &std::path::Path, db: &Db) -> Engin
         selection: Selection::All,
         resume: false,
         mode: RunMode::Run,
+        pace: std::time::Duration::ZERO,
         approved_on_command_line: false,
     }))
     .expect("engine starts")
@@ -266,6 +267,7 @@ fn a_passed_rehearsal_gives_a_later_run_its_expected_durations_and_a_changed_run
             selection: Selection::All,
             resume: false,
             mode,
+            pace: std::time::Duration::ZERO,
             approved_on_command_line: false,
         }))
         .expect("engine")

@@ -201,6 +201,7 @@ async fn slow_snapshot_lock_fails_a_lock_wait_timeout_dump_until_released() {
         scenario: Some(Scenario::SlowSnapshot),
         traffic: false,
         slow_snapshot_hold: hold,
+        ..SandboxOptions::default()
     })
     .await
     .unwrap();

@@ -489,6 +489,7 @@ tenants = ["${TENANTS}"]
         let mut dbs = Databases::default();
         let dir = std::env::temp_dir();
         let mut ctx = StepCtx {
+            rehearsal: false,
             vars: &vars,
             out: &mut sink,
             cancel: tokio_util::sync::CancellationToken::new(),

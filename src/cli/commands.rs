@@ -2,8 +2,10 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::time::Duration;
 
 use super::{Cli, Command, RunArgs, VerifyCommand};
+use crate::engine::events::EngineEvent;
 use crate::engine::{self, EngineConfig, RunMode, Selection};
 use crate::headless::{self, HeadlessOptions};
 use crate::logging::LogSink;
@@ -17,7 +19,7 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
     match cli.command {
         Command::Check { runbook } => check(&runbook),
         Command::Plan { runbook } => plan(&runbook),
-        Command::Run(args) => run(args, RunMode::Run, Vec::new(), &log).await,
+        Command::Run(args) => run(args, &log).await,
         Command::Rehearse(args) => super::rehearse::rehearse(args, &log).await,
         Command::Sandbox { scenario } => edge(crate::sandbox::run_sandbox_command(scenario).await),
         Command::Verify(VerifyCommand::Rls(args)) => {
@@ -150,16 +152,49 @@ fn env_lookup(overlay: &[(String, String, bool)]) -> impl Fn(&str) -> Option<Str
     }
 }
 
-/// `golive run` (and the run part of `golive rehearse`, with the sandbox's variables).
-pub(crate) async fn run(
+/// A watcher of a run (a rehearsal's traffic oracle): given a way to add events to the stream the
+/// front end reads, it starts a task that ends by itself when the run does.
+pub(crate) type Observe = Box<
+    dyn FnOnce(tokio::sync::mpsc::WeakSender<EngineEvent>) -> tokio::task::JoinHandle<()> + Send,
+>;
+
+/// How a run ended: its exit code, and its directory when it got one.
+pub(crate) struct RunEnd {
+    /// The exit code.
+    pub code: ExitCode,
+    /// `.golive/runs/<run-id>`, when the run started.
+    pub run_dir: Option<std::path::PathBuf>,
+}
+
+impl From<ExitCode> for RunEnd {
+    fn from(code: ExitCode) -> Self {
+        RunEnd {
+            code,
+            run_dir: None,
+        }
+    }
+}
+
+/// `golive run`.
+async fn run(args: RunArgs, log: &LogSink) -> ExitCode {
+    run_observed(args, RunMode::Run, Vec::new(), log, None, Duration::ZERO)
+        .await
+        .code
+}
+
+/// `golive run`, and the run part of `golive rehearse` (with the sandbox's variables and its
+/// oracle watching).
+pub(crate) async fn run_observed(
     args: RunArgs,
     mode: RunMode,
     overlay: Vec<(String, String, bool)>,
     log: &LogSink,
-) -> ExitCode {
+    observe: Option<Observe>,
+    pace: Duration,
+) -> RunEnd {
     let runbook = match load(&args.runbook) {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(code) => return code.into(),
     };
     let mut vars = match Vars::resolve(&runbook, env_lookup(&overlay)) {
         Ok(v) => v,
@@ -168,7 +203,7 @@ pub(crate) async fn run(
                 eprintln!("{d}");
             }
             eprintln!("golive: set the variables above, then run again; nothing was run");
-            return 2;
+            return 2.into();
         }
     };
     for (name, value, secret) in &overlay {
@@ -196,7 +231,7 @@ pub(crate) async fn run(
                 unapproved.join(", "),
                 args.runbook.display()
             );
-            return 3;
+            return 3.into();
         }
     }
     let config = EngineConfig {
@@ -206,14 +241,17 @@ pub(crate) async fn run(
         resume: args.resume,
         mode,
         approved_on_command_line: headless,
+        pace,
     };
     let handle = match engine::start(config).await {
         Ok(h) => h,
         Err(e) => {
             eprintln!("golive: {e}");
-            return e.exit_code();
+            return e.exit_code().into();
         }
     };
+    let watcher = observe.map(|observe| observe(handle.observer.clone()));
+    let run_dir = handle.run_dir.clone();
     if let Err(e) = log.attach(&handle.run_dir.join("golive.log"), vars.redactor().clone()) {
         eprintln!(
             "golive: cannot write golive.log in {}: {e}",
@@ -237,7 +275,13 @@ pub(crate) async fn run(
             .unwrap_or(crate::engine::events::Outcome::Interrupted)
     };
     tracing::info!(?outcome, "run finished");
-    outcome.exit_code()
+    if let Some(watcher) = watcher {
+        let _ = watcher.await;
+    }
+    RunEnd {
+        code: outcome.exit_code(),
+        run_dir: Some(run_dir),
+    }
 }
 
 /// Destructive steps and gates of the selection that headless approvals do not cover.

@@ -62,6 +62,17 @@ pub enum EngineEvent {
         /// The snapshot, in the `golive monitor --json` shape.
         snapshot: serde_json::Value,
     },
+    /// A rehearsal's traffic got wrong answers (an error, an empty list for a tenant that has
+    /// rows, another tenant's rows, the wrong catalog shape): sent by the rehearsal, not the
+    /// engine, while the run goes on.
+    WrongAnswers {
+        /// New since the last report.
+        new: u64,
+        /// In all, since the sandbox started.
+        total: u64,
+        /// The first new one, for people.
+        example: String,
+    },
     /// The run is over.
     Finished {
         /// How it ended.

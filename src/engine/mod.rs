@@ -66,6 +66,10 @@ pub struct EngineConfig {
     /// Confirmations come from `--approve` on the command line (headless), not from a person
     /// typing them: the journal says which.
     pub approved_on_command_line: bool,
+    /// How long the state each passed step leaves stands before the next step starts (a
+    /// rehearsal's pace: the sandbox's traffic meets every intermediate state, as customers do
+    /// on the night, when people stand between the steps). Zero for a real run.
+    pub pace: std::time::Duration,
 }
 
 /// Why a run could not start.
@@ -112,6 +116,9 @@ pub struct EngineHandle {
     pub commands: mpsc::UnboundedSender<Command>,
     /// Ends with the run.
     pub done: tokio::task::JoinHandle<Outcome>,
+    /// Lets an observer of the run (a rehearsal's traffic oracle) add events to the stream the
+    /// front end reads; weak, so the stream still ends when the engine does.
+    pub observer: mpsc::WeakSender<EngineEvent>,
 }
 
 /// Capacity of the event channel: output comes in batches, so this bounds memory, and a slow
@@ -123,6 +130,7 @@ pub struct Prepared {
     runner: runner::Runner,
     events: mpsc::Receiver<EngineEvent>,
     commands: mpsc::UnboundedSender<Command>,
+    observer: mpsc::WeakSender<EngineEvent>,
 }
 
 impl Prepared {
@@ -140,6 +148,7 @@ impl Prepared {
             events: self.events,
             commands: self.commands,
             done,
+            observer: self.observer,
         }
     }
 }
@@ -148,11 +157,13 @@ impl Prepared {
 pub async fn prepare(config: EngineConfig) -> Result<Prepared, EngineError> {
     let (events_tx, events) = mpsc::channel(EVENT_BUFFER);
     let (commands, commands_rx) = mpsc::unbounded_channel();
+    let observer = events_tx.downgrade();
     let runner = setup::prepare(config, events_tx, commands_rx).await?;
     Ok(Prepared {
         runner,
         events,
         commands,
+        observer,
     })
 }
 

@@ -37,6 +37,8 @@ pub(super) struct Parts {
     pub lock: Option<LockGuard>,
     pub notices: Vec<(NoticeLevel, String)>,
     pub approved_on_command_line: bool,
+    pub rehearsal: bool,
+    pub pace: Duration,
 }
 
 /// How a sequence ended.
@@ -60,6 +62,8 @@ pub(super) struct Runner {
     lock: Option<LockGuard>,
     notices: Vec<(NoticeLevel, String)>,
     pub(super) approved_on_command_line: bool,
+    pub(super) rehearsal: bool,
+    pace: Duration,
     dbs: Databases,
     pub(super) operator: String,
     pub(super) next_question: u64,
@@ -80,6 +84,8 @@ impl Runner {
             lock: parts.lock,
             notices: parts.notices,
             approved_on_command_line: parts.approved_on_command_line,
+            rehearsal: parts.rehearsal,
+            pace: parts.pace,
             dbs: Databases::default(),
             operator: crate::provenance::user(),
             next_question: 1,
@@ -283,7 +289,12 @@ impl Runner {
                         ),
                     );
                 }
-                (Ok(_), None) => return SeqEnd::Done,
+                (Ok(_), None) => {
+                    if !self.pace.is_zero() {
+                        tokio::time::sleep(self.pace).await;
+                    }
+                    return SeqEnd::Done;
+                }
                 (Err(e), None) => match self.after_failure(idx, e.to_string(), main).await {
                     Ok(true) => continue,
                     Ok(false) => return SeqEnd::Done,

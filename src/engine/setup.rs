@@ -28,6 +28,7 @@ pub(super) async fn prepare(
         resume,
         mode,
         approved_on_command_line,
+        pace,
     } = config;
     check_selection(&runbook, &selection)?;
     let dirs = RunDirs::for_runbook(&runbook.path);
@@ -227,6 +228,8 @@ pub(super) async fn prepare(
         lock,
         notices,
         approved_on_command_line,
+        rehearsal: mode == RunMode::Rehearse,
+        pace,
     }))
 }
 

@@ -54,6 +54,8 @@ pub struct StepCtx<'a> {
     /// Where a step that starts processes records their process group while they run, so a
     /// later `--resume` can tell whether they outlived a killed golive.
     pub pid_file: Option<&'a Path>,
+    /// A rehearsal on the sandbox: gates run their `rehearse` command.
+    pub rehearsal: bool,
 }
 
 /// Run one step with the executor of its kind.
@@ -67,7 +69,19 @@ pub async fn dispatch(step: &crate::runbook::Step, ctx: &mut StepCtx<'_>) -> Ste
             for line in spec.instructions.lines() {
                 ctx.out.info(line).await;
             }
-            Ok("confirmed by the operator".into())
+            match spec.rehearse.as_deref().filter(|_| ctx.rehearsal) {
+                Some(run) => {
+                    ctx.out
+                        .info(&format!("rehearsal: the sandbox performs this step: {run}"))
+                        .await;
+                    let shell = crate::runbook::ShellSpec {
+                        run: run.to_string(),
+                    };
+                    let done = shell::run(&shell, ctx).await?;
+                    Ok(format!("confirmed, and performed on the sandbox ({done})"))
+                }
+                None => Ok("confirmed by the operator".into()),
+            }
         }
         StepKind::Flags(spec) => flags::run(spec, step.timeout, ctx).await,
         StepKind::Monitor(spec) => crate::monitor::run_step(spec, ctx).await,

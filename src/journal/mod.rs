@@ -118,6 +118,18 @@ pub enum Entry {
         /// The text.
         text: String,
     },
+    /// A rehearsal's traffic got wrong answers while this step ran (`None`: before the first
+    /// step, or after the run, from the state it left).
+    WrongAnswers {
+        /// Qualified id of the step that was running when they came.
+        step: Option<String>,
+        /// How many.
+        count: u64,
+        /// When the first came (RFC 3339).
+        first_at: String,
+        /// The first, for people.
+        example: String,
+    },
     /// The run ended.
     RunFinished {
         /// How.

@@ -219,6 +219,10 @@ pub struct HttpExpect {
 pub struct GateSpec {
     /// What the operator must do before confirming.
     pub instructions: String,
+    /// `rehearse = '…'`: in a rehearsal, the shell command that performs the gate on the sandbox
+    /// once it is confirmed (e.g. `echo phase2 > "$SANDBOX_APP_BUILD"` deploys the sandbox app's
+    /// Phase 2 build). Run like a shell step; ignored by `golive run`.
+    pub rehearse: Option<String>,
 }
 
 /// `kind = "flags"`.

@@ -162,6 +162,7 @@ fn parse_kind(
             instructions: table
                 .req_str("instructions", "\"Deploy the build, then confirm\"")?
                 .into_inner(),
+            rehearse: table.str("rehearse").map(Spanned::into_inner),
         }),
         "flags" => {
             if !ctx.has_flags {

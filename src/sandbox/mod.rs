@@ -1,10 +1,12 @@
 //! The rehearsal sandbox: a throwaway PostgreSQL cluster (jsonlog) with the Phase 1 database, the
-//! built-in target app and a traffic generator, started together and torn down together.
+//! built-in target app serving its Phase 1 build, and a traffic generator whose every answer is
+//! judged by the oracle, started together and torn down together.
 //!
 //! ```text
 //!   Sandbox::start ──► reap stale clusters ─► Cluster (jsonlog) ─► database `shop`, roles, data
 //!                  ──► scenario faults (policy, trigger, lock)
-//!                  ──► app on 127.0.0.1 (app_user pool) ◄── traffic generator (~30 req/s)
+//!                  ──► app on 127.0.0.1 (app_user pool, build from SANDBOX_APP_BUILD)
+//!                        ◄── traffic generator (~30 req/s) ──► oracle (wrong answers)
 //!   shutdown / Drop ──► traffic, app, lock holder stopped ─► cluster stopped, directory removed
 //! ```
 
@@ -12,20 +14,25 @@ mod app;
 mod command;
 mod database;
 mod faults;
+pub mod oracle;
 mod scenario;
 mod teardown;
 mod traffic;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::pg::DbError;
 use crate::pg::cluster::{self, Cluster, ClusterError, ClusterOptions, LogFormat};
 use teardown::Parts;
 
+pub use app::build::{Build, ServingBuild};
 pub use command::run_sandbox_command;
 pub use faults::SLOW_SNAPSHOT_HOLD;
+pub use oracle::Oracle;
 pub use scenario::{Scenario, UnknownScenario};
 
 /// The first tenant of the sandbox data (Northside Auto).
@@ -95,6 +102,8 @@ pub struct SandboxOptions {
     pub traffic: bool,
     /// How long the slow-snapshot scenario holds its lock ([`SLOW_SNAPSHOT_HOLD`] by default).
     pub slow_snapshot_hold: Duration,
+    /// The build serving at the start (Phase 1: the world before the go-live).
+    pub build: Build,
 }
 
 impl Default for SandboxOptions {
@@ -103,6 +112,7 @@ impl Default for SandboxOptions {
             scenario: None,
             traffic: true,
             slow_snapshot_hold: SLOW_SNAPSHOT_HOLD,
+            build: Build::Phase1,
         }
     }
 }
@@ -117,6 +127,10 @@ pub struct Sandbox {
     app_database_url: String,
     app_addr: SocketAddr,
     pg_log: PathBuf,
+    superuser_url: String,
+    build: ServingBuild,
+    oracle: Oracle,
+    paused: Arc<AtomicBool>,
 }
 
 impl Sandbox {
@@ -158,17 +172,33 @@ impl Sandbox {
         let tenants = traffic::load_tenants(&admin.client).await?;
         drop(admin);
 
+        let build = ServingBuild::new(root.join("app-build"), options.build).map_err(|source| {
+            SandboxError::Io {
+                what: "cannot write the sandbox app's build file",
+                source,
+            }
+        })?;
         let app = app::start(
             app_database_url.clone(),
+            build.clone(),
             options.scenario,
             parts.cancel.clone(),
         )
         .await?;
         parts.tasks.push(app.task);
+        let oracle = Oracle::new(build.clone());
+        let paused = Arc::new(AtomicBool::new(false));
         if options.traffic {
             parts
                 .tasks
-                .push(traffic::spawn(app.addr, tenants, parts.cancel.clone())?);
+                .push(oracle.watch_flags(superuser_url.clone(), parts.cancel.clone()));
+            parts.tasks.push(traffic::spawn(
+                app.addr,
+                tenants,
+                oracle.clone(),
+                paused.clone(),
+                parts.cancel.clone(),
+            )?);
         }
         Ok(Sandbox {
             parts,
@@ -178,6 +208,10 @@ impl Sandbox {
             app_database_url,
             app_addr: app.addr,
             pg_log,
+            superuser_url,
+            build,
+            oracle,
+            paused,
         })
     }
 
@@ -212,6 +246,26 @@ impl Sandbox {
         &self.root
     }
 
+    /// The build the app serves, and the file that deploys another (`SANDBOX_APP_BUILD`).
+    pub fn build(&self) -> &ServingBuild {
+        &self.build
+    }
+
+    /// The judge of the traffic's answers.
+    pub fn oracle(&self) -> &Oracle {
+        &self.oracle
+    }
+
+    /// Stop (`true`) or restart (`false`) the traffic; requests in flight finish.
+    pub fn pause_traffic(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Release);
+    }
+
+    /// The cluster's superuser login on `shop` (no password: local trust). For the drills.
+    pub fn superuser_url(&self) -> &str {
+        &self.superuser_url
+    }
+
     /// The scenario the sandbox runs, if any.
     pub fn scenario(&self) -> Option<Scenario> {
         self.scenario
@@ -219,7 +273,8 @@ impl Sandbox {
 
     /// The variables a runbook needs to point at the sandbox, as `(name, value, secret)`:
     /// `DATABASE_URL`, `APP_DATABASE_URL`, `APP_URL`, `APP_METRICS_URL`, `PG_LOG`, `TENANT_A`,
-    /// `TENANT_B`, and the scenario's own (`SNAPSHOT_LOCK_WAIT` for slow-snapshot).
+    /// `TENANT_B`, `SANDBOX_APP_BUILD` (write `phase1` or `phase2` to it to deploy that build),
+    /// and the scenario's own (`SNAPSHOT_LOCK_WAIT` for slow-snapshot).
     pub fn vars(&self) -> Vec<(String, String, bool)> {
         let mut vars = vec![
             ("DATABASE_URL", self.database_url.clone(), true),
@@ -229,6 +284,11 @@ impl Sandbox {
             ("PG_LOG", self.pg_log.display().to_string(), false),
             ("TENANT_A", TENANT_A.to_string(), false),
             ("TENANT_B", TENANT_B.to_string(), false),
+            (
+                "SANDBOX_APP_BUILD",
+                self.build.file().display().to_string(),
+                false,
+            ),
         ];
         if self.scenario == Some(Scenario::SlowSnapshot) {
             vars.push((

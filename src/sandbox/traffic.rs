@@ -5,10 +5,12 @@
 //! The mix: 55% catalog reads (half revalidating with `If-None-Match`, so 304s appear), 37%
 //! add-to-invoice writes on the tenant's own invoices, 2% add-to-invoice on another tenant's
 //! invoice (404), 1% an unknown path (404), 5% health checks. The tenant travels in the header,
-//! the subdomain or the query parameter, in turn.
+//! the subdomain or the query parameter, in turn. Every answer goes to the [`Oracle`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder};
@@ -18,6 +20,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use super::SandboxError;
+use super::oracle::{Answer, Expect, Oracle};
 
 /// Time between two requests.
 const TICK: Duration = Duration::from_millis(33);
@@ -29,6 +32,8 @@ pub(super) struct TenantData {
     id: String,
     invoices: Vec<i64>,
     operations: Vec<i64>,
+    /// `operations` again, for the oracle's look-ups.
+    own: HashSet<i64>,
 }
 
 /// Read every tenant's invoice and catalog ids (as the superuser, before RLS exists).
@@ -47,19 +52,26 @@ pub(super) async fn load_tenants(
         .map_err(|e| SandboxError::sql("read the tenants for the traffic generator", &e))?;
     Ok(rows
         .iter()
-        .map(|row| TenantData {
-            id: row.get(0),
-            invoices: row.get::<_, Option<Vec<i64>>>(1).unwrap_or_default(),
-            operations: row.get::<_, Option<Vec<i64>>>(2).unwrap_or_default(),
+        .map(|row| {
+            let operations = row.get::<_, Option<Vec<i64>>>(2).unwrap_or_default();
+            TenantData {
+                id: row.get(0),
+                invoices: row.get::<_, Option<Vec<i64>>>(1).unwrap_or_default(),
+                own: operations.iter().copied().collect(),
+                operations,
+            }
         })
         .filter(|t| !t.invoices.is_empty() && !t.operations.is_empty())
         .collect())
 }
 
-/// Start sending requests to the app at `addr` until `cancel`.
+/// Start sending requests to the app at `addr` until `cancel`, every answer judged by `oracle`;
+/// no request is sent while `paused` is set.
 pub(super) fn spawn(
     addr: SocketAddr,
     tenants: Vec<TenantData>,
+    oracle: Oracle,
+    paused: Arc<AtomicBool>,
     cancel: CancellationToken,
 ) -> Result<JoinHandle<()>, SandboxError> {
     let client = crate::httpc::client(REQUEST_TIMEOUT).map_err(SandboxError::Http)?;
@@ -69,6 +81,7 @@ pub(super) fn spawn(
         tenants,
         etags: HashMap::new(),
         rng: seed(),
+        oracle,
     };
     Ok(tokio::spawn(async move {
         if generator.tenants.is_empty() {
@@ -80,6 +93,9 @@ pub(super) fn spawn(
             tokio::select! {
                 () = cancel.cancelled() => break,
                 _ = ticks.tick() => {}
+            }
+            if paused.load(Ordering::Acquire) {
+                continue;
             }
             tokio::select! {
                 () = cancel.cancelled() => break,
@@ -96,10 +112,11 @@ struct Generator {
     /// The last catalog ETag seen per tenant.
     etags: HashMap<String, String>,
     rng: u64,
+    oracle: Oracle,
 }
 
 impl Generator {
-    /// Send one request of the mix; answers and errors are only observed through the metrics.
+    /// Send one request of the mix, and have the oracle judge its answer.
     async fn one(&mut self) {
         let roll = self.next() % 100;
         let t = (self.next() as usize) % self.tenants.len();
@@ -107,23 +124,22 @@ impl Generator {
             0..55 => self.catalog(t).await,
             55..92 => {
                 let invoice = self.invoice(t);
-                self.add_item(t, invoice).await;
+                self.add_item(t, invoice, Expect::OwnWrite).await;
             }
             92..94 => {
                 let other = (t + 1) % self.tenants.len();
                 let invoice = self.invoice(other);
-                self.add_item(t, invoice).await;
+                self.add_item(t, invoice, Expect::ForeignWrite).await;
             }
             94..95 => {
-                let request = self.request(Method::GET, "/api/admin/service-operations/none", t);
-                let _ = request.send().await;
+                let path = "/api/admin/service-operations/none";
+                let request = self.request(Method::GET, path, t);
+                self.send(request, &format!("GET {path}"), Expect::NotFound)
+                    .await;
             }
             _ => {
-                let _ = self
-                    .client
-                    .get(format!("http://{}/healthz", self.addr))
-                    .send()
-                    .await;
+                let request = self.client.get(format!("http://{}/healthz", self.addr));
+                self.send(request, "GET /healthz", Expect::Health).await;
             }
         }
     }
@@ -136,15 +152,15 @@ impl Generator {
         {
             request = request.header("If-None-Match", etag);
         }
-        if let Ok(response) = request.send().await {
-            if let Some(etag) = response.headers().get("etag").and_then(|v| v.to_str().ok()) {
-                self.etags.insert(tenant, etag.to_string());
-            }
-            let _ = response.bytes().await;
+        let what = format!("GET /api/admin/service-operations as tenant {tenant}");
+        let own = &self.tenants[t].own;
+        let etag = send_and_judge(&self.oracle, request, &what, Expect::Catalog { own }).await;
+        if let Some(etag) = etag {
+            self.etags.insert(tenant, etag);
         }
     }
 
-    async fn add_item(&mut self, t: usize, invoice: i64) {
+    async fn add_item(&mut self, t: usize, invoice: i64, expect: Expect<'static>) {
         let n = self.next() as usize;
         let operations = &self.tenants[t].operations;
         let operation = operations[n % operations.len()];
@@ -152,9 +168,12 @@ impl Generator {
         let body = json!({ "service_operation_id": operation, "quantity": quantity });
         let path = format!("/api/invoices/{invoice}/items");
         let request = self.request(Method::POST, &path, t).json(&body);
-        if let Ok(response) = request.send().await {
-            let _ = response.bytes().await;
-        }
+        let what = format!("POST {path} as tenant {}", self.tenants[t].id);
+        self.send(request, &what, expect).await;
+    }
+
+    async fn send(&self, request: RequestBuilder, what: &str, expect: Expect<'_>) {
+        send_and_judge(&self.oracle, request, what, expect).await;
     }
 
     /// A request to `path` as tenant `t`, the tenant in the header, the subdomain or the query
@@ -191,6 +210,51 @@ impl Generator {
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
         self.rng
+    }
+}
+
+/// Send `request`, have `oracle` judge the answer; the answer's `ETag`, if any.
+async fn send_and_judge(
+    oracle: &Oracle,
+    request: RequestBuilder,
+    what: &str,
+    expect: Expect<'_>,
+) -> Option<String> {
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(e) => {
+            oracle.judge(what, expect, Answer::Failed(describe(&e)));
+            return None;
+        }
+    };
+    let status = response.status().as_u16();
+    let etag = response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match response.bytes().await {
+        Ok(body) => oracle.judge(
+            what,
+            expect,
+            Answer::Http {
+                status,
+                body: &body,
+            },
+        ),
+        Err(e) => oracle.judge(what, expect, Answer::Failed(describe(&e))),
+    }
+    etag
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!(
+            "no answer within {}",
+            humantime::format_duration(REQUEST_TIMEOUT)
+        )
+    } else {
+        format!("request failed: {e}")
     }
 }
 

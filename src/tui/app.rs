@@ -177,6 +177,7 @@ impl App {
                 .push(step, chunks.iter().flat_map(|c| c.to_lines()).collect()),
             EngineEvent::Ask { question } => self.ask(question),
             EngineEvent::Notice { level, text } => self.run.notices.push((level, text)),
+            EngineEvent::WrongAnswers { total, example, .. } => self.wrong_answers(total, &example),
             EngineEvent::Monitor { step, snapshot } => {
                 if self.dashboard.update(step, &snapshot) {
                     self.ui.view = View::Dashboard;
@@ -198,6 +199,26 @@ impl App {
                 "The engine stopped without finishing the run.".to_string(),
             );
         }
+    }
+
+    /// The rehearsal's oracle saw wrong answers: one error notice, kept up to date, naming the
+    /// step that was running when they began.
+    fn wrong_answers(&mut self, total: u64, example: &str) {
+        const MARK: &str = "WRONG ANSWERS";
+        if self.run.wrong_since.is_none() {
+            let running = self
+                .checklist
+                .running()
+                .and_then(|i| self.checklist.step(i));
+            self.run.wrong_since =
+                Some(running.map_or_else(|| "between steps".into(), |row| step_name(&row.info)));
+        }
+        let since = self.run.wrong_since.as_deref().unwrap_or_default();
+        self.run.notices.retain(|(_, t)| !t.starts_with(MARK));
+        self.run.notices.push((
+            NoticeLevel::Error,
+            format!("{MARK}: {total} since `{since}`; the traffic got e.g. {example}"),
+        ));
     }
 
     fn finish(&mut self, outcome: Outcome, message: String) {
@@ -363,5 +384,13 @@ impl App {
             notices::rows(self.run.notices.len()),
         )
         .output_rows()
+    }
+}
+
+/// `id`, or `procedure/id`.
+fn step_name(info: &crate::engine::events::StepInfo) -> String {
+    match &info.procedure {
+        Some(p) => format!("{p}/{}", info.id),
+        None => info.id.clone(),
     }
 }

@@ -47,6 +47,7 @@ impl Runner {
                 base_dir: &self.runbook.base_dir,
                 runbook: &self.runbook,
                 pid_file: Some(&pid_file),
+                rehearsal: self.rehearsal,
             };
             let work = exec::dispatch(&planned.step, &mut ctx);
             tokio::pin!(work);

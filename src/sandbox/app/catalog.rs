@@ -1,6 +1,6 @@
 //! `GET /api/admin/service-operations`: the catalog, in its v1 shape (`{"service_operations":
-//! [...]}`) until the `catalog_api_v2` flag is on or the request asks for `X-Catalog-Version: 2`,
-//! and in its v2 shape (a root array with `internal_code`, `subcategory`, `display_order`, sorted
+//! [...]}`) from the Phase 1 build, and from the Phase 2 build until the `catalog_api_v2` flag is
+//! on or the request asks for `X-Catalog-Version: 2`; in its v2 shape (a root array with `internal_code`, `subcategory`, `display_order`, sorted
 //! `display_order ASC NULLS LAST, name ASC`) after. `ETag` on every 200, 304 on a match.
 
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::build::Build;
 use super::flags::CATALOG_API_V2;
 use super::tenant::Tenant;
 use super::{AppState, error_response};
@@ -33,11 +34,13 @@ pub(super) async fn service_operations(
     Tenant(tenant): Tenant,
     headers: HeaderMap,
 ) -> Response {
+    let build = state.build.get();
     let preview = headers
         .get(VERSION_HEADER)
         .is_some_and(|v| v.as_bytes() == b"2");
-    let v2 = preview || state.flags.is_on(&state.pool, CATALOG_API_V2).await;
-    let items = match load(&state, &tenant, v2).await {
+    let v2 =
+        build == Build::Phase2 && (preview || state.flags.is_on(&state.pool, CATALOG_API_V2).await);
+    let items = match load(&state, build, &tenant, v2).await {
         Ok(items) => items,
         Err(reason) => {
             return error_response(
@@ -73,10 +76,15 @@ pub(super) async fn service_operations(
         .into_response()
 }
 
-async fn load(state: &AppState, tenant: &str, v2: bool) -> Result<Vec<Value>, String> {
+async fn load(
+    state: &AppState,
+    build: Build,
+    tenant: &str,
+    v2: bool,
+) -> Result<Vec<Value>, String> {
     let mut conn = state.pool.get().await.map_err(|e| e.to_string())?;
     let describe = |e: tokio_postgres::Error| crate::pg::describe(&e);
-    let tx = conn.begin_as(tenant).await.map_err(describe)?;
+    let tx = conn.begin(build, tenant).await.map_err(describe)?;
     let rows = tx
         .query(if v2 { V2_SQL } else { V1_SQL }, &[&tenant])
         .await

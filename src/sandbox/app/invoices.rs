@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::build::Build;
 use super::flags::CATALOG_API_V2;
 use super::tenant::Tenant;
 use super::{AppState, error_response};
@@ -52,7 +53,11 @@ pub(super) async fn add_item(
     if item.quantity < 1 {
         return error_response(StatusCode::BAD_REQUEST, "quantity must be at least 1");
     }
-    if state.faults.spike && state.flags.is_on(&state.pool, CATALOG_API_V2).await {
+    let build = state.build.get();
+    if state.faults.spike
+        && build == Build::Phase2
+        && state.flags.is_on(&state.pool, CATALOG_API_V2).await
+    {
         // Three requests in ten fail, evenly spread.
         let n = state.spike_counter.fetch_add(1, Ordering::Relaxed);
         if n % 10 < 3 {
@@ -62,7 +67,7 @@ pub(super) async fn add_item(
             );
         }
     }
-    match insert(&state, &tenant, invoice_id, &item).await {
+    match insert(&state, build, &tenant, invoice_id, &item).await {
         Ok(Some(line)) => (StatusCode::CREATED, Json(line)).into_response(),
         Ok(None) => error_response(
             StatusCode::NOT_FOUND,
@@ -106,12 +111,13 @@ impl From<tokio_postgres::Error> for Failure {
 /// The new line item as JSON, or `None` when the invoice or the operation is not the tenant's.
 async fn insert(
     state: &AppState,
+    build: Build,
     tenant: &str,
     invoice_id: i64,
     item: &NewItem,
 ) -> Result<Option<serde_json::Value>, Failure> {
     let mut conn = state.pool.get().await.map_err(Failure::Pool)?;
-    let tx = conn.begin_as(tenant).await?;
+    let tx = conn.begin(build, tenant).await?;
     let appointment = tx
         .query_opt(
             "SELECT id FROM appointments WHERE id = $1 AND tenant_id = $2::text::uuid",

@@ -1,7 +1,10 @@
 //! The built-in target app: an axum server on 127.0.0.1 that behaves like the seed's Flask app
 //! (tenant middleware, catalog v1/v2 with ETag, add-to-invoice, feature flags from the database,
 //! prometheus_flask_exporter metrics), logging in as `app_user` through a small reused pool.
+//! It has both builds of the target contract ([`build::Build`]): the Phase 1 build serves until
+//! a deploy switches it.
 
+pub mod build;
 mod catalog;
 mod flags;
 mod invoices;
@@ -58,6 +61,8 @@ struct Faults {
 
 /// What the handlers share.
 struct AppState {
+    /// The build serving now.
+    build: build::ServingBuild,
     pool: pool::Pool,
     flags: flags::FlagCache,
     metrics: metrics::Metrics,
@@ -73,13 +78,16 @@ pub(super) struct RunningApp {
     pub task: JoinHandle<()>,
 }
 
-/// Start the app, logging in with `app_database_url`; it serves until `cancel`.
+/// Start the app, logging in with `app_database_url`, serving `build` (and whatever its build
+/// file says later); it serves until `cancel`.
 pub(super) async fn start(
     app_database_url: String,
+    build: build::ServingBuild,
     scenario: Option<Scenario>,
     cancel: CancellationToken,
 ) -> Result<RunningApp, SandboxError> {
     let state = Arc::new(AppState {
+        build,
         pool: pool::Pool::new(app_database_url, POOL_SIZE),
         flags: flags::FlagCache::default(),
         metrics: metrics::Metrics::default(),

@@ -1,12 +1,14 @@
 //! A small pool of `app_user` connections, reused across requests as a real application's pool
-//! is: the tenant is set per transaction with `set_config('app.tenant_id', $1, true)`, so a reused
-//! connection must carry nothing over (that is what fail-closed policies are tested against).
+//! is. The Phase 2 build sets the tenant per transaction with `set_config('app.tenant_id', $1,
+//! true)`, so a reused connection must carry nothing over (that is what fail-closed policies are
+//! tested against); the Phase 1 build sets nothing and filters in its own SQL.
 
 use std::sync::Mutex;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::{Client, Transaction};
 
+use super::build::Build;
 use crate::pg::DbError;
 
 /// `application_name` of the app's sessions.
@@ -75,15 +77,19 @@ impl Conn<'_> {
 }
 
 impl Conn<'_> {
-    /// Begin a transaction as `tenant`: `set_config('app.tenant_id', tenant, true)` is the
-    /// `SET LOCAL` of the target contract, gone again at commit or rollback.
-    pub(super) async fn begin_as(
+    /// Begin a transaction for a request of `tenant`, as `build` does: the Phase 2 build runs
+    /// `set_config('app.tenant_id', tenant, true)`, the `SET LOCAL` of the target contract, gone
+    /// again at commit or rollback; the Phase 1 build sets nothing.
+    pub(super) async fn begin(
         &mut self,
+        build: Build,
         tenant: &str,
     ) -> Result<Transaction<'_>, tokio_postgres::Error> {
         let tx = self.client().transaction().await?;
-        tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant])
-            .await?;
+        if build == Build::Phase2 {
+            tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant])
+                .await?;
+        }
         Ok(tx)
     }
 }

@@ -100,6 +100,11 @@ impl Checklist {
         self.steps.get(self.selected)
     }
 
+    /// The step at `idx`.
+    pub fn step(&self, idx: StepIdx) -> Option<&StepRow> {
+        self.steps.get(idx)
+    }
+
     /// The step running now, if any.
     pub fn running(&self) -> Option<StepIdx> {
         self.steps

@@ -33,6 +33,8 @@ pub struct RunState {
     /// The engine's notices (lock holder, unrehearsed runbook, torn journal line, …), shown
     /// under the header until the operator puts them away.
     pub notices: Vec<(NoticeLevel, String)>,
+    /// In a rehearsal: the step that was running when the traffic's first wrong answer came.
+    pub wrong_since: Option<String>,
 }
 
 impl RunState {
@@ -51,6 +53,7 @@ impl RunState {
             finished: None,
             message: None,
             notices: Vec::new(),
+            wrong_since: None,
         }
     }
 

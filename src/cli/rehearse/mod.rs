@@ -1,5 +1,7 @@
-//! `golive rehearse`: start the sandbox, point the runbook at it, run it as `golive run` would
-//! (full screen or headless, same flags), tear the sandbox down however the run ends.
+//! `golive rehearse`: start the sandbox (the world before the go-live: the Phase 1 build serving,
+//! live traffic judged by the oracle), point the runbook at it, run it as `golive run` would (full
+//! screen or headless, same flags), fail it on any wrong answer the traffic got, tear the sandbox
+//! down however the run ends.
 //!
 //! Without a `./runbook.toml`, the shipped Phase 2 runbook (built into the binary) is written to
 //! `.golive/phase2/` and rehearsed from there.
@@ -9,8 +11,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+mod verdict;
+
 use super::RunArgs;
-use super::commands::{ExitCode, run};
+use super::commands::{ExitCode, run_observed};
 use crate::engine::RunMode;
 use crate::logging::LogSink;
 use crate::sandbox::{Sandbox, SandboxOptions, Scenario};
@@ -27,21 +31,33 @@ pub struct RehearseArgs {
     /// How long the monitoring step watches (a rehearsal compresses time).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub watch: Duration,
+    /// How long the state each passed step leaves stands before the next starts, so the
+    /// sandbox's traffic meets every intermediate state as customers would on the night.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub pace: Duration,
 }
 
 const EMBEDDED: &[(&str, &str)] = &[
-    ("runbook.toml", include_str!("../../runbook.toml")),
+    ("runbook.toml", include_str!("../../../runbook.toml")),
     (
         "assets/sql/catalog-v2-columns.sql",
-        include_str!("../../assets/sql/catalog-v2-columns.sql"),
+        include_str!("../../../assets/sql/catalog-v2-columns.sql"),
+    ),
+    (
+        "assets/sql/catalog-v2-backfill.sql",
+        include_str!("../../../assets/sql/catalog-v2-backfill.sql"),
     ),
     (
         "assets/sql/rls-policies.sql",
-        include_str!("../../assets/sql/rls-policies.sql"),
+        include_str!("../../../assets/sql/rls-policies.sql"),
+    ),
+    (
+        "assets/sql/rls-enable.sql",
+        include_str!("../../../assets/sql/rls-enable.sql"),
     ),
     (
         "assets/sql/rls-disable.sql",
-        include_str!("../../assets/sql/rls-disable.sql"),
+        include_str!("../../../assets/sql/rls-disable.sql"),
     ),
 ];
 
@@ -110,7 +126,26 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
         humantime::format_duration(args.watch).to_string(),
         false,
     ));
-    let code = run(args.run, RunMode::Rehearse, overlay, log).await;
+    let oracle = sandbox.oracle().clone();
+    let end = run_observed(
+        args.run,
+        RunMode::Rehearse,
+        overlay,
+        log,
+        Some(verdict::live(oracle.clone())),
+        args.pace,
+    )
+    .await;
+    let mut code = end.code;
+    if let Some(run_dir) = &end.run_dir {
+        // The state the run left serves on: judge it too.
+        tokio::time::sleep(verdict::SETTLE).await;
+        let wrong = verdict::judge(&oracle, run_dir);
+        eprintln!("{}", verdict::summary(&oracle, &wrong));
+        if !wrong.is_empty() {
+            code = code.max(1);
+        }
+    }
     sandbox.shutdown().await;
     eprintln!("golive: sandbox removed");
     code
