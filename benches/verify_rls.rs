@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .batch_execute(&format!(
                 "BEGIN; SET ROLE app_owner; {}\n{}\nCOMMIT;",
                 include_str!("../assets/sql/catalog-v2-columns.sql"),
-                include_str!("../assets/sql/rls-policies.sql")
+                golive::sandbox::RLS_ON_SQL
             ))
             .await?;
         Ok::<_, Box<dyn std::error::Error>>(())

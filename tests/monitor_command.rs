@@ -26,12 +26,13 @@ async fn deploy_phase2(sandbox: &Sandbox) -> golive::pg::Session {
     let owner = golive::pg::connect(sandbox.database_url(), "test")
         .await
         .expect("owner");
-    for sql in [
-        include_str!("../assets/sql/catalog-v2-columns.sql"),
-        include_str!("../assets/sql/rls-policies.sql"),
-    ] {
+    for sql in golive::sandbox::PHASE2_SQL {
         owner.client.batch_execute(sql).await.expect("phase 2 SQL");
     }
+    sandbox
+        .build()
+        .deploy(golive::sandbox::Build::Phase2)
+        .expect("deploy");
     owner
 }
 

@@ -97,11 +97,15 @@ async fn sandbox_jsonlog_denials_are_counted_with_their_table_through_truncation
     let owner = golive::pg::connect(sandbox.database_url(), "monitor-tests")
         .await
         .unwrap();
-    let policies = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sql/rls-policies.sql"),
-    )
-    .unwrap();
-    owner.client.batch_execute(&policies).await.unwrap();
+    owner
+        .client
+        .batch_execute(golive::sandbox::RLS_ON_SQL)
+        .await
+        .unwrap();
+    sandbox
+        .build()
+        .deploy(golive::sandbox::Build::Phase2)
+        .unwrap();
     let (invoice, operation) = first_invoice_and_operation(&owner.client).await;
     let mut log = PgLog::new(sandbox.pg_log());
     assert!(

@@ -175,18 +175,24 @@ async fn app_serves_v1_then_v2_isolates_tenants_and_counts_every_request() {
         (StatusCode::NOT_MODIFIED, etag_a.clone(), Value::Null)
     );
 
-    // The v2 preview before the migration fails: its columns do not exist yet.
+    // The Phase 1 build knows no v2: the preview header is ignored, the answer is v1.
     let preview = || {
         c.get(CATALOG)
             .header("X-Tenant-ID", TENANT_A)
             .header("X-Catalog-Version", "2")
     };
-    assert_eq!(c.send(preview(), CATALOG).await.0, 500);
+    let (status, _, body) = c.send(preview(), CATALOG).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["service_operations"].as_array().unwrap().len(), 15);
 
     // After the migration the preview answers v2: a root array, sorted display_order NULLS LAST,
     // then name.
-    db.batch_execute(include_str!("../assets/sql/catalog-v2-columns.sql"))
-        .await
+    for sql in &golive::sandbox::PHASE2_SQL[..2] {
+        db.batch_execute(sql).await.unwrap();
+    }
+    sandbox
+        .build()
+        .deploy(golive::sandbox::Build::Phase2)
         .unwrap();
     db.execute(
         "UPDATE service_operations SET display_order = 1 WHERE name = 'Wheel alignment'",
@@ -297,12 +303,13 @@ async fn after_rls_a_foreign_write_is_denied_counted_and_logged() {
     let sandbox = quiet_sandbox().await;
     let db = owner(&sandbox).await;
     let c = Client::new(&sandbox);
-    db.batch_execute(&format!(
-        "BEGIN; {} COMMIT;",
-        include_str!("../assets/sql/rls-policies.sql")
-    ))
-    .await
-    .unwrap();
+    db.batch_execute(&format!("BEGIN; {} COMMIT;", golive::sandbox::RLS_ON_SQL))
+        .await
+        .unwrap();
+    sandbox
+        .build()
+        .deploy(golive::sandbox::Build::Phase2)
+        .unwrap();
 
     // The pool's connections are reused across tenants; each still sees only its tenant.
     for _ in 0..3 {
@@ -354,5 +361,52 @@ async fn after_rls_a_foreign_write_is_denied_counted_and_logged() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    sandbox.shutdown().await;
+}
+
+/// The hazard the shipped runbook's order avoids, made real: under enabled and forced policies
+/// the Phase 1 build (which sets no tenant) answers `200` with nothing; the Phase 2 build answers
+/// each tenant its own rows; and the build file deploys either at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phase1_build_sees_nothing_under_rls_and_the_phase2_build_sees_its_tenant() {
+    use golive::sandbox::Build;
+    let sandbox = quiet_sandbox().await;
+    let db = owner(&sandbox).await;
+    let c = Client::new(&sandbox);
+    let catalog = |tenant: &str| c.get(CATALOG).header("X-Tenant-ID", tenant.to_string());
+    let count = |body: &Value| body["service_operations"].as_array().map(Vec::len);
+    assert_eq!(
+        sandbox.build().get(),
+        Build::Phase1,
+        "the world before the go-live"
+    );
+
+    // Dormant policies change nothing for Phase 1.
+    db.batch_execute(include_str!("../assets/sql/rls-policies.sql"))
+        .await
+        .unwrap();
+    assert_eq!(count(&c.send(catalog(TENANT_A), CATALOG).await.2), Some(15));
+
+    // Enabled and forced: Phase 1 gets an empty catalog and cannot find its own invoices.
+    db.batch_execute(include_str!("../assets/sql/rls-enable.sql"))
+        .await
+        .unwrap();
+    let (status, _, body) = c.send(catalog(TENANT_A), CATALOG).await;
+    assert_eq!((status, count(&body)), (StatusCode::OK, Some(0)));
+    let (invoice_a, op_a) = invoice_and_operation(&db, TENANT_A).await;
+    let add = || {
+        c.post(&format!("/api/invoices/{invoice_a}/items"))
+            .header("X-Tenant-ID", TENANT_A)
+            .json(&json!({ "service_operation_id": op_a }))
+    };
+    assert_eq!(c.send(add(), ITEMS_RULE).await.0, StatusCode::NOT_FOUND);
+
+    // A deploy is a line in the build file, done when it is written.
+    std::fs::write(sandbox.build().file(), "phase2\n").unwrap();
+    assert_eq!(sandbox.build().get(), Build::Phase2);
+    for tenant in [TENANT_A, TENANT_B] {
+        assert_eq!(count(&c.send(catalog(tenant), CATALOG).await.2), Some(15));
+    }
+    assert_eq!(c.send(add(), ITEMS_RULE).await.0, StatusCode::CREATED);
     sandbox.shutdown().await;
 }

@@ -166,6 +166,10 @@ async fn sandbox_v2(scenario: Option<Scenario>) -> Sandbox {
         .await
         .expect("catalog v2 migration");
     sandbox
+        .build()
+        .deploy(golive::sandbox::Build::Phase2)
+        .expect("deploy");
+    sandbox
 }
 
 /// The verifier's options for tenants A and B, previewing v2 as the runbook's

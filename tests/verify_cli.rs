@@ -52,7 +52,7 @@ fn verify_rls_fails_phase1_and_passes_phase2_with_json_findings() {
         &format!(
             "{}\n{}",
             include_str!("../assets/sql/catalog-v2-columns.sql"),
-            include_str!("../assets/sql/rls-policies.sql")
+            golive::sandbox::RLS_ON_SQL
         ),
     );
     let out = run_args(false);
@@ -130,6 +130,10 @@ async fn verify_api_passes_v2_and_fails_v1_against_the_sandbox_app() {
         .batch_execute(include_str!("../assets/sql/catalog-v2-columns.sql"))
         .await
         .expect("migration");
+    sandbox
+        .build()
+        .deploy(golive::sandbox::Build::Phase2)
+        .expect("deploy");
     let out = verify(vec![
         "--header".into(),
         "X-Catalog-Version: 2".into(),

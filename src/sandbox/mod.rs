@@ -35,6 +35,23 @@ pub use faults::SLOW_SNAPSHOT_HOLD;
 pub use oracle::Oracle;
 pub use scenario::{Scenario, UnknownScenario};
 
+/// The shipped SQL that takes the Phase 1 database to Phase 2, in the runbook's order: the
+/// catalog columns, their backfill, the policies (dormant), RLS enabled and forced. Run each
+/// script on its own: the backfill commits batch by batch.
+pub const PHASE2_SQL: [&str; 4] = [
+    include_str!("../../assets/sql/catalog-v2-columns.sql"),
+    include_str!("../../assets/sql/catalog-v2-backfill.sql"),
+    include_str!("../../assets/sql/rls-policies.sql"),
+    include_str!("../../assets/sql/rls-enable.sql"),
+];
+
+/// The policies defined and RLS enabled and forced, as one script (fine inside a transaction).
+pub const RLS_ON_SQL: &str = concat!(
+    include_str!("../../assets/sql/rls-policies.sql"),
+    "\n",
+    include_str!("../../assets/sql/rls-enable.sql")
+);
+
 /// The first tenant of the sandbox data (Northside Auto).
 pub const TENANT_A: &str = "11111111-1111-4111-8111-111111111111";
 /// The second tenant (Harbor Motors).

@@ -56,8 +56,12 @@ fn shared() -> &'static Shared {
             &format!(
                 "BEGIN; SET ROLE app_owner; {}\n{}\nCOMMIT;",
                 include_str!("../../assets/sql/catalog-v2-columns.sql"),
-                include_str!("../../assets/sql/rls-policies.sql")
+                golive::sandbox::RLS_ON_SQL
             ),
+        );
+        sql(
+            &cluster.url("phase2_template"),
+            include_str!("../../assets/sql/catalog-v2-backfill.sql"),
         );
         Shared {
             cluster: Mutex::new(Some(cluster)),
