@@ -16,13 +16,13 @@ mod database;
 mod faults;
 pub mod oracle;
 mod scenario;
+mod state;
 mod teardown;
 mod traffic;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::pg::DbError;
@@ -34,6 +34,8 @@ pub use command::run_sandbox_command;
 pub use faults::SLOW_SNAPSHOT_HOLD;
 pub use oracle::Oracle;
 pub use scenario::{Scenario, UnknownScenario};
+pub use state::SavedState;
+pub use traffic::Pause;
 
 /// The shipped SQL that takes the Phase 1 database to Phase 2, in the runbook's order: the
 /// catalog columns, their backfill, the policies (dormant), RLS enabled and forced. Run each
@@ -144,10 +146,11 @@ pub struct Sandbox {
     app_database_url: String,
     app_addr: SocketAddr,
     pg_log: PathBuf,
-    superuser_url: String,
+    cluster_port: u16,
     build: ServingBuild,
     oracle: Oracle,
-    paused: Arc<AtomicBool>,
+    pause: Pause,
+    app_pool: Arc<app::pool::Pool>,
 }
 
 impl Sandbox {
@@ -170,6 +173,7 @@ impl Sandbox {
         let app_database_url = cluster.url_as("app_user", &logins.user_password, database::DBNAME);
         let superuser_url = cluster.url(database::DBNAME);
         let root = cluster.root().to_path_buf();
+        let cluster_port = cluster.port();
         let pg_log = cluster.log_dir().join("postgresql.json");
         parts.own(cluster);
 
@@ -204,7 +208,7 @@ impl Sandbox {
         .await?;
         parts.tasks.push(app.task);
         let oracle = Oracle::new(build.clone());
-        let paused = Arc::new(AtomicBool::new(false));
+        let pause = Pause::default();
         if options.traffic {
             parts
                 .tasks
@@ -213,7 +217,7 @@ impl Sandbox {
                 app.addr,
                 tenants,
                 oracle.clone(),
-                paused.clone(),
+                pause.clone(),
                 parts.cancel.clone(),
             )?);
         }
@@ -225,10 +229,11 @@ impl Sandbox {
             app_database_url,
             app_addr: app.addr,
             pg_log,
-            superuser_url,
+            cluster_port,
             build,
             oracle,
-            paused,
+            pause,
+            app_pool: app.pool,
         })
     }
 
@@ -273,14 +278,26 @@ impl Sandbox {
         &self.oracle
     }
 
-    /// Stop (`true`) or restart (`false`) the traffic; requests in flight finish.
-    pub fn pause_traffic(&self, paused: bool) {
-        self.paused.store(paused, Ordering::Release);
+    /// Stop the traffic; returns once no request is in flight.
+    pub async fn pause_traffic(&self) {
+        self.pause.pause().await;
     }
 
-    /// The cluster's superuser login on `shop` (no password: local trust). For the drills.
-    pub fn superuser_url(&self) -> &str {
-        &self.superuser_url
+    /// Start the traffic again.
+    pub fn resume_traffic(&self) {
+        self.pause.resume();
+    }
+
+    /// The cluster's superuser login on `dbname` (no password: local trust).
+    fn cluster_url(&self, dbname: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{dbname}?connect_timeout=10",
+            self.cluster_port
+        )
+    }
+
+    fn app_pool(&self) -> &app::pool::Pool {
+        &self.app_pool
     }
 
     /// The scenario the sandbox runs, if any.

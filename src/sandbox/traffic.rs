@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use tokio::sync::Mutex;
+
 use reqwest::{Method, RequestBuilder};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -34,6 +36,27 @@ pub(super) struct TenantData {
     operations: Vec<i64>,
     /// `operations` again, for the oracle's look-ups.
     own: HashSet<i64>,
+}
+
+/// Stops and restarts the traffic.
+#[derive(Debug, Clone, Default)]
+pub struct Pause {
+    paused: Arc<AtomicBool>,
+    /// Held by the generator while a request is in flight.
+    in_flight: Arc<Mutex<()>>,
+}
+
+impl Pause {
+    /// Stop sending; returns once the request in flight, if any, has its answer.
+    pub async fn pause(&self) {
+        self.paused.store(true, Ordering::Release);
+        drop(self.in_flight.lock().await);
+    }
+
+    /// Send again.
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::Release);
+    }
 }
 
 /// Read every tenant's invoice and catalog ids (as the superuser, before RLS exists).
@@ -71,7 +94,7 @@ pub(super) fn spawn(
     addr: SocketAddr,
     tenants: Vec<TenantData>,
     oracle: Oracle,
-    paused: Arc<AtomicBool>,
+    pause: Pause,
     cancel: CancellationToken,
 ) -> Result<JoinHandle<()>, SandboxError> {
     let client = crate::httpc::client(REQUEST_TIMEOUT).map_err(SandboxError::Http)?;
@@ -94,13 +117,15 @@ pub(super) fn spawn(
                 () = cancel.cancelled() => break,
                 _ = ticks.tick() => {}
             }
-            if paused.load(Ordering::Acquire) {
+            let in_flight = pause.in_flight.lock().await;
+            if pause.paused.load(Ordering::Acquire) {
                 continue;
             }
             tokio::select! {
                 () = cancel.cancelled() => break,
                 () = generator.one() => {}
             }
+            drop(in_flight);
         }
     }))
 }

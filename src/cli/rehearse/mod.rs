@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+mod drill;
 mod verdict;
 
 use super::RunArgs;
@@ -35,6 +36,11 @@ pub struct RehearseArgs {
     /// sandbox's traffic meets every intermediate state as customers would on the night.
     #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = humantime::parse_duration)]
     pub pace: Duration,
+    /// After the go-live passes, drill every rollback procedure in turn, each from the
+    /// post-go-live state, each proven by the traffic oracle; their durations are recorded for
+    /// later runs.
+    #[arg(long, conflicts_with_all = ["procedure", "only", "from", "resume"])]
+    pub drill: bool,
 }
 
 const EMBEDDED: &[(&str, &str)] = &[
@@ -128,9 +134,9 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
     ));
     let oracle = sandbox.oracle().clone();
     let end = run_observed(
-        args.run,
+        args.run.clone(),
         RunMode::Rehearse,
-        overlay,
+        overlay.clone(),
         log,
         Some(verdict::live(oracle.clone())),
         args.pace,
@@ -140,11 +146,16 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
     if let Some(run_dir) = &end.run_dir {
         // The state the run left serves on: judge it too.
         tokio::time::sleep(verdict::SETTLE).await;
-        let wrong = verdict::judge(&oracle, run_dir);
-        eprintln!("{}", verdict::summary(&oracle, &wrong));
+        let wrong = verdict::judge(&oracle, run_dir, std::time::SystemTime::UNIX_EPOCH);
+        eprintln!("{}", verdict::summary(oracle.checked(), &wrong));
         if !wrong.is_empty() {
             code = code.max(1);
         }
+    }
+    if args.drill && code == 0 {
+        code = drill::drill_all(&sandbox, &args.run, &overlay, log, args.pace).await;
+    } else if args.drill {
+        eprintln!("golive: the go-live did not pass: no rollback drill was run");
     }
     sandbox.shutdown().await;
     eprintln!("golive: sandbox removed");

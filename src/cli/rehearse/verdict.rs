@@ -64,17 +64,25 @@ pub(super) struct StepWrong {
     pub first: WrongAnswer,
 }
 
-/// Attribute every wrong answer the oracle kept to the step of `run_dir`'s journal that was
-/// running when it came, in the order the steps ran; write them to the journal, and when there
-/// are any, end the run failed. Returns them.
-pub(super) fn judge(oracle: &Oracle, run_dir: &Path) -> Vec<StepWrong> {
+/// Attribute every wrong answer the oracle kept since `since` to the step of `run_dir`'s journal
+/// that was running when it came, in the order the steps ran; write them to the journal, and when
+/// there are any, end the run failed. Returns them.
+pub(super) fn judge(oracle: &Oracle, run_dir: &Path, since: SystemTime) -> Vec<StepWrong> {
     let journal = read_journal(&run_dir.join("journal.jsonl")).unwrap_or_default();
-    let mut groups = attribute(&oracle.wrong_answers(), &journal.records);
-    let unkept = oracle
-        .wrong_total()
-        .saturating_sub(groups.iter().map(|g| g.count).sum());
-    if let Some(last) = groups.last_mut() {
-        last.count += unkept;
+    let kept: Vec<WrongAnswer> = oracle
+        .wrong_answers()
+        .into_iter()
+        .filter(|w| w.at >= since)
+        .collect();
+    let mut groups = attribute(&kept, &journal.records);
+    if since == SystemTime::UNIX_EPOCH {
+        // Past what the oracle keeps, wrong answers are only counted: add them to the last.
+        let unkept = oracle
+            .wrong_total()
+            .saturating_sub(groups.iter().map(|g| g.count).sum());
+        if let Some(last) = groups.last_mut() {
+            last.count += unkept;
+        }
     }
     if groups.is_empty() {
         return groups;
@@ -134,9 +142,9 @@ fn attribute(wrong: &[WrongAnswer], records: &[Record]) -> Vec<StepWrong> {
     groups
 }
 
-/// The oracle's summary for people: how many answers were judged, and the wrong ones by step.
-pub(super) fn summary(oracle: &Oracle, groups: &[StepWrong]) -> String {
-    let checked = oracle.checked();
+/// The oracle's summary for people: how many answers were judged (`checked`), and the wrong
+/// ones by step.
+pub(super) fn summary(checked: u64, groups: &[StepWrong]) -> String {
     if groups.is_empty() {
         return format!(
             "golive: the traffic oracle judged {checked} answer(s) during the rehearsal: none wrong"

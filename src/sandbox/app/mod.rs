@@ -9,7 +9,7 @@ mod catalog;
 mod flags;
 mod invoices;
 mod metrics;
-mod pool;
+pub(super) mod pool;
 mod tenant;
 
 use std::net::SocketAddr;
@@ -63,7 +63,7 @@ struct Faults {
 struct AppState {
     /// The build serving now.
     build: build::ServingBuild,
-    pool: pool::Pool,
+    pool: Arc<pool::Pool>,
     flags: flags::FlagCache,
     metrics: metrics::Metrics,
     faults: Faults,
@@ -76,6 +76,8 @@ pub(super) struct RunningApp {
     pub addr: SocketAddr,
     /// The server; ends after `cancel`.
     pub task: JoinHandle<()>,
+    /// Its connection pool (emptied when the database is swapped under it).
+    pub pool: Arc<pool::Pool>,
 }
 
 /// Start the app, logging in with `app_database_url`, serving `build` (and whatever its build
@@ -88,7 +90,7 @@ pub(super) async fn start(
 ) -> Result<RunningApp, SandboxError> {
     let state = Arc::new(AppState {
         build,
-        pool: pool::Pool::new(app_database_url, POOL_SIZE),
+        pool: Arc::new(pool::Pool::new(app_database_url, POOL_SIZE)),
         flags: flags::FlagCache::default(),
         metrics: metrics::Metrics::default(),
         faults: Faults {
@@ -99,6 +101,7 @@ pub(super) async fn start(
     });
     // Log in once now, so a bad login fails the start instead of every request.
     drop(state.pool.get().await?);
+    let pool = state.pool.clone();
     let router = Router::new()
         .route(ROUTES[0].0, get(healthz))
         .route(ROUTES[1].0, get(catalog::service_operations))
@@ -128,7 +131,7 @@ pub(super) async fn start(
             tracing::warn!(error = %e, "sandbox app stopped");
         }
     });
-    Ok(RunningApp { addr, task })
+    Ok(RunningApp { addr, task, pool })
 }
 
 /// A JSON error body, as the Flask app's error handlers answer.

@@ -15,7 +15,7 @@ use crate::pg::DbError;
 pub(super) const APP_NAME: &str = "golive-sandbox-app";
 
 /// At most `size` connections, opened on demand, kept while healthy.
-pub(super) struct Pool {
+pub struct Pool {
     url: String,
     idle: Mutex<Vec<Client>>,
     permits: Semaphore,
@@ -51,6 +51,14 @@ impl Pool {
         }
         let session = crate::pg::connect(&self.url, APP_NAME).await?;
         Ok(self.loan(session.client, permit))
+    }
+
+    /// Close every idle connection (the database was replaced under the app, as a restart
+    /// would); connections on loan are dropped when they break.
+    pub fn clear(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
     }
 
     fn take_idle(&self) -> Option<Client> {
