@@ -99,12 +99,14 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
         WAIT,
     );
     pty.send("shop\r");
+    answer(&mut pty, "DESTRUCTIVE: Catalog v2 backfill", "shop\r");
     answer(
         &mut pty,
-        "DESTRUCTIVE: Deploy the fail-closed RLS",
+        "DESTRUCTIVE: Define the fail-closed RLS",
         "shop\r",
     );
     answer(&mut pty, "Gate: Deploy the Phase 2 application build", "y");
+    answer(&mut pty, "DESTRUCTIVE: Enable and force RLS", "shop\r");
     answer(&mut pty, "DESTRUCTIVE: Feature flags on", "shop\r");
     // The route tables are drawn below the panels: every panel row is on screen.
     let dashboard = pty.wait_for_all(
