@@ -118,7 +118,13 @@ pub fn preview(step: &Step, runbook: &Runbook, vars: &Vars) -> String {
             let _ = write!(out, "\n# expect: {}", want.join("; "));
             out
         }
-        StepKind::Gate(g) => g.instructions.trim().to_string(),
+        StepKind::Gate(g) => match &g.rehearse {
+            Some(run) => format!(
+                "{}\nin a rehearsal, once confirmed, the sandbox runs: {run}",
+                g.instructions.trim()
+            ),
+            None => g.instructions.trim().to_string(),
+        },
         StepKind::Flags(f) => {
             let flags: Vec<String> = f
                 .set

@@ -145,6 +145,9 @@ pub struct ProcedureInfo {
     pub description: Option<String>,
     /// Indices of its steps in [`RunInfo::steps`].
     pub steps: Vec<StepIdx>,
+    /// How long it took in its last rollback drill (`golive rehearse --drill`), if drilled.
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_millis")]
+    pub expected: Option<Duration>,
 }
 
 /// Where a step is.

@@ -110,7 +110,7 @@ pub(super) async fn prepare(
     }
 
     let rehearsal = dirs.latest_rehearsal();
-    let expected: HashMap<String, Duration> = rehearsal
+    let mut expected: HashMap<String, Duration> = rehearsal
         .as_ref()
         .map(|(_, j)| {
             j.steps()
@@ -119,6 +119,10 @@ pub(super) async fn prepare(
                 .collect()
         })
         .unwrap_or_default();
+    let main_expected = !expected.is_empty();
+    for (id, took) in dirs.drilled() {
+        expected.entry(id).or_insert(took);
+    }
     if mode == RunMode::Run {
         match &rehearsal {
             Some((_, j))
@@ -189,16 +193,22 @@ pub(super) async fn prepare(
             });
         }
         if let Some((p, section)) = procedure {
+            let steps: Vec<usize> = (first..planned.len()).collect();
+            let expected = steps
+                .iter()
+                .map(|&i| planned[i].info.expected)
+                .sum::<Option<Duration>>();
             procedures.push(ProcedureInfo {
                 id: p.id.clone(),
                 title: p.title.clone(),
                 section: section.to_string(),
                 description: p.description.clone(),
-                steps: (first..planned.len()).collect(),
+                steps,
+                expected,
             });
         }
     }
-    let expected_total = (!expected.is_empty()).then(|| {
+    let expected_total = main_expected.then(|| {
         planned
             .iter()
             .filter(|p| p.info.procedure.is_none())

@@ -1,7 +1,9 @@
 //! Run directories: `.golive/runs/<run-id>/` beside the runbook, and finding earlier runs of the
 //! same runbook (the one to resume, the last rehearsal).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{JournalRead, read_journal};
 use crate::engine::events::Outcome;
@@ -69,6 +71,31 @@ impl RunDirs {
             .into_iter()
             .next()
             .filter(|(_, j)| !matches!(j.outcome(), Some(Outcome::Passed | Outcome::RolledBack)))
+    }
+
+    /// How long each procedure step took in the newest rehearsal that ran its procedure to
+    /// the end (a rollback drill, `golive rehearse --drill`): qualified id (`fast/flags-off`) →
+    /// duration.
+    pub fn drilled(&self) -> HashMap<String, Duration> {
+        let mut out = HashMap::new();
+        for (_, journal) in self.history() {
+            let rehearsal = journal
+                .started()
+                .is_some_and(|(_, _, _, mode)| mode == "rehearse");
+            let completed = matches!(
+                journal.outcome(),
+                Some(Outcome::RolledBack | Outcome::Passed)
+            );
+            if !(rehearsal && completed) {
+                continue;
+            }
+            for (id, step) in journal.steps() {
+                if let (true, Some(ms)) = (id.contains('/'), step.duration_ms) {
+                    out.entry(id).or_insert(Duration::from_millis(ms));
+                }
+            }
+        }
+        out
     }
 
     /// The newest rehearsal that passed: its step durations are the expected ones.

@@ -288,9 +288,17 @@ impl App {
                     },
                     _ => Command::StartProcedure(p.id.clone()),
                 };
+                let title = match p.expected {
+                    Some(took) => format!(
+                        "{} (~{:.0} s in its drill)",
+                        p.title,
+                        took.as_secs_f64().max(1.0)
+                    ),
+                    None => p.title.clone(),
+                };
                 ProcedureEntry {
                     id: p.id.clone(),
-                    title: p.title.clone(),
+                    title,
                     section: p.section.clone(),
                     description: p.description.clone(),
                     steps: p

@@ -59,6 +59,7 @@ pub fn run_info(environment: Option<&str>) -> RunInfo {
             section: "rollback".to_string(),
             description: Some("Turns catalog_api_v2 and rls_enabled off".to_string()),
             steps: vec![5],
+            expected: None,
         }],
         resumed: false,
         expected_total: None,
