@@ -87,7 +87,7 @@ impl std::fmt::Display for WrongKind {
 
 /// What a request was for, so its answer can be judged.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Expect<'a> {
+pub enum Expect<'a> {
     /// The catalog of a tenant whose operation ids are these.
     Catalog { own: &'a HashSet<i64> },
     /// An item added to the tenant's own invoice: 201.
@@ -101,7 +101,7 @@ pub(super) enum Expect<'a> {
 }
 
 /// What came back for a request.
-pub(super) enum Answer<'a> {
+pub enum Answer<'a> {
     /// A status and body.
     Http { status: u16, body: &'a [u8] },
     /// No answer: the error, as text.
@@ -141,7 +141,7 @@ pub struct Oracle {
 
 impl Oracle {
     /// An oracle for an app serving `build`.
-    pub(super) fn new(build: ServingBuild) -> Self {
+    pub fn new(build: ServingBuild) -> Self {
         Oracle {
             ledger: Arc::default(),
             build,
@@ -181,7 +181,7 @@ impl Oracle {
     }
 
     /// Judge one answer to `request` (described for people) that expected `expect`.
-    pub(super) fn judge(&self, request: &str, expect: Expect<'_>, answer: Answer<'_>) {
+    pub fn judge(&self, request: &str, expect: Expect<'_>, answer: Answer<'_>) {
         let build = self.build.get();
         let verdict = self.with(|l| {
             l.checked += 1;
