@@ -1,7 +1,9 @@
 //! `golive monitor [RUNBOOK]`: the dashboard alone, for the on-call. Full screen on a terminal;
 //! `--headless` (or when stdout is not a terminal) prints one line, or with `--json` one JSON
-//! snapshot, per refresh. Exits after `--for`: 0 when nothing breached, 1 after a breach,
-//! 2 on bad input.
+//! snapshot, per refresh, and a final snapshot carrying the verdict. Exits after `--for`: 0 only
+//! when every panel saw data and stayed within its thresholds and every source answered, 1 after
+//! a breach or on an inconclusive watch (a source never answered, a panel never had data; the
+//! reasons go to stderr), 2 on bad input.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,7 +14,7 @@ use anyhow::Context;
 use super::config::MonitorConfig;
 use super::dashboard::{DashboardAction, DashboardState};
 use super::snapshot::Snapshot;
-use super::verdict::{Tracker, fmt_value};
+use super::verdict::{Tracker, Verdict, fmt_value};
 use super::watch::Watch;
 use crate::runbook::Vars;
 
@@ -103,7 +105,6 @@ async fn headless_loop(
 ) -> anyhow::Result<i32> {
     let mut tracker = Tracker::new(watch.config());
     let end = deadline(args);
-    let mut breached = false;
     let mut last = None;
     loop {
         let snap = tokio::select! {
@@ -121,16 +122,36 @@ async fn headless_loop(
         out.flush()?;
         if let Some(b) = tracker.observe(&snap) {
             eprintln!("BREACH: {b}{rollback}");
-            breached = true;
         }
         last = Some(snap);
     }
-    if !args.json {
-        for line in tracker.verdict(last.as_ref()) {
+    let verdict = tracker.verdict();
+    if args.json {
+        let last = watch.snapshot_now().with_verdict(&verdict);
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", serde_json::to_string(&last)?)?;
+        out.flush()?;
+    } else {
+        for line in tracker.report(last.as_ref()) {
             eprintln!("{line}");
         }
     }
-    Ok(i32::from(breached))
+    print_verdict(&verdict, rollback);
+    Ok(verdict.exit_code())
+}
+
+/// The verdict on stderr: why a watch did not pass.
+fn print_verdict(verdict: &Verdict, rollback: &str) {
+    match verdict {
+        Verdict::Passed => eprintln!("watch passed: every panel saw data within its thresholds"),
+        Verdict::Breached(b) => eprintln!("watch breached: {b}{rollback}"),
+        Verdict::Inconclusive(reasons) => {
+            eprintln!("watch INCONCLUSIVE (not a pass): it did not see");
+            for r in reasons {
+                eprintln!("  {r}");
+            }
+        }
+    }
 }
 
 /// One refresh for people: `time window | panel state value (baseline, rate) | …`.
@@ -166,7 +187,6 @@ async fn fullscreen_loop(
     let mut state = DashboardState::default();
     let mut events = EventStream::new();
     let end = deadline(args);
-    let mut breached = false;
     let result: anyhow::Result<()> = async {
         loop {
             terminal.draw(|f| super::view::render_colored(f, f.area(), &state, color))?;
@@ -176,7 +196,6 @@ async fn fullscreen_loop(
                 snap = watch.next() => {
                     if let Some(b) = tracker.observe(&snap) {
                         state.breach = Some(format!("{b}{rollback}"));
-                        breached = true;
                     }
                     state.apply(snap);
                 }
@@ -201,5 +220,7 @@ async fn fullscreen_loop(
     .await;
     ratatui::restore();
     result?;
-    Ok(i32::from(breached))
+    let verdict = tracker.verdict();
+    print_verdict(&verdict, rollback);
+    Ok(verdict.exit_code())
 }

@@ -230,3 +230,42 @@ impl MonitorConfig {
             .map(|(_, t)| t)
     }
 }
+
+/// A source a watch starts, by the name it reports under ([`super::SourceStatus::name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceInUse {
+    /// `prometheus`, `scrape`, `pg_log`, `canary`, `sql:<id>`.
+    pub name: String,
+    /// For people: which setting points at it, e.g. `APP_METRICS_URL http://app/metrics`.
+    pub label: String,
+}
+
+impl MonitorConfig {
+    /// The sources a watch of this configuration starts (the traffic source, the PostgreSQL
+    /// log, the canary, each SQL panel), each of which must answer at least once for a verdict.
+    pub fn sources_in_use(&self) -> Vec<SourceInUse> {
+        let redact = |u: &str| crate::redact::url_passwords(u).into_owned();
+        let mut out = Vec::new();
+        let mut add = |name: &str, label: String| {
+            out.push(SourceInUse {
+                name: name.to_string(),
+                label,
+            })
+        };
+        if let Some(url) = &self.sources.prometheus_url {
+            add("prometheus", format!("PROMETHEUS_URL {}", redact(url)));
+        } else if let Some(url) = &self.sources.metrics_url {
+            add("scrape", format!("APP_METRICS_URL {}", redact(url)));
+        }
+        if let Some(path) = &self.sources.pg_log {
+            add("pg_log", format!("PG_LOG {path}"));
+        }
+        if super::canary::Canary::configured(&self.canary) {
+            add("canary", "the isolation canary".into());
+        }
+        for q in &self.queries {
+            add(&format!("sql:{}", q.id), format!("SQL panel `{}`", q.id));
+        }
+        out
+    }
+}
