@@ -199,6 +199,7 @@ pub(crate) async fn run(
             return 3;
         }
     }
+    let exit_for = selection.clone();
     let config = EngineConfig {
         runbook,
         vars: vars.clone(),
@@ -237,7 +238,7 @@ pub(crate) async fn run(
             .unwrap_or(crate::engine::events::Outcome::Interrupted)
     };
     tracing::info!(?outcome, "run finished");
-    outcome.exit_code()
+    outcome.exit_code_of(&exit_for)
 }
 
 /// Destructive steps and gates of the selection that headless approvals do not cover.

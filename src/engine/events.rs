@@ -252,6 +252,12 @@ pub enum QuestionKind {
     Gate,
     /// A step interrupted in an earlier process: run it again?
     RerunInterrupted,
+    /// A watch was inconclusive (it did not see): accept it as passed? Declining goes on to the
+    /// failure question.
+    Inconclusive {
+        /// What the watch did not see.
+        reason: String,
+    },
     /// A step failed: retry, skip, abort or roll back?
     Failure {
         /// The error.
@@ -330,6 +336,16 @@ impl Outcome {
             Outcome::Passed => 0,
             Outcome::Refused => 3,
             _ => 1,
+        }
+    }
+
+    /// The exit code of a run of `selection` that ended this way: a rollback procedure run alone
+    /// (`--procedure ID`) that completed every step exits 0, so a script can tell a finished
+    /// rollback from a failed one; a go-live that had to be rolled back still exits 1.
+    pub fn exit_code_of(self, selection: &super::Selection) -> i32 {
+        match (self, selection) {
+            (Outcome::RolledBack, super::Selection::Procedure(_)) => 0,
+            _ => self.exit_code(),
         }
     }
 }
