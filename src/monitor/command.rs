@@ -105,7 +105,6 @@ async fn headless_loop(
 ) -> anyhow::Result<i32> {
     let mut tracker = Tracker::new(watch.config());
     let end = deadline(args);
-    let mut last = None;
     loop {
         let snap = tokio::select! {
             () = tokio::time::sleep_until(end) => break,
@@ -123,16 +122,20 @@ async fn headless_loop(
         if let Some(b) = tracker.observe(&snap) {
             eprintln!("BREACH: {b}{rollback}");
         }
-        last = Some(snap);
+    }
+    // What arrived since the last refresh counts too (a short watch, a slow source).
+    let fin = watch.snapshot_now();
+    if let Some(b) = tracker.observe(&fin) {
+        eprintln!("BREACH: {b}{rollback}");
     }
     let verdict = tracker.verdict();
     if args.json {
-        let last = watch.snapshot_now().with_verdict(&verdict);
+        let fin = fin.with_verdict(&verdict);
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", serde_json::to_string(&last)?)?;
+        writeln!(out, "{}", serde_json::to_string(&fin)?)?;
         out.flush()?;
     } else {
-        for line in tracker.report(last.as_ref()) {
+        for line in tracker.report(Some(&fin)) {
             eprintln!("{line}");
         }
     }

@@ -115,7 +115,13 @@ async fn watch_until(
                 verdict_to_output(&tracker, last.as_ref(), ctx).await;
                 return Err(StepError::Cancelled);
             }
-            () = tokio::time::sleep_until(deadline) => break,
+            () = tokio::time::sleep_until(deadline) => {
+                // What arrived since the last refresh counts too (a short watch, a slow source).
+                let snap = watch.snapshot_now();
+                tracker.observe(&snap);
+                last = Some(snap);
+                break;
+            }
             s = watch.next() => s,
         };
         if let Ok(json) = serde_json::to_value(&snap) {
