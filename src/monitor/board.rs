@@ -438,6 +438,9 @@ fn p95_panel(
     let value = window.and_then(|(t, _)| enough(t).flatten());
     let mut p = judged(id, th, value);
     p.baseline = before.and_then(|b| enough(b).flatten());
+    if window.is_none() {
+        p.detail = Some("no traffic source has answered twice yet".into());
+    }
     if let Some((t, span)) = window {
         let n = t.invoice_buckets.last().map_or(0.0, |b| b.1);
         p.requests = Some(n);

@@ -240,19 +240,31 @@ impl Tracker {
             .iter()
             .filter(|h| !h.answered)
             .map(|h| {
+                let error = h.error.as_deref().unwrap_or("no answer within the watch");
+                // The error begins with the URL the label already names.
                 let why = h
-                    .error
-                    .as_deref()
-                    .unwrap_or("no answer within the watch");
+                    .source
+                    .target
+                    .as_ref()
+                    .and_then(|t| error.strip_prefix(t.as_str()))
+                    .and_then(|e| e.strip_prefix(": "))
+                    .unwrap_or(error);
                 format!("{} never answered: {why}", h.source.label)
             })
+            .collect();
+        let silent: Vec<&str> = self
+            .sources
+            .iter()
+            .filter(|h| !h.answered)
+            .filter_map(|h| h.error.as_deref())
             .collect();
         for id in &self.order {
             let r = self.records.get(id);
             if r.is_none_or(|r| r.worst.is_none()) {
                 let why = r
                     .and_then(|r| r.nodata_because.as_deref())
-                    .unwrap_or("no refresh in the watch");
+                    .filter(|why| !silent.contains(why))
+                    .unwrap_or("its source never answered");
                 blind.push(format!("{id} had no data for the whole watch: {why}"));
             }
         }
@@ -454,7 +466,7 @@ mod tests {
         let r = reasons(&t);
         assert_eq!(
             r[0],
-            format!("APP_METRICS_URL {METRICS} never answered: {refused}")
+            format!("APP_METRICS_URL {METRICS} never answered: connection refused")
         );
         assert_eq!(
             r[1],

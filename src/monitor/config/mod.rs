@@ -238,6 +238,8 @@ pub struct SourceInUse {
     pub name: String,
     /// For people: which setting points at it, e.g. `APP_METRICS_URL http://app/metrics`.
     pub label: String,
+    /// The URL or path it reads (redacted), which its errors begin with.
+    pub target: Option<String>,
 }
 
 impl MonitorConfig {
@@ -246,25 +248,29 @@ impl MonitorConfig {
     pub fn sources_in_use(&self) -> Vec<SourceInUse> {
         let redact = |u: &str| crate::redact::url_passwords(u).into_owned();
         let mut out = Vec::new();
-        let mut add = |name: &str, label: String| {
+        let mut add = |name: &str, setting: &str, target: Option<String>| {
             out.push(SourceInUse {
                 name: name.to_string(),
-                label,
+                label: match &target {
+                    Some(t) => format!("{setting} {t}"),
+                    None => setting.to_string(),
+                },
+                target,
             })
         };
         if let Some(url) = &self.sources.prometheus_url {
-            add("prometheus", format!("PROMETHEUS_URL {}", redact(url)));
+            add("prometheus", "PROMETHEUS_URL", Some(redact(url)));
         } else if let Some(url) = &self.sources.metrics_url {
-            add("scrape", format!("APP_METRICS_URL {}", redact(url)));
+            add("scrape", "APP_METRICS_URL", Some(redact(url)));
         }
         if let Some(path) = &self.sources.pg_log {
-            add("pg_log", format!("PG_LOG {path}"));
+            add("pg_log", "PG_LOG", Some(path.clone()));
         }
         if super::canary::Canary::configured(&self.canary) {
-            add("canary", "the isolation canary".into());
+            add("canary", "the isolation canary", None);
         }
         for q in &self.queries {
-            add(&format!("sql:{}", q.id), format!("SQL panel `{}`", q.id));
+            add(&format!("sql:{}", q.id), &format!("SQL panel `{}`", q.id), None);
         }
         out
     }
