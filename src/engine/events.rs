@@ -362,6 +362,23 @@ pub enum NoticeLevel {
     Error,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+    use crate::engine::Selection;
+
+    #[test]
+    fn a_completed_rollback_exits_0_alone_and_1_when_a_go_live_had_to_roll_back() {
+        let alone = Selection::Procedure("app".into());
+        assert_eq!(Outcome::RolledBack.exit_code_of(&alone), 0);
+        assert_eq!(Outcome::RolledBack.exit_code_of(&Selection::All), 1);
+        assert_eq!(Outcome::RolledBack.exit_code_of(&Selection::From("x".into())), 1);
+        assert_eq!(Outcome::Failed.exit_code_of(&alone), 1);
+        assert_eq!(Outcome::Refused.exit_code_of(&alone), 3);
+        assert_eq!(Outcome::Passed.exit_code_of(&Selection::All), 0);
+    }
+}
+
 mod opt_millis {
     use std::time::Duration;
 
