@@ -163,7 +163,12 @@ pub fn human_line(snap: &Snapshot) -> String {
     for p in &snap.panels {
         let mut text = format!("{} {} {}", p.id, p.state.label(), fmt_value(p.value));
         if let Some(b) = p.baseline {
-            text.push_str(&format!(" (baseline {})", fmt_value(Some(b))));
+            let over = p
+                .baseline_over
+                .as_deref()
+                .map(|o| format!(" over {o}"))
+                .unwrap_or_default();
+            text.push_str(&format!(" (baseline {}{over})", fmt_value(Some(b))));
         }
         if let Some(r) = p.rate {
             text.push_str(&format!(" {r:.1}/s"));
