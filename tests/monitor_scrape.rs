@@ -103,19 +103,22 @@ async fn a_source_that_stops_answering_goes_stale_and_recovers() {
 #[tokio::test]
 async fn one_route_over_crit_breaches_the_panel_while_all_routes_together_are_fine() {
     const INVOICE: &str = "/api/invoices/<int:invoice_id>/items";
-    // Each scrape: 1000 good catalog reads; 20 add-to-invoice writes, 10 of them answered 500.
-    // All routes: 10 / 1020 < 1 % (under warn); the invoice route alone: 50 % (over crit 5 %).
+    // Each scrape: 1000 good catalog reads; 20 add-to-invoice writes, 10 of them answered 500;
+    // 10 unknown paths answered 404. All routes: 10 / 1030 < 1 % (under warn); the invoice route
+    // alone: 50 % (over crit 5 %).
     let fake = FakeMetrics::start(vec![
         ("/api/admin/service-operations", "GET", 200, 1000),
         (INVOICE, "POST", 201, 10),
         (INVOICE, "POST", 500, 10),
+        // Unknown paths (no route matched): judged only in the all-routes ratio.
+        ("None", "GET", 404, 10),
     ])
     .await;
     let cfg = config("metrics_url", &fake.url());
     let mut tracker = Tracker::new(&cfg);
     let mut watch = Watch::start(cfg).unwrap();
     let snap = until(&mut watch, Duration::from_secs(15), |s| {
-        s.panel("http_5xx_ratio").and_then(|p| p.requests) >= Some(1020.0)
+        s.panel("http_5xx_ratio").and_then(|p| p.requests) >= Some(1030.0)
     })
     .await;
     let p = snap.panel("http_5xx_ratio").unwrap();
@@ -128,6 +131,9 @@ async fn one_route_over_crit_breaches_the_panel_while_all_routes_together_are_fi
         detail.starts_with(&format!("route {INVOICE}: 0.5000 over")) && detail.contains("crit 0.05"),
         "{detail}"
     );
+    let p4 = snap.panel("http_4xx_ratio").unwrap();
+    assert_eq!(p4.by_route.as_ref().unwrap()["None"], Some(1.0));
+    assert_eq!(p4.state, State::Ok, "404s on unknown paths are no route's: {p4:?}");
     // Sustained: the watch breaches, naming the route.
     let mut breach = tracker.observe(&snap);
     while breach.is_none() {

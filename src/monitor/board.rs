@@ -383,6 +383,11 @@ fn ratio_panel(
     p
 }
 
+/// Route labels of requests that matched no route of the app (prometheus_flask_exporter's
+/// `url_rule="None"` for a 404 on an unknown path, a missing label): scanners and typos, judged
+/// only in the all-routes ratio.
+const NOT_A_ROUTE: &[&str] = &["None", "(none)", ""];
+
 /// A ratio panel judged per route too: a route with at least `min_requests` requests whose own
 /// ratio is beyond a threshold makes the panel warn or crit even when all routes together are
 /// fine; the detail names the route.
@@ -398,6 +403,7 @@ fn judge_routes(
     let worst = t
         .routes
         .iter()
+        .filter(|(route, _)| !NOT_A_ROUTE.contains(&route.as_str()))
         .filter_map(|(route, r)| {
             let (part, whole) = pick(r);
             let value = ratio(th, (part, whole))?;

@@ -49,7 +49,15 @@ pub async fn run_step(spec: &MonitorSpec, ctx: &mut StepCtx<'_>) -> StepResult {
         ))
         .await;
     let started = tokio::time::Instant::now();
-    let (verdict, summary) = watch_until(&mut watch, duration, ctx).await?;
+    // A baseline records the state before the change, a critical panel included: it never
+    // fails on one (before flags-on the canary may well be red by design), only on not seeing.
+    let mut tracker = Tracker::new(watch.config());
+    if spec.baseline {
+        tracker = tracker.measuring();
+    }
+    watch_until(&mut watch, &mut tracker, duration, ctx).await?;
+    let verdict = tracker.verdict();
+    let mut summary = tracker.summary();
     if spec.baseline {
         let window = started.elapsed().as_secs_f64().min(duration.as_secs_f64());
         let panels = watch.panels_over(window);
@@ -66,6 +74,11 @@ pub async fn run_step(spec: &MonitorSpec, ctx: &mut StepCtx<'_>) -> StepResult {
                 ))
                 .await;
         }
+        summary = format!(
+            "baseline measured over {}, stored in {}",
+            baseline.over(),
+            super::baseline::FILE
+        );
     }
     match verdict {
         Verdict::Passed => Ok(summary),
@@ -99,20 +112,22 @@ async fn use_baseline(watch: &mut Watch, ctx: &mut StepCtx<'_>) -> Result<(), St
     Ok(())
 }
 
-/// Watch until the deadline or a breach; the verdict and its one-line summary (cancelled: the
-/// step was stopped).
+/// Watch until the deadline (or a breach, when `tracker` judges breaches), reporting what it
+/// saw to the output (cancelled: the step was stopped).
 async fn watch_until(
     watch: &mut Watch,
+    tracker: &mut Tracker,
     duration: Duration,
     ctx: &mut StepCtx<'_>,
-) -> Result<(Verdict, String), StepError> {
-    let mut tracker = Tracker::new(watch.config());
+) -> Result<(), StepError> {
+    let stop_on_breach = tracker.judges_breaches();
+    let mut noted = std::collections::BTreeSet::new();
     let deadline = tokio::time::Instant::now() + duration;
     let mut last = None;
     loop {
         let snap = tokio::select! {
             () = ctx.cancel.cancelled() => {
-                verdict_to_output(&tracker, last.as_ref(), ctx).await;
+                verdict_to_output(tracker, last.as_ref(), ctx).await;
                 return Err(StepError::Cancelled);
             }
             () = tokio::time::sleep_until(deadline) => {
@@ -129,12 +144,20 @@ async fn watch_until(
         }
         let breach = tracker.observe(&snap);
         last = Some(snap);
-        if breach.is_some() {
-            break;
+        match breach {
+            Some(b) if !stop_on_breach => {
+                if noted.insert(b.panel.clone()) {
+                    ctx.out
+                        .info(&format!("critical before the change: {b}"))
+                        .await;
+                }
+            }
+            Some(_) => break,
+            None => {}
         }
     }
-    verdict_to_output(&tracker, last.as_ref(), ctx).await;
-    Ok((tracker.verdict(), tracker.summary()))
+    verdict_to_output(tracker, last.as_ref(), ctx).await;
+    Ok(())
 }
 
 async fn verdict_to_output(

@@ -127,6 +127,7 @@ pub struct Tracker {
     last_elapsed: Option<u64>,
     sources: Vec<Heard>,
     breach: Option<Breach>,
+    judge_breaches: bool,
 }
 
 impl Tracker {
@@ -164,6 +165,7 @@ impl Tracker {
                 })
                 .collect(),
             breach: None,
+            judge_breaches: true,
         }
     }
 
@@ -230,11 +232,34 @@ impl Tracker {
         breach
     }
 
+    /// A tracker that measures (a baseline) rather than guards: a breach is recorded, and
+    /// [`Tracker::observe`] still returns it, but the verdict is only about what it saw.
+    pub fn measuring(mut self) -> Self {
+        self.judge_breaches = false;
+        self
+    }
+
+    /// Whether a breach decides the verdict (not when [`Tracker::measuring`]).
+    pub fn judges_breaches(&self) -> bool {
+        self.judge_breaches
+    }
+
     /// The verdict so far: the first breach, else what the watch did not see, else passed.
     pub fn verdict(&self) -> Verdict {
-        if let Some(b) = &self.breach {
+        if let Some(b) = self.breach.as_ref().filter(|_| self.judge_breaches) {
             return Verdict::Breached(b.clone());
         }
+        let blind = self.blind();
+        if blind.is_empty() {
+            Verdict::Passed
+        } else {
+            Verdict::Inconclusive(blind)
+        }
+    }
+
+    /// What the watch did not see: each source that never answered, each panel that never had
+    /// data, and why (empty: it saw everything).
+    pub fn blind(&self) -> Vec<String> {
         let mut blind: Vec<String> = self
             .sources
             .iter()
@@ -268,11 +293,7 @@ impl Tracker {
                 blind.push(format!("{id} had no data for the whole watch: {why}"));
             }
         }
-        if blind.is_empty() {
-            Verdict::Passed
-        } else {
-            Verdict::Inconclusive(blind)
-        }
+        blind
     }
 
     /// The verdict, one line per panel, then the final snapshot (carrying the verdict) as JSON.
@@ -566,5 +587,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(t.verdict().exit_code(), 1);
+        // A baseline measures: the breach is no verdict there, what it did not see (the canary
+        // never answered) still is.
+        let r = reasons(&t.clone().measuring());
+        assert_eq!(
+            r[0],
+            "the isolation canary never answered: no answer within the watch"
+        );
+        assert!(r.iter().all(|l| !l.contains("http_5xx_ratio")), "{r:?}");
     }
 }
