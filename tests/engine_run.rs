@@ -559,7 +559,8 @@ run = "exit 4"
     let out = run(&["run", &rb, "--headless", "--procedure", "undo"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(marker.exists(), "the rollback ran");
-    let journal = std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).unwrap();
+    let journal =
+        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("the journal");
     assert!(journal.contains(r#""outcome":"rolled_back""#), "{journal}");
 
     let out = run(&["run", &rb, "--headless", "--procedure", "broken"], &env);

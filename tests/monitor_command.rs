@@ -165,23 +165,30 @@ async fn a_blind_watch_is_inconclusive_exits_1_and_names_what_it_could_not_see()
         .expect("join");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr.contains("watch INCONCLUSIVE (not a pass)"), "{stderr}");
     assert!(
-        stderr.contains(&format!("APP_METRICS_URL {metrics} never answered: error sending request"))
-            && stderr.contains("Connection refused"),
+        stderr.contains("watch INCONCLUSIVE (not a pass)"),
         "{stderr}"
     );
-    assert!(stderr.contains("the isolation canary never answered"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "APP_METRICS_URL {metrics} never answered: error sending request"
+        )) && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the isolation canary never answered"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("pw@"), "no password on screen: {stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let last: Value = serde_json::from_str(stdout.lines().last().expect("a final snapshot"))
-        .expect("JSON");
+    let last: Value =
+        serde_json::from_str(stdout.lines().last().expect("a final snapshot")).expect("JSON");
     assert_eq!(last["verdict"], "inconclusive", "{last}");
     let reasons = last["reasons"].as_array().expect("reasons");
     assert!(
-        reasons
-            .iter()
-            .any(|r| r.as_str().is_some_and(|r| r.starts_with("http_5xx_ratio had no data"))),
+        reasons.iter().any(|r| r
+            .as_str()
+            .is_some_and(|r| r.starts_with("http_5xx_ratio had no data"))),
         "{last}"
     );
 }

@@ -128,12 +128,17 @@ async fn one_route_over_crit_breaches_the_panel_while_all_routes_together_are_fi
     assert_eq!(p.worst_route.as_deref(), Some(INVOICE));
     let detail = p.detail.as_deref().unwrap();
     assert!(
-        detail.starts_with(&format!("route {INVOICE}: 0.5000 over")) && detail.contains("crit 0.05"),
+        detail.starts_with(&format!("route {INVOICE}: 0.5000 over"))
+            && detail.contains("crit 0.05"),
         "{detail}"
     );
     let p4 = snap.panel("http_4xx_ratio").unwrap();
     assert_eq!(p4.by_route.as_ref().unwrap()["None"], Some(1.0));
-    assert_eq!(p4.state, State::Ok, "404s on unknown paths are no route's: {p4:?}");
+    assert_eq!(
+        p4.state,
+        State::Ok,
+        "404s on unknown paths are no route's: {p4:?}"
+    );
     // Sustained: the watch breaches, naming the route.
     let mut breach = tracker.observe(&snap);
     while breach.is_none() {

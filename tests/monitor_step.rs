@@ -3,6 +3,8 @@
 //! which fails the step unless `--approve` accepts it (journaled); a baseline step stores the
 //! baseline, measured before the step after it, and the later watch names its window.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use serde_json::Value;
@@ -102,7 +104,10 @@ fn a_blind_watch_fails_the_step_headless_unless_approved_and_the_acceptance_is_j
     let out = golive_run(&rb, &env, &["--approve", "baseline"]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
-    assert!(log.contains("NOT ACCEPTED: The watch `monitor` was inconclusive"), "{log}");
+    assert!(
+        log.contains("NOT ACCEPTED: The watch `monitor` was inconclusive"),
+        "{log}"
+    );
     assert!(!log.contains("canary-pw"), "no secret on screen: {log}");
     let j = journal(&latest_run(&dir.0));
     let monitor = finished(&j, "monitor");
@@ -138,9 +143,10 @@ fn a_blind_watch_fails_the_step_headless_unless_approved_and_the_acceptance_is_j
         .collect();
     assert_eq!(accepted.len(), 2, "{j:?}");
     assert!(
-        accepted
-            .iter()
-            .all(|e| e["by"].as_str().unwrap().ends_with("(approved on the command line)")),
+        accepted.iter().all(|e| e["by"]
+            .as_str()
+            .unwrap()
+            .ends_with("(approved on the command line)")),
         "{accepted:?}"
     );
     let monitor = finished(&j, "monitor");

@@ -372,7 +372,10 @@ mod tests {
         let alone = Selection::Procedure("app".into());
         assert_eq!(Outcome::RolledBack.exit_code_of(&alone), 0);
         assert_eq!(Outcome::RolledBack.exit_code_of(&Selection::All), 1);
-        assert_eq!(Outcome::RolledBack.exit_code_of(&Selection::From("x".into())), 1);
+        assert_eq!(
+            Outcome::RolledBack.exit_code_of(&Selection::From("x".into())),
+            1
+        );
         assert_eq!(Outcome::Failed.exit_code_of(&alone), 1);
         assert_eq!(Outcome::Refused.exit_code_of(&alone), 3);
         assert_eq!(Outcome::Passed.exit_code_of(&Selection::All), 0);

@@ -44,7 +44,8 @@ impl Baseline {
 
     /// Over which window, for people: `1m before flags-on`, or `1m ending 2026-…Z`.
     pub fn over(&self) -> String {
-        let window = humantime::format_duration(std::time::Duration::from_secs(self.window_seconds));
+        let window =
+            humantime::format_duration(std::time::Duration::from_secs(self.window_seconds));
         match &self.before {
             Some(step) => format!("{window} before {step}"),
             None => format!("{window} ending {}", self.at),

@@ -145,15 +145,13 @@ async fn watch_until(
         let breach = tracker.observe(&snap);
         last = Some(snap);
         match breach {
-            Some(b) if !stop_on_breach => {
-                if noted.insert(b.panel.clone()) {
-                    ctx.out
-                        .info(&format!("critical before the change: {b}"))
-                        .await;
-                }
+            Some(_) if stop_on_breach => break,
+            Some(b) if noted.insert(b.panel.clone()) => {
+                ctx.out
+                    .info(&format!("critical before the change: {b}"))
+                    .await;
             }
-            Some(_) => break,
-            None => {}
+            _ => {}
         }
     }
     verdict_to_output(tracker, last.as_ref(), ctx).await;

@@ -178,7 +178,11 @@ impl Tracker {
             as f64;
         self.last_elapsed = Some(snap.elapsed_seconds);
         for status in &snap.sources {
-            if let Some(h) = self.sources.iter_mut().find(|h| h.source.name == status.name) {
+            if let Some(h) = self
+                .sources
+                .iter_mut()
+                .find(|h| h.source.name == status.name)
+            {
                 h.answered |= status.age_seconds.is_some();
                 if status.error.is_some() {
                     h.error.clone_from(&status.error);
@@ -412,7 +416,10 @@ mod tests {
                 name: "flask_http_request_duration_seconds_bucket".into(),
                 labels: vec![
                     ("le".into(), (*le).into()),
-                    ("url_rule".into(), "/api/invoices/<int:invoice_id>/items".into()),
+                    (
+                        "url_rule".into(),
+                        "/api/invoices/<int:invoice_id>/items".into(),
+                    ),
                 ],
                 value: v,
             })
@@ -479,7 +486,11 @@ mod tests {
                 .map(|i| {
                     vec![
                         health("scrape", i as f64, Some(&refused)),
-                        health("canary", i as f64, Some("cannot connect to APP_DATABASE_URL")),
+                        health(
+                            "canary",
+                            i as f64,
+                            Some("cannot connect to APP_DATABASE_URL"),
+                        ),
                     ]
                 })
                 .collect(),
@@ -494,10 +505,22 @@ mod tests {
             "the isolation canary never answered: cannot connect to APP_DATABASE_URL"
         );
         // Every panel was blind too, and says so.
-        assert!(r.iter().any(|l| l.starts_with("http_5xx_ratio had no data")), "{r:?}");
-        assert!(r.iter().any(|l| l.starts_with("isolation_canary had no data")), "{r:?}");
+        assert!(
+            r.iter()
+                .any(|l| l.starts_with("http_5xx_ratio had no data")),
+            "{r:?}"
+        );
+        assert!(
+            r.iter()
+                .any(|l| l.starts_with("isolation_canary had no data")),
+            "{r:?}"
+        );
         assert_eq!(t.verdict().exit_code(), 1);
-        assert!(t.summary().starts_with("watch inconclusive"), "{}", t.summary());
+        assert!(
+            t.summary().starts_with("watch inconclusive"),
+            "{}",
+            t.summary()
+        );
         // A source that never reported anything at all is named too.
         let silent = watch(vec![vec![]]);
         assert!(

@@ -306,7 +306,10 @@ fn read_sequence(tables: Vec<Table<'_>>, ctx: &StepContext<'_>) -> Vec<Step> {
     }
     // A baseline names the change it is measured before: the next step.
     let next: Vec<Option<String>> = steps.iter().skip(1).map(|s| Some(s.id.clone())).collect();
-    for (step, next) in steps.iter_mut().zip(next.into_iter().chain(std::iter::once(None))) {
+    for (step, next) in steps
+        .iter_mut()
+        .zip(next.into_iter().chain(std::iter::once(None)))
+    {
         if let StepKind::Monitor(spec) = &mut step.kind
             && spec.baseline
         {

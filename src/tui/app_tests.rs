@@ -551,7 +551,10 @@ fn an_inconclusive_watch_asks_to_accept_it_and_y_accepts_n_declines() {
     apply(&mut app, vec![ask(6)]);
     app.on_key(key(KeyCode::Char('n')));
     let screen = format!("{}", draw(&app).backend());
-    assert!(screen.contains("retry, skip, abort or roll back"), "{screen}");
+    assert!(
+        screen.contains("retry, skip, abort or roll back"),
+        "{screen}"
+    );
     app.on_key(key(KeyCode::Char('y')));
     assert_eq!(app.take_commands(), vec![answer(6, Answer::Refuse)]);
 }

@@ -230,9 +230,8 @@ impl FakeMetrics {
             while let Ok((mut client, _)) = listener.accept().await {
                 let mut request = [0u8; 4096];
                 let _ = tokio::io::AsyncReadExt::read(&mut client, &mut request).await;
-                let mut body = String::from(
-                    "# TYPE flask_http_request_duration_seconds histogram\n",
-                );
+                let mut body =
+                    String::from("# TYPE flask_http_request_duration_seconds histogram\n");
                 for (route, method, status, n) in &per_scrape {
                     body.push_str(&format!(
                         "flask_http_request_duration_seconds_count{{method=\"{method}\",status=\"{status}\",url_rule=\"{route}\"}} {}\n",

@@ -270,7 +270,11 @@ impl MonitorConfig {
             add("canary", "the isolation canary", None);
         }
         for q in &self.queries {
-            add(&format!("sql:{}", q.id), &format!("SQL panel `{}`", q.id), None);
+            add(
+                &format!("sql:{}", q.id),
+                &format!("SQL panel `{}`", q.id),
+                None,
+            );
         }
         out
     }
