@@ -176,4 +176,20 @@ fn a_blind_watch_fails_the_step_headless_unless_approved_and_the_acceptance_is_j
         snapshot["snapshot"]["panels"][0]["baseline_over"], "2s before change",
         "{snapshot}"
     );
+
+    // The on-call's `golive monitor` of the same runbook compares against that baseline too.
+    let mut args = vec!["monitor", &rb, "--headless", "--json", "--refresh", "1s"];
+    args.extend(["--for", "2s"]);
+    let env2: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = run(&args, &env2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "still blind: {stderr}");
+    assert!(
+        stderr.contains("baseline: over 2s before change (at "),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: Value = serde_json::from_str(stdout.lines().last().expect("a snapshot")).unwrap();
+    assert_eq!(last["panels"][0]["baseline_over"], "2s before change");
+    assert_eq!(last["verdict"], "inconclusive");
 }

@@ -81,6 +81,16 @@ impl Baseline {
     }
 }
 
+/// The baseline of the newest real run (not a rehearsal) of the runbook at `runbook` that
+/// measured one, with its run directory: what `golive monitor` compares against after a go-live.
+pub fn latest_of_runbook(runbook: &Path) -> Option<(std::path::PathBuf, Baseline)> {
+    crate::journal::RunDirs::for_runbook(runbook)
+        .history()
+        .into_iter()
+        .filter(|(_, j)| j.started().is_some_and(|(_, _, _, mode)| mode == "run"))
+        .find_map(|(dir, _)| Baseline::load(&dir).ok().flatten().map(|b| (dir, b)))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -3,7 +3,8 @@
 //! snapshot, per refresh, and a final snapshot carrying the verdict. Exits after `--for`: 0 only
 //! when every panel saw data and stayed within its thresholds and every source answered, 1 after
 //! a breach or on an inconclusive watch (a source never answered, a panel never had data; the
-//! reasons go to stderr), 2 on bad input.
+//! reasons go to stderr), 2 on bad input. The baseline beside each panel is the one the newest
+//! go-live of the runbook measured before its change, when there is one.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -49,14 +50,41 @@ pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
         }
     };
     let mut watch = Watch::start(cfg)?;
+    let baseline_note = use_latest_baseline(&mut watch, &args);
     let headless = args.headless || args.json || !std::io::stdout().is_terminal();
     if headless {
         for note in watch.notes() {
             eprintln!("{note}");
         }
+        eprintln!("{baseline_note}");
         headless_loop(&mut watch, &args, &rollback).await
     } else {
         fullscreen_loop(&mut watch, &args, &rollback).await
+    }
+}
+
+/// Compare against the baseline the newest go-live of the runbook measured (before its
+/// `flags-on`), when there is one; what the baseline is, for people.
+fn use_latest_baseline(watch: &mut Watch, args: &MonitorArgs) -> String {
+    let found = args
+        .runbook
+        .exists()
+        .then(|| super::baseline::latest_of_runbook(&args.runbook))
+        .flatten();
+    match found {
+        Some((dir, b)) => {
+            let note = format!(
+                "baseline: over {} (at {}), from the run in {}",
+                b.over(),
+                b.at,
+                dir.display()
+            );
+            watch.set_baseline(b);
+            note
+        }
+        None => "baseline: what the app counted before this watch (no run of this runbook \
+                 measured one)"
+            .into(),
     }
 }
 
