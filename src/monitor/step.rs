@@ -57,34 +57,46 @@ pub async fn run_step(spec: &MonitorSpec, ctx: &mut StepCtx<'_>) -> StepResult {
     }
     watch_until(&mut watch, &mut tracker, duration, ctx).await?;
     let verdict = tracker.verdict();
-    let mut summary = tracker.summary();
-    if spec.baseline {
+    let summary = if spec.baseline {
         let window = started.elapsed().as_secs_f64().min(duration.as_secs_f64());
-        let panels = watch.panels_over(window);
-        let at = super::snapshot::rfc3339(super::sample::now());
-        let baseline = Baseline::of(&panels, &at, window.round() as u64, spec.before.clone());
-        baseline.save(ctx.run_dir).map_err(StepError::Failed)?;
-        for p in &panels {
-            ctx.out
-                .info(&format!(
-                    "baseline {}: {} over {}",
-                    p.id,
-                    super::verdict::fmt_value(p.value),
-                    baseline.over()
-                ))
-                .await;
-        }
-        summary = format!(
-            "baseline measured over {}, stored in {}",
-            baseline.over(),
-            super::baseline::FILE
-        );
-    }
+        store_baseline(&watch, window, spec.before.clone(), ctx).await?
+    } else {
+        tracker.summary()
+    };
     match verdict {
         Verdict::Passed => Ok(summary),
         Verdict::Breached(b) => Err(StepError::Failed(b.to_string())),
         Verdict::Inconclusive(reasons) => Err(StepError::Inconclusive(reasons.join("; "))),
     }
+}
+
+/// Store every panel's value over the last `window` seconds as the run's baseline, measured
+/// before the step `before`; its summary.
+async fn store_baseline(
+    watch: &Watch,
+    window: f64,
+    before: Option<String>,
+    ctx: &mut StepCtx<'_>,
+) -> Result<String, StepError> {
+    let panels = watch.panels_over(window);
+    let at = super::snapshot::rfc3339(super::sample::now());
+    let baseline = Baseline::of(&panels, &at, window.round() as u64, before);
+    baseline.save(ctx.run_dir).map_err(StepError::Failed)?;
+    for p in &panels {
+        ctx.out
+            .info(&format!(
+                "baseline {}: {} over {}",
+                p.id,
+                super::verdict::fmt_value(p.value),
+                baseline.over()
+            ))
+            .await;
+    }
+    Ok(format!(
+        "baseline measured over {}, stored in {}",
+        baseline.over(),
+        super::baseline::FILE
+    ))
 }
 
 /// Compare against the baseline an earlier step of this run measured, when there is one.
