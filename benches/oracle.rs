@@ -57,8 +57,14 @@ fn main() {
     let read = start.elapsed() / ROUNDS;
 
     let share = RATE * (judge + read).as_secs_f64() * 100.0;
-    println!("oracle: judge one catalog answer      {:>8.1} µs", judge.as_secs_f64() * 1e6);
-    println!("app:    read the build file           {:>8.1} µs", read.as_secs_f64() * 1e6);
+    println!(
+        "oracle: judge one catalog answer      {:>8.1} µs",
+        judge.as_secs_f64() * 1e6
+    );
+    println!(
+        "app:    read the build file           {:>8.1} µs",
+        read.as_secs_f64() * 1e6
+    );
     println!("at {RATE} requests/s: {share:.3} % of one core (target < 2 %)");
     assert_eq!(oracle.wrong_total(), 0, "every benchmark answer was right");
     let _ = std::fs::remove_dir_all(&dir);

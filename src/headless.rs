@@ -1,6 +1,7 @@
 //! The headless front end: the same engine events as the console, printed as readable lines
 //! (time, step, status, output) or as one JSON object a line (`--json`). Questions are answered
-//! from `--approve ID` / `--approve-all`; anything not approved is refused (exit 3). Ctrl-C,
+//! from `--approve ID` / `--approve-all`; anything not approved is refused (exit 3; an
+//! inconclusive watch not accepted fails the step instead, exit 1). Ctrl-C,
 //! SIGTERM and SIGHUP stop the running step; a second one stops waiting.
 
 use std::io::Write;
@@ -182,6 +183,15 @@ fn print_line(
             let (id, qualified) = ids_of(question, steps);
             match &question.kind {
                 QuestionKind::Failure { .. } => Ok(()),
+                QuestionKind::Inconclusive { .. } if !options.approves(&id, &qualified) => {
+                    writeln!(
+                        out,
+                        "{t} {qualified:<24} NOT ACCEPTED: {} — headless, an inconclusive watch \
+                         fails unless accepted with --approve {id} (or --approve-all); better, fix \
+                         what it could not see",
+                        question.prompt
+                    )
+                }
                 _ if options.approves(&id, &qualified) => {
                     writeln!(
                         out,

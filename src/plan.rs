@@ -164,8 +164,19 @@ pub fn preview(step: &Step, runbook: &Runbook, vars: &Vars) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        StepKind::Monitor(m) if m.baseline => format!(
+            "measure the baseline for {}{}, for the later watches to compare against; a watch \
+             that sees nothing (a source that never answers, a panel with no data) asks a person",
+            vars.interpolate(&m.duration),
+            m.before
+                .as_deref()
+                .map(|b| format!(" before {b}"))
+                .unwrap_or_default()
+        ),
         StepKind::Monitor(m) => format!(
-            "watch the dashboard for {}; a threshold breached for several refreshes fails the step",
+            "watch the dashboard for {}; a threshold breached for several refreshes fails the \
+             step, a watch that sees nothing (a source that never answers, a panel with no data) \
+             asks a person",
             vars.interpolate(&m.duration)
         ),
     };

@@ -519,3 +519,50 @@ fn production_confirmations_include_the_environment_name() {
         "{plan}"
     );
 }
+
+#[test]
+fn a_rollback_procedure_run_alone_that_completes_exits_0_and_one_that_fails_exits_1() {
+    let dir = TempDir::new("procedure-alone");
+    let marker = dir.join("undone");
+    let rb = runbook(
+        &dir,
+        &format!(
+            r#"
+[[steps]]
+id = "change"
+title = "The change"
+kind = "shell"
+run = "true"
+
+[[rollback]]
+id = "undo"
+title = "Undo the change"
+[[rollback.steps]]
+id = "undo-it"
+title = "Undo it"
+kind = "shell"
+run = "touch {}"
+
+[[rollback]]
+id = "broken"
+title = "A rollback that fails"
+[[rollback.steps]]
+id = "fail"
+title = "Fails"
+kind = "shell"
+run = "exit 4"
+"#,
+            marker.display()
+        ),
+    );
+    let env = [("DATABASE_URL", "postgres://nobody@127.0.0.1:9/none")];
+    let out = run(&["run", &rb, "--headless", "--procedure", "undo"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(marker.exists(), "the rollback ran");
+    let journal =
+        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("the journal");
+    assert!(journal.contains(r#""outcome":"rolled_back""#), "{journal}");
+
+    let out = run(&["run", &rb, "--headless", "--procedure", "broken"], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}

@@ -85,8 +85,15 @@ async fn headless_json_prints_one_snapshot_per_refresh_with_every_panel() {
             }
         }
     }
+    // The last line is the final snapshot, carrying the verdict: every source answered and
+    // every panel saw data within its thresholds.
+    let (last, refreshes) = snapshots.split_last().expect("a snapshot");
+    assert_eq!(last["verdict"], "passed", "{last}");
+    assert!(
+        refreshes.iter().all(|s| s.get("verdict").is_none()),
+        "only the final snapshot carries a verdict"
+    );
     // Live traffic: by the last refresh the ratios have values and routes.
-    let last = snapshots.last().expect("a snapshot");
     let canary = &last["panels"][5];
     assert_eq!(canary["state"], "ok", "fail-closed policies: {canary}");
     let five = &last["panels"][0];
@@ -124,4 +131,65 @@ async fn a_5xx_spike_breaches_exits_1_and_names_the_rollback() {
         "{stderr}"
     );
     sandbox.shutdown().await;
+}
+
+/// A closed port on 127.0.0.1: bound, then released.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_watch_is_inconclusive_exits_1_and_names_what_it_could_not_see() {
+    // A typo'd metrics URL (nothing listens there) and a canary whose database is unreachable.
+    let app = closed_port();
+    let db = closed_port();
+    let metrics = format!("http://127.0.0.1:{app}/metrics");
+    let mut cmd = golive();
+    cmd.arg("monitor")
+        .arg(repo().join("runbook.toml"))
+        .args(["--headless", "--json", "--refresh", "1s", "--for", "5s"])
+        .env("APP_URL", format!("http://127.0.0.1:{app}"))
+        .env("APP_METRICS_URL", &metrics)
+        .env(
+            "APP_DATABASE_URL",
+            format!("postgres://app_user:pw@127.0.0.1:{db}/shop"),
+        )
+        .env("TENANT_A", golive::sandbox::TENANT_A)
+        .env("TENANT_B", golive::sandbox::TENANT_B)
+        .env("PG_LOG", "")
+        .env("PROMETHEUS_URL", "");
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("golive monitor"))
+        .await
+        .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stderr.contains("watch INCONCLUSIVE (not a pass)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "APP_METRICS_URL {metrics} never answered: error sending request"
+        )) && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the isolation canary never answered"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pw@"), "no password on screen: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last: Value =
+        serde_json::from_str(stdout.lines().last().expect("a final snapshot")).expect("JSON");
+    assert_eq!(last["verdict"], "inconclusive", "{last}");
+    let reasons = last["reasons"].as_array().expect("reasons");
+    assert!(
+        reasons.iter().any(|r| r
+            .as_str()
+            .is_some_and(|r| r.starts_with("http_5xx_ratio had no data"))),
+        "{last}"
+    );
 }

@@ -58,7 +58,7 @@ async fn ratios_match_the_traffic_sent_and_a_breach_is_reported() {
     let b = breach.unwrap();
     assert_eq!(b.panel, "http_5xx_ratio");
     assert!(b.to_string().contains("fast rollback"), "{b}");
-    let verdict = tracker.verdict(Some(&snap)).join("\n");
+    let verdict = tracker.report(Some(&snap)).join("\n");
     assert!(
         verdict.contains("http_5xx_ratio: worst 0.0667 (crit)"),
         "{verdict}"
@@ -98,4 +98,54 @@ async fn a_source_that_stops_answering_goes_stale_and_recovers() {
     })
     .await;
     second.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_route_over_crit_breaches_the_panel_while_all_routes_together_are_fine() {
+    const INVOICE: &str = "/api/invoices/<int:invoice_id>/items";
+    // Each scrape: 1000 good catalog reads; 20 add-to-invoice writes, 10 of them answered 500;
+    // 10 unknown paths answered 404. All routes: 10 / 1030 < 1 % (under warn); the invoice route
+    // alone: 50 % (over crit 5 %).
+    let fake = FakeMetrics::start(vec![
+        ("/api/admin/service-operations", "GET", 200, 1000),
+        (INVOICE, "POST", 201, 10),
+        (INVOICE, "POST", 500, 10),
+        // Unknown paths (no route matched): judged only in the all-routes ratio.
+        ("None", "GET", 404, 10),
+    ])
+    .await;
+    let cfg = config("metrics_url", &fake.url());
+    let mut tracker = Tracker::new(&cfg);
+    let mut watch = Watch::start(cfg).unwrap();
+    let snap = until(&mut watch, Duration::from_secs(15), |s| {
+        s.panel("http_5xx_ratio").and_then(|p| p.requests) >= Some(1030.0)
+    })
+    .await;
+    let p = snap.panel("http_5xx_ratio").unwrap();
+    let all = p.value.unwrap();
+    assert!(all < 0.01, "all routes together are fine: {p:?}");
+    assert_eq!(p.state, State::Crit, "{p:?}");
+    assert_eq!(p.worst_route.as_deref(), Some(INVOICE));
+    let detail = p.detail.as_deref().unwrap();
+    assert!(
+        detail.starts_with(&format!("route {INVOICE}: 0.5000 over"))
+            && detail.contains("crit 0.05"),
+        "{detail}"
+    );
+    let p4 = snap.panel("http_4xx_ratio").unwrap();
+    assert_eq!(p4.by_route.as_ref().unwrap()["None"], Some(1.0));
+    assert_eq!(
+        p4.state,
+        State::Ok,
+        "404s on unknown paths are no route's: {p4:?}"
+    );
+    // Sustained: the watch breaches, naming the route.
+    let mut breach = tracker.observe(&snap);
+    while breach.is_none() {
+        breach = tracker.observe(&watch.next().await);
+    }
+    let b = breach.unwrap();
+    assert_eq!(b.panel, "http_5xx_ratio");
+    assert!(b.to_string().contains(&format!("route {INVOICE}")), "{b}");
+    assert_eq!(tracker.verdict().exit_code(), 1);
 }

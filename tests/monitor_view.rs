@@ -17,12 +17,14 @@ fn panel(id: &str, state: State, value: Option<f64>) -> Panel {
         by_route: None,
         rps_by_route: None,
         baseline: Some(0.001),
+        baseline_over: None,
         warn: Some(0.01),
         crit: Some(0.05),
         requests: Some(300.0),
         rate: Some(5.0),
         stale_seconds: None,
         detail: None,
+        worst_route: None,
     }
 }
 
@@ -57,6 +59,8 @@ fn snapshot() -> Snapshot {
             age_seconds: Some(42),
             error: Some("cannot connect".into()),
         }],
+        verdict: None,
+        reasons: Vec::new(),
     }
 }
 

@@ -311,9 +311,19 @@ fn sigterm_during_the_watch_tears_the_sandbox_down() {
     let pid = child.id();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut events = Vec::new();
+    // The watch after flags-on (the baseline before it sends snapshots too).
+    let mut monitor_step = None;
     for line in stdout.by_ref().map_while(Result::ok) {
         let event: Value = serde_json::from_str(&line).unwrap();
-        let watching = event["event"] == "monitor";
+        if event["event"] == "started" {
+            monitor_step = event["run"]["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|s| s["id"] == "monitor" && s["procedure"].is_null());
+        }
+        let watching = event["event"] == "monitor"
+            && event["step"].as_u64().map(|s| s as usize) == monitor_step;
         events.push(event);
         if watching {
             break;

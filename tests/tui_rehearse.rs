@@ -84,7 +84,9 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     std::fs::copy(repo().join("runbook.toml"), dir.join("runbook.toml")).expect("runbook");
     copy_dir(&repo().join("assets"), &dir.join("assets"));
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.args(["rehearse", "--watch", "5s"]);
+    // Two refreshes of the shipped runbook's 5 s at least: a shorter watch cannot see a rate,
+    // so it would be inconclusive (and ask whether to accept it).
+    cmd.args(["rehearse", "--watch", "10s"]);
     cmd.cwd(&dir.0);
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("RUST_LOG");

@@ -234,6 +234,7 @@ pub(crate) async fn run_observed(
             return 3.into();
         }
     }
+    let exit_for = selection.clone();
     let config = EngineConfig {
         runbook,
         vars: vars.clone(),
@@ -279,7 +280,7 @@ pub(crate) async fn run_observed(
         let _ = watcher.await;
     }
     RunEnd {
-        code: outcome.exit_code(),
+        code: outcome.exit_code_of(&exit_for),
         run_dir: Some(run_dir),
     }
 }

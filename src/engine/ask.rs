@@ -6,6 +6,7 @@ use super::events::{
     Answer, Command, EngineEvent, Outcome, Question, QuestionKind, StepIdx, StepState,
 };
 use super::runner::{Runner, SeqEnd};
+use crate::exec::StepError;
 use crate::journal::Entry;
 use crate::plan;
 use crate::runbook::StepKind;
@@ -205,6 +206,70 @@ impl Runner {
                     ),
                 ))
             }
+        }
+    }
+
+    /// After a watch that did not see: ask whether to accept it as passed. Accepted: the step
+    /// passes and the acceptance is journaled; declined: it fails (the failure question
+    /// follows). A procedure or an interruption asked for meanwhile comes back with it.
+    pub(super) async fn accept_inconclusive(
+        &mut self,
+        idx: StepIdx,
+        attempt: u32,
+        reason: String,
+    ) -> (Result<String, StepError>, Option<Reply>) {
+        let qualified = self.planned[idx].qualified.clone();
+        let declined = StepError::Failed(format!("the watch was inconclusive: {reason}"));
+        self.set_state(idx, StepState::AwaitingConfirmation, attempt, None, None)
+            .await;
+        let reply = self
+            .ask(
+                Some(idx),
+                QuestionKind::Inconclusive {
+                    reason: reason.clone(),
+                },
+                format!("The watch `{qualified}` was inconclusive: {reason}. Accept it as passed?"),
+                "A watch passes only when every source answered and every panel had data.                  Accept only if you have seen by other means that the system is healthy;                  decline to retry the watch, skip it or roll back."
+                    .into(),
+                None,
+            )
+            .await;
+        match reply {
+            Reply::Answer(Answer::Confirm { .. }) => {
+                let by = self.confirmed_by(false);
+                let entry = Entry::Confirmed {
+                    step: Some(qualified),
+                    what: "accept inconclusive watch".into(),
+                    by: by.clone(),
+                    target: None,
+                };
+                match self.record(entry) {
+                    Ok(()) => (
+                        Ok(format!(
+                            "inconclusive watch accepted as passed by {by}: {reason}"
+                        )),
+                        None,
+                    ),
+                    Err(e) => (Err(StepError::Failed(e)), None),
+                }
+            }
+            Reply::Answer(_) => {
+                let journaled = self.refuse(
+                    &qualified,
+                    "accept inconclusive watch",
+                    "declined by the operator",
+                );
+                match journaled {
+                    Ok(()) => (Err(declined), None),
+                    Err(_) => (
+                        Err(StepError::Failed(format!(
+                            "{declined}; the journal could not record the refusal"
+                        ))),
+                        None,
+                    ),
+                }
+            }
+            other => (Err(declined), Some(other)),
         }
     }
 

@@ -257,6 +257,12 @@ impl Runner {
                 Ok(r) => r,
                 Err(end) => return end,
             };
+            let (result, interrupt) = match (result, interrupt) {
+                (Err(StepError::Inconclusive(reason)), None) => {
+                    self.accept_inconclusive(idx, attempt, reason).await
+                }
+                other => other,
+            };
             let state = match &result {
                 Ok(_) => StepState::Passed,
                 Err(StepError::Cancelled) => StepState::Interrupted,

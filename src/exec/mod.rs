@@ -30,6 +30,10 @@ pub enum StepError {
     /// It ran past its `timeout`.
     #[error("timed out after {}", humantime::format_duration(*.0))]
     TimedOut(std::time::Duration),
+    /// A watch that did not see (a source never answered, a panel never had data): not a
+    /// pass; the engine asks a person whether to accept it.
+    #[error("the watch was inconclusive: {0}")]
+    Inconclusive(String),
 }
 
 /// What a step returns: a one-line summary when it passed.

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use super::baseline::Baseline;
 use super::config::{MonitorConfig, Thresholds};
 use super::sample::{Sample, UnixSeconds};
 use super::snapshot::{Panel, Snapshot, SourceStatus, State, WindowPanels, rfc3339};
@@ -25,6 +26,7 @@ pub struct Board {
     canary: VecDeque<(UnixSeconds, u32, Vec<String>)>,
     queries: HashMap<String, (UnixSeconds, f64)>,
     health: BTreeMap<String, Health>,
+    baseline: Option<Baseline>,
 }
 
 impl Board {
@@ -40,7 +42,14 @@ impl Board {
             canary: VecDeque::new(),
             queries: HashMap::new(),
             health: BTreeMap::new(),
+            baseline: None,
         }
+    }
+
+    /// Show `baseline` (measured by an earlier step) beside each panel instead of what the app
+    /// counted before the watch began.
+    pub fn set_baseline(&mut self, baseline: Baseline) {
+        self.baseline = Some(baseline);
     }
 
     /// The configuration.
@@ -136,6 +145,8 @@ impl Board {
             elapsed_seconds: elapsed as u64,
             sources,
             other_windows,
+            verdict: None,
+            reasons: Vec::new(),
         }
     }
 
@@ -156,10 +167,16 @@ impl Board {
         for (id, th) in &self.cfg.panels {
             let mut p = match id.as_str() {
                 "http_5xx_ratio" => {
-                    ratio_panel(id, th, traffic.as_ref(), before, |r| (r.s5xx, r.total))
+                    let pick = |r: &RouteTotals| (r.s5xx, r.total);
+                    let mut p = ratio_panel(id, th, traffic.as_ref(), before, pick);
+                    judge_routes(&mut p, th, traffic.as_ref(), pick);
+                    p
                 }
                 "http_4xx_ratio" => {
-                    ratio_panel(id, th, traffic.as_ref(), before, |r| (r.s4xx, r.total))
+                    let pick = |r: &RouteTotals| (r.s4xx, r.total);
+                    let mut p = ratio_panel(id, th, traffic.as_ref(), before, pick);
+                    judge_routes(&mut p, th, traffic.as_ref(), pick);
+                    p
                 }
                 "catalog_304_ratio" => {
                     let route = self.cfg.catalog_route.as_str();
@@ -185,6 +202,7 @@ impl Board {
             if id != "isolation_canary" {
                 p.stale_seconds = stale;
             }
+            self.label_baseline(&mut p);
             out.push(p);
         }
         for q in &self.cfg.queries {
@@ -197,9 +215,24 @@ impl Board {
                 .map(|(_, v)| *v);
             let mut p = judged(&q.id, &q.thresholds, value);
             p.stale_seconds = stale;
+            self.label_baseline(&mut p);
             out.push(p);
         }
         out
+    }
+
+    /// The baseline step's value when one ran, and over which window the baseline is.
+    fn label_baseline(&self, p: &mut Panel) {
+        match &self.baseline {
+            Some(b) => {
+                p.baseline = b.value(&p.id);
+                p.baseline_over = Some(b.over());
+            }
+            None if p.baseline.is_some() => {
+                p.baseline_over = Some("everything the app counted before the watch".into());
+            }
+            None => {}
+        }
     }
 
     fn rls_panel(
@@ -284,12 +317,14 @@ pub fn judged(id: &str, th: &Thresholds, value: Option<f64>) -> Panel {
         by_route: None,
         rps_by_route: None,
         baseline: None,
+        baseline_over: None,
         warn: th.warn,
         crit: th.crit,
         requests: None,
         rate: None,
         stale_seconds: None,
         detail: None,
+        worst_route: None,
     }
 }
 
@@ -348,6 +383,54 @@ fn ratio_panel(
     p
 }
 
+/// Route labels of requests that matched no route of the app (prometheus_flask_exporter's
+/// `url_rule="None"` for a 404 on an unknown path, a missing label): scanners and typos, judged
+/// only in the all-routes ratio.
+const NOT_A_ROUTE: &[&str] = &["None", "(none)", ""];
+
+/// A ratio panel judged per route too: a route with at least `min_requests` requests whose own
+/// ratio is beyond a threshold makes the panel warn or crit even when all routes together are
+/// fine; the detail names the route.
+fn judge_routes(
+    p: &mut Panel,
+    th: &Thresholds,
+    window: Option<&(Totals, f64)>,
+    pick: impl Fn(&RouteTotals) -> (f64, f64),
+) {
+    let Some((t, _)) = window else {
+        return;
+    };
+    let worst = t
+        .routes
+        .iter()
+        .filter(|(route, _)| !NOT_A_ROUTE.contains(&route.as_str()))
+        .filter_map(|(route, r)| {
+            let (part, whole) = pick(r);
+            let value = ratio(th, (part, whole))?;
+            Some((state_of(th, Some(value)), value, whole, route))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let Some((state, value, requests, route)) = worst else {
+        return;
+    };
+    if state <= p.state {
+        return;
+    }
+    let (word, limit) = if state == super::snapshot::State::Crit {
+        ("crit", th.crit)
+    } else {
+        ("warn", th.warn)
+    };
+    p.state = state;
+    p.worst_route = Some(route.clone());
+    p.detail = Some(format!(
+        "route {route}: {} over {requests:.0} requests ({word} {}); all routes {}",
+        super::verdict::fmt_value(Some(value)),
+        super::verdict::fmt_value(limit),
+        super::verdict::fmt_value(p.value),
+    ));
+}
+
 fn p95_panel(
     id: &str,
     th: &Thresholds,
@@ -361,6 +444,9 @@ fn p95_panel(
     let value = window.and_then(|(t, _)| enough(t).flatten());
     let mut p = judged(id, th, value);
     p.baseline = before.and_then(|b| enough(b).flatten());
+    if window.is_none() {
+        p.detail = Some("no traffic source has answered twice yet".into());
+    }
     if let Some((t, span)) = window {
         let n = t.invoice_buckets.last().map_or(0.0, |b| b.1);
         p.requests = Some(n);

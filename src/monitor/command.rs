@@ -1,7 +1,10 @@
 //! `golive monitor [RUNBOOK]`: the dashboard alone, for the on-call. Full screen on a terminal;
 //! `--headless` (or when stdout is not a terminal) prints one line, or with `--json` one JSON
-//! snapshot, per refresh. Exits after `--for`: 0 when nothing breached, 1 after a breach,
-//! 2 on bad input.
+//! snapshot, per refresh, and a final snapshot carrying the verdict. Exits after `--for`: 0 only
+//! when every panel saw data and stayed within its thresholds and every source answered, 1 after
+//! a breach or on an inconclusive watch (a source never answered, a panel never had data; the
+//! reasons go to stderr), 2 on bad input. The baseline beside each panel is the one the newest
+//! go-live of the runbook measured before its change, when there is one.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,7 +15,7 @@ use anyhow::Context;
 use super::config::MonitorConfig;
 use super::dashboard::{DashboardAction, DashboardState};
 use super::snapshot::Snapshot;
-use super::verdict::{Tracker, fmt_value};
+use super::verdict::{Tracker, Verdict, fmt_value};
 use super::watch::Watch;
 use crate::runbook::Vars;
 
@@ -47,14 +50,41 @@ pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
         }
     };
     let mut watch = Watch::start(cfg)?;
+    let baseline_note = use_latest_baseline(&mut watch, &args);
     let headless = args.headless || args.json || !std::io::stdout().is_terminal();
     if headless {
         for note in watch.notes() {
             eprintln!("{note}");
         }
+        eprintln!("{baseline_note}");
         headless_loop(&mut watch, &args, &rollback).await
     } else {
         fullscreen_loop(&mut watch, &args, &rollback).await
+    }
+}
+
+/// Compare against the baseline the newest go-live of the runbook measured (before its
+/// `flags-on`), when there is one; what the baseline is, for people.
+fn use_latest_baseline(watch: &mut Watch, args: &MonitorArgs) -> String {
+    let found = args
+        .runbook
+        .exists()
+        .then(|| super::baseline::latest_of_runbook(&args.runbook))
+        .flatten();
+    match found {
+        Some((dir, b)) => {
+            let note = format!(
+                "baseline: over {} (at {}), from the run in {}",
+                b.over(),
+                b.at,
+                dir.display()
+            );
+            watch.set_baseline(b);
+            note
+        }
+        None => "baseline: what the app counted before this watch (no run of this runbook \
+                 measured one)"
+            .into(),
     }
 }
 
@@ -103,8 +133,6 @@ async fn headless_loop(
 ) -> anyhow::Result<i32> {
     let mut tracker = Tracker::new(watch.config());
     let end = deadline(args);
-    let mut breached = false;
-    let mut last = None;
     loop {
         let snap = tokio::select! {
             () = tokio::time::sleep_until(end) => break,
@@ -121,16 +149,40 @@ async fn headless_loop(
         out.flush()?;
         if let Some(b) = tracker.observe(&snap) {
             eprintln!("BREACH: {b}{rollback}");
-            breached = true;
         }
-        last = Some(snap);
     }
-    if !args.json {
-        for line in tracker.verdict(last.as_ref()) {
+    // What arrived since the last refresh counts too (a short watch, a slow source).
+    let fin = watch.snapshot_now();
+    if let Some(b) = tracker.observe(&fin) {
+        eprintln!("BREACH: {b}{rollback}");
+    }
+    let verdict = tracker.verdict();
+    if args.json {
+        let fin = fin.with_verdict(&verdict);
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", serde_json::to_string(&fin)?)?;
+        out.flush()?;
+    } else {
+        for line in tracker.report(Some(&fin)) {
             eprintln!("{line}");
         }
     }
-    Ok(i32::from(breached))
+    print_verdict(&verdict, rollback);
+    Ok(verdict.exit_code())
+}
+
+/// The verdict on stderr: why a watch did not pass.
+fn print_verdict(verdict: &Verdict, rollback: &str) {
+    match verdict {
+        Verdict::Passed => eprintln!("watch passed: every panel saw data within its thresholds"),
+        Verdict::Breached(b) => eprintln!("watch breached: {b}{rollback}"),
+        Verdict::Inconclusive(reasons) => {
+            eprintln!("watch INCONCLUSIVE (not a pass): it did not see");
+            for r in reasons {
+                eprintln!("  {r}");
+            }
+        }
+    }
 }
 
 /// One refresh for people: `time window | panel state value (baseline, rate) | …`.
@@ -139,7 +191,12 @@ pub fn human_line(snap: &Snapshot) -> String {
     for p in &snap.panels {
         let mut text = format!("{} {} {}", p.id, p.state.label(), fmt_value(p.value));
         if let Some(b) = p.baseline {
-            text.push_str(&format!(" (baseline {})", fmt_value(Some(b))));
+            let over = p
+                .baseline_over
+                .as_deref()
+                .map(|o| format!(" over {o}"))
+                .unwrap_or_default();
+            text.push_str(&format!(" (baseline {}{over})", fmt_value(Some(b))));
         }
         if let Some(r) = p.rate {
             text.push_str(&format!(" {r:.1}/s"));
@@ -166,7 +223,6 @@ async fn fullscreen_loop(
     let mut state = DashboardState::default();
     let mut events = EventStream::new();
     let end = deadline(args);
-    let mut breached = false;
     let result: anyhow::Result<()> = async {
         loop {
             terminal.draw(|f| super::view::render_colored(f, f.area(), &state, color))?;
@@ -176,7 +232,6 @@ async fn fullscreen_loop(
                 snap = watch.next() => {
                     if let Some(b) = tracker.observe(&snap) {
                         state.breach = Some(format!("{b}{rollback}"));
-                        breached = true;
                     }
                     state.apply(snap);
                 }
@@ -201,5 +256,7 @@ async fn fullscreen_loop(
     .await;
     ratatui::restore();
     result?;
-    Ok(i32::from(breached))
+    let verdict = tracker.verdict();
+    print_verdict(&verdict, rollback);
+    Ok(verdict.exit_code())
 }

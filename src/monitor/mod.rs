@@ -6,6 +6,7 @@
 //!
 //! No module here imports the UI except [`view`], a pure render function.
 
+pub mod baseline;
 pub mod board;
 pub mod canary;
 pub mod command;
@@ -32,6 +33,6 @@ pub use dashboard::{DashboardAction, DashboardState};
 pub use sample::Sample;
 pub use snapshot::{Panel, Snapshot, State};
 pub use step::run_step;
-pub use verdict::{Breach, Tracker};
+pub use verdict::{Breach, Tracker, Verdict, VerdictKind};
 pub use view::render;
 pub use watch::Watch;

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::verdict::{Verdict, VerdictKind};
+
 /// A panel's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,9 +48,13 @@ pub struct Panel {
     /// Requests per second behind each route (ratio panels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rps_by_route: Option<BTreeMap<String, f64>>,
-    /// The same number before the watch began.
+    /// The same number before the watch began (from the runbook's baseline step when it ran,
+    /// else everything the app counted before the watch's first reading).
     #[serde(default)]
     pub baseline: Option<f64>,
+    /// Over which window the baseline was measured, e.g. `1m before flags-on`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_over: Option<String>,
     /// Warn threshold.
     #[serde(default)]
     pub warn: Option<f64>,
@@ -64,9 +70,13 @@ pub struct Panel {
     /// Seconds since the panel's source last answered, when that is more than two refreshes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_seconds: Option<u64>,
-    /// One line of context: the latest offending table, failed probes, why there is no data.
+    /// One line of context: the latest offending table, failed probes, why there is no data,
+    /// the route over its threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The route whose own ratio set the state, when it is worse than the all-routes ratio's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_route: Option<String>,
 }
 
 /// A source's health.
@@ -110,9 +120,22 @@ pub struct Snapshot {
     /// The other windows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_windows: Vec<WindowPanels>,
+    /// On the final snapshot of a watch only: its verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<VerdictKind>,
+    /// With the verdict: why it is not `passed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 impl Snapshot {
+    /// This snapshot as the final one of a watch, carrying `verdict`.
+    pub fn with_verdict(mut self, verdict: &Verdict) -> Self {
+        self.verdict = Some(verdict.kind());
+        self.reasons = verdict.reasons();
+        self
+    }
+
     /// A panel by id.
     pub fn panel(&self, id: &str) -> Option<&Panel> {
         self.panels.iter().find(|p| p.id == id)

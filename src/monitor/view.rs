@@ -102,7 +102,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &DashboardState) {
 }
 
 fn sources_line(snap: &super::Snapshot) -> Line<'static> {
-    let mut spans = vec![Span::raw("sources: ")];
+    let mut spans = Vec::new();
+    if let Some(over) = snap.panels.iter().find_map(|p| p.baseline_over.as_deref()) {
+        spans.push(Span::styled(
+            format!("baseline over {over} · "),
+            Style::new().fg(Color::DarkGray),
+        ));
+    }
+    spans.push(Span::raw("sources: "));
     if snap.sources.is_empty() {
         spans.push(Span::styled(
             "none has answered yet",

@@ -118,6 +118,30 @@ impl Watch {
         &self.notes
     }
 
+    /// Show `baseline` beside each panel (see [`Board::set_baseline`]).
+    pub fn set_baseline(&mut self, baseline: super::baseline::Baseline) {
+        self.board.set_baseline(baseline);
+    }
+
+    /// The panels now, over the last `window_seconds` (capped at the longest window kept).
+    pub fn panels_over(&self, window_seconds: f64) -> Vec<super::snapshot::Panel> {
+        let longest = self
+            .board
+            .config()
+            .windows
+            .last()
+            .map_or(900.0, Duration::as_secs_f64);
+        self.board.panels(now(), window_seconds.min(longest))
+    }
+
+    /// The snapshot now, without waiting for the next refresh (the final one of a watch).
+    pub fn snapshot_now(&mut self) -> Snapshot {
+        while let Ok(sample) = self.rx.try_recv() {
+            self.board.apply(sample);
+        }
+        self.board.snapshot(now())
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &MonitorConfig {
         self.board.config()

@@ -298,4 +298,9 @@ pub struct VerifyApiSpec {
 pub struct MonitorSpec {
     /// How long to watch (may reference a variable, e.g. `${WATCH}`).
     pub duration: String,
+    /// `baseline = true`: measure the baseline that later watches of the run compare against
+    /// (stored in the run's directory), instead of guarding a change.
+    pub baseline: bool,
+    /// For a baseline: the id of the step after it in its sequence (the change it is before).
+    pub before: Option<String>,
 }

@@ -7,7 +7,7 @@ use sha2::Digest;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Problems, Table};
-use super::model::{FlagsProvider, Procedure, Runbook, Step, VarDecl};
+use super::model::{FlagsProvider, Procedure, Runbook, Step, StepKind, VarDecl};
 use super::steps::{StepContext, parse_step};
 use super::vars::var_refs;
 use super::{Diagnostic, LoadError};
@@ -302,6 +302,18 @@ fn read_sequence(tables: Vec<Table<'_>>, ctx: &StepContext<'_>) -> Vec<Step> {
     for table in tables {
         if let Some(step) = parse_step(table, ctx, &mut ids) {
             steps.push(step);
+        }
+    }
+    // A baseline names the change it is measured before: the next step.
+    let next: Vec<Option<String>> = steps.iter().skip(1).map(|s| Some(s.id.clone())).collect();
+    for (step, next) in steps
+        .iter_mut()
+        .zip(next.into_iter().chain(std::iter::once(None)))
+    {
+        if let StepKind::Monitor(spec) = &mut step.kind
+            && spec.baseline
+        {
+            spec.before = next;
         }
     }
     steps

@@ -225,6 +225,8 @@ fn parse_kind(
         }),
         "monitor" => StepKind::Monitor(MonitorSpec {
             duration: interpolated(table, ctx, table.req_str("duration", "\"10m\"")?),
+            baseline: table.bool("baseline").unwrap_or(false),
+            before: None,
         }),
         other => {
             let hint = suggestion(other, KIND_NAMES)

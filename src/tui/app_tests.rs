@@ -514,3 +514,47 @@ fn tokio_stream_from(
 ) -> impl futures_util::Stream<Item = io::Result<Event>> + Unpin {
     Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))).boxed()
 }
+
+#[test]
+fn an_inconclusive_watch_asks_to_accept_it_and_y_accepts_n_declines() {
+    let ask = |id| EngineEvent::Ask {
+        question: crate::engine::events::Question {
+            id,
+            step: Some(1),
+            kind: crate::engine::events::QuestionKind::Inconclusive {
+                reason: "APP_METRICS_URL http://app:9/metrics never answered".into(),
+            },
+            prompt: "The watch `monitor` was inconclusive: APP_METRICS_URL http://app:9/metrics \
+                     never answered. Accept it as passed?"
+                .into(),
+            detail: "A watch passes only when every source answered and every panel had data."
+                .into(),
+            expect_typed: None,
+        },
+    };
+    let mut app = started(None, 100, 30);
+    apply(&mut app, vec![ask(5)]);
+    let screen = format!("{}", draw(&app).backend());
+    for text in ["Watch inconclusive", "never answered", "accept as passed"] {
+        assert!(screen.contains(text), "{text}:\n{screen}");
+    }
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(
+            5,
+            Answer::Confirm {
+                typed: String::new()
+            }
+        )]
+    );
+    apply(&mut app, vec![ask(6)]);
+    app.on_key(key(KeyCode::Char('n')));
+    let screen = format!("{}", draw(&app).backend());
+    assert!(
+        screen.contains("retry, skip, abort or roll back"),
+        "{screen}"
+    );
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(6, Answer::Refuse)]);
+}

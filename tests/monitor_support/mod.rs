@@ -206,3 +206,52 @@ pub async fn until(
 pub fn value(snap: &golive::monitor::Snapshot, id: &str) -> Option<f64> {
     snap.panel(id).and_then(|p| p.value)
 }
+
+/// A fake application `/metrics` (prometheus_flask_exporter names) whose counters grow by
+/// `per_scrape` at each scrape: `(route, method, status, count)`. For what the sandbox app cannot
+/// be made to show on demand, e.g. one route failing inside a healthy all-routes ratio.
+pub struct FakeMetrics {
+    pub port: u16,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeMetrics {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeMetrics {
+    pub async fn start(per_scrape: Vec<(&'static str, &'static str, u16, u64)>) -> FakeMetrics {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let mut scrapes = 0u64;
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut client, &mut request).await;
+                let mut body =
+                    String::from("# TYPE flask_http_request_duration_seconds histogram\n");
+                for (route, method, status, n) in &per_scrape {
+                    body.push_str(&format!(
+                        "flask_http_request_duration_seconds_count{{method=\"{method}\",status=\"{status}\",url_rule=\"{route}\"}} {}\n",
+                        n * scrapes
+                    ));
+                }
+                scrapes += 1;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = client.write_all(answer.as_bytes()).await;
+                let _ = client.shutdown().await;
+            }
+        });
+        FakeMetrics { port, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.port)
+    }
+}

@@ -132,6 +132,13 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
         humantime::format_duration(args.watch).to_string(),
         false,
     ));
+    // The baseline before flags-on, compressed like the watch: a third of it, 10 s to 1 min.
+    let baseline = (args.watch / 3).clamp(Duration::from_secs(10), Duration::from_secs(60));
+    overlay.push((
+        "BASELINE_WINDOW".into(),
+        humantime::format_duration(baseline).to_string(),
+        false,
+    ));
     let oracle = sandbox.oracle().clone();
     let end = run_observed(
         args.run.clone(),

@@ -230,3 +230,52 @@ impl MonitorConfig {
             .map(|(_, t)| t)
     }
 }
+
+/// A source a watch starts, by the name it reports under ([`super::SourceStatus::name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceInUse {
+    /// `prometheus`, `scrape`, `pg_log`, `canary`, `sql:<id>`.
+    pub name: String,
+    /// For people: which setting points at it, e.g. `APP_METRICS_URL http://app/metrics`.
+    pub label: String,
+    /// The URL or path it reads (redacted), which its errors begin with.
+    pub target: Option<String>,
+}
+
+impl MonitorConfig {
+    /// The sources a watch of this configuration starts (the traffic source, the PostgreSQL
+    /// log, the canary, each SQL panel), each of which must answer at least once for a verdict.
+    pub fn sources_in_use(&self) -> Vec<SourceInUse> {
+        let redact = |u: &str| crate::redact::url_passwords(u).into_owned();
+        let mut out = Vec::new();
+        let mut add = |name: &str, setting: &str, target: Option<String>| {
+            out.push(SourceInUse {
+                name: name.to_string(),
+                label: match &target {
+                    Some(t) => format!("{setting} {t}"),
+                    None => setting.to_string(),
+                },
+                target,
+            })
+        };
+        if let Some(url) = &self.sources.prometheus_url {
+            add("prometheus", "PROMETHEUS_URL", Some(redact(url)));
+        } else if let Some(url) = &self.sources.metrics_url {
+            add("scrape", "APP_METRICS_URL", Some(redact(url)));
+        }
+        if let Some(path) = &self.sources.pg_log {
+            add("pg_log", "PG_LOG", Some(path.clone()));
+        }
+        if super::canary::Canary::configured(&self.canary) {
+            add("canary", "the isolation canary", None);
+        }
+        for q in &self.queries {
+            add(
+                &format!("sql:{}", q.id),
+                &format!("SQL panel `{}`", q.id),
+                None,
+            );
+        }
+        out
+    }
+}

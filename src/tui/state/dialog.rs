@@ -155,12 +155,20 @@ impl QuestionDialog {
     /// Refusing is confirmed too (`y`), and `n` comes back to the question: the run ends as
     /// refused (exit 3) and the refusal is journaled.
     fn refuse(&self) -> Reaction {
+        let (title, line) = match self.question.kind {
+            QuestionKind::Inconclusive { .. } => (
+                format!("Decline the inconclusive watch “{}”?", self.subject()),
+                "The step fails; you then choose retry, skip, abort or roll back. The refusal \
+                 is journaled.",
+            ),
+            _ => (
+                format!("Refuse “{}”?", self.subject()),
+                "It does not run; the run stops here as refused, and the refusal is journaled.",
+            ),
+        };
         Reaction::Open(Dialog::Confirm(ConfirmDialog {
-            title: format!("Refuse “{}”?", self.subject()),
-            lines: vec![
-                "It does not run; the run stops here as refused, and the refusal is journaled."
-                    .to_string(),
-            ],
+            title,
+            lines: vec![line.to_string()],
             danger: true,
             effect: Effect::Send {
                 command: Command::Answer {

@@ -137,6 +137,19 @@ fn question(frame: &mut Frame, area: Rect, q: &QuestionDialog, theme: Theme) {
             };
             (title, theme.warn())
         }
+        QuestionKind::Inconclusive { .. } => {
+            lines.extend(excerpt(&q.question.detail, width, room, theme));
+            lines.push(Line::default());
+            lines.push(Line::from(vec![
+                Span::styled("y", theme.key()),
+                Span::raw(" accept as passed (journaled) · "),
+                Span::styled("n", theme.key()),
+                Span::raw(" decline: retry, skip or roll back · "),
+                Span::styled("Esc", theme.key()),
+                Span::raw(" put away"),
+            ]));
+            (format!(" Watch inconclusive: {subject} "), theme.warn())
+        }
         QuestionKind::Failure { error, .. } => {
             lines.push(Line::from(Span::styled(
                 format!("error: {error}"),
