@@ -67,6 +67,39 @@ fn verify_rls_fails_phase1_and_passes_phase2_with_json_findings() {
 }
 
 #[test]
+fn verify_rls_exits_1_on_a_fail_noisy_policy_and_0_when_it_is_allowed() {
+    let db = Db::phase2();
+    let bad = "tenant_id = current_setting('app.tenant_id', true)::uuid";
+    sql(
+        &db.admin_url(),
+        &format!(
+            "DROP POLICY tenant_isolation ON services;
+             CREATE POLICY tenant_isolation ON services USING ({bad}) WITH CHECK ({bad});"
+        ),
+    );
+    let (owner, app) = (db.owner_url(), db.app_url());
+    let base = [
+        "verify",
+        "rls",
+        "--database-url",
+        &owner,
+        "--app-database-url",
+        &app,
+    ];
+    let out = run(&base, &[]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("verdict: FAIL") && shown.contains("fail-noisy"),
+        "{shown}"
+    );
+    let out = run(&[&base[..], &["--allow", "fail-noisy"]].concat(), &[]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("FAIL-NOISY (accepted)"), "{shown}");
+}
+
+#[test]
 fn verify_rls_with_a_bad_url_is_bad_input_or_a_clear_failure() {
     let out = run(
         &[

@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use super::VerifyError;
 use super::api::{self, ApiOptions};
+use super::findings::Allowance;
 use super::rls::{self, RlsOptions};
 
 /// `golive verify rls`.
@@ -35,6 +36,14 @@ pub struct RlsArgs {
     /// The setting the application sets per transaction.
     #[arg(long, default_value = "app.tenant_id")]
     pub tenant_setting: String,
+    /// Accept a blocking class of findings explicitly (reported, not failing the verdict):
+    /// `fail-noisy` (policies that raise errors without a tenant) or `inconclusive` (probes cut
+    /// short by a lock or a timeout). Repeatable or comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub allow: Vec<Allowance>,
+    /// Run the catalog checks alone: no probe as the application role, no read of tenant rows.
+    #[arg(long)]
+    pub static_only: bool,
     /// Print the report as JSON (findings as a list).
     #[arg(long)]
     pub json: bool,
@@ -136,6 +145,8 @@ pub async fn run_rls_command(args: RlsArgs) -> anyhow::Result<i32> {
         tables: args.tables,
         tenant_column: args.tenant_column,
         tenant_setting: args.tenant_setting,
+        allow: args.allow,
+        static_only: args.static_only,
     };
     match rls::audit(&options).await {
         Ok(r) => show(&r, args.json, r.text_lines(), r.verdict),

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::pg;
-use crate::verify::findings::findings_section;
+use crate::verify::findings::{Allowance, accept, findings_section};
 use crate::verify::policies::{self, PolicyRow};
 use crate::verify::{Finding, Severity, Verdict, VerifyError};
 use catalog::{Catalog, ident};
@@ -37,6 +37,10 @@ pub struct RlsOptions {
     pub tenant_column: String,
     /// The setting that carries the tenant.
     pub tenant_setting: String,
+    /// Blocking severities the operator accepts (`--allow fail-noisy`).
+    pub allow: Vec<Allowance>,
+    /// Run the catalog checks alone: no probe, no query on the tenants' rows.
+    pub static_only: bool,
 }
 
 impl RlsOptions {
@@ -50,6 +54,8 @@ impl RlsOptions {
             tables: Vec::new(),
             tenant_column: "tenant_id".into(),
             tenant_setting: "app.tenant_id".into(),
+            allow: Vec::new(),
+            static_only: false,
         }
     }
 }
@@ -69,8 +75,10 @@ pub struct RlsReport {
     pub tables: Vec<String>,
     /// The policy inspector's rows.
     pub policies: Vec<PolicyRow>,
-    /// Every probe's result.
+    /// Every probe's result (none with `--static-only`).
     pub probes: Vec<ProbeCheck>,
+    /// The severities the operator accepted (`--allow`).
+    pub allowed: Vec<Allowance>,
     /// What is wrong, worst first.
     pub findings: Vec<Finding>,
     /// Pass or fail.
@@ -80,6 +88,9 @@ pub struct RlsReport {
     /// How long the audit took.
     pub elapsed_ms: u128,
 }
+
+/// How the report names the probes' login with `--static-only`.
+pub const STATIC_ONLY: &str = "none (--static-only: catalog checks alone)";
 
 /// The read-only statement printed with every report.
 pub const READ_ONLY: &str =
@@ -93,9 +104,15 @@ impl RlsReport {
             READ_ONLY.to_string(),
             format!("probes as: {}", self.probes_as),
             format!("tenants: A = {}, B = {}", self.tenant(0), self.tenant(1)),
-            String::new(),
-            "Policies".to_string(),
         ];
+        if !self.allowed.is_empty() {
+            let names: Vec<&str> = self.allowed.iter().map(|a| a.name()).collect();
+            out.push(format!(
+                "accepted by the operator: {} (reported, not blocking)",
+                names.join(", ")
+            ));
+        }
+        out.extend([String::new(), "Policies".to_string()]);
         out.extend(policies::text(&self.policies));
         out.push(String::new());
         out.push("Probes".to_string());
@@ -201,9 +218,15 @@ pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
     }
     findings.extend(paths::bypass_findings(&catalog, &options.role));
 
-    let (probes_as, tenants, outcome) = probe(options, &admin.client, &target, &catalog).await?;
-    findings.extend(outcome.findings);
-    if options.app_database_url.is_none() {
+    let (probes_as, tenants, checks) = if options.static_only {
+        (STATIC_ONLY.to_string(), options.tenants.clone(), Vec::new())
+    } else {
+        let (probes_as, tenants, outcome) =
+            probe(options, &admin.client, &target, &catalog).await?;
+        findings.extend(outcome.findings);
+        (probes_as, tenants, outcome.checks)
+    };
+    if options.app_database_url.is_none() && !options.static_only {
         findings.push(Finding::new(
             format!("role {}", options.role),
             Severity::Warning,
@@ -213,6 +236,7 @@ pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
         ));
     }
     findings.sort_by_key(|f| f.severity);
+    accept(&mut findings, &options.allow);
     Ok(RlsReport {
         target,
         probes_as,
@@ -220,7 +244,8 @@ pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
         tenants,
         tables: catalog.tables.iter().map(|t| t.display()).collect(),
         policies: policies::rows(&catalog.tables),
-        probes: outcome.checks,
+        probes: checks,
+        allowed: options.allow.clone(),
         verdict: Verdict::of(&findings),
         findings,
         read_only: true,
