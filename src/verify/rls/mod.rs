@@ -2,10 +2,12 @@
 //! and empirical (probes as the application role, always rolled back).
 
 pub mod catalog;
+pub mod locks;
 pub mod paths;
 pub mod probes;
 pub mod queries;
 pub mod statics;
+pub mod writes;
 
 use std::time::Instant;
 
@@ -130,7 +132,18 @@ impl RlsReport {
             } else {
                 format!("FAIL {};", failed.join(", "))
             };
-            out.push(format!("  {table:<32} {head} {ok}/{run} passed"));
+            let unsure: Vec<&str> = self
+                .findings
+                .iter()
+                .filter(|f| &f.subject == table && f.severity == Severity::Inconclusive)
+                .map(|f| f.check.as_str())
+                .collect();
+            let unsure = if unsure.is_empty() {
+                String::new()
+            } else {
+                format!("; INCONCLUSIVE {}", unsure.join(", "))
+            };
+            out.push(format!("  {table:<32} {head} {ok}/{run} passed{unsure}"));
         }
         for (id, what) in PROBES {
             out.push(format!("    {id:<16} {what}"));
@@ -266,7 +279,10 @@ async fn probe(
         .filter(|t| t.has_tenant_column)
         .collect();
     admin
-        .batch_execute("SET row_security = off")
+        .batch_execute(&format!(
+            "SET row_security = off; {}",
+            locks::session_settings()
+        ))
         .await
         .map_err(|e| query_error("SET row_security = off", target)(pg::describe(&e)))?;
     let no_bypass = |e: String| {
@@ -331,6 +347,12 @@ async fn probe(
             (s, who)
         }
     };
+    let app_pid: i32 = app
+        .client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| query_error("SELECT pg_backend_pid()", &app.target)(pg::describe(&e)))?;
     let plan = ProbePlan {
         tables,
         truth,
@@ -338,6 +360,8 @@ async fn probe(
         setting: &options.tenant_setting,
         a,
         b,
+        admin,
+        app_pid,
     };
     let mut outcome = probes::run(&app.client, &plan)
         .await
