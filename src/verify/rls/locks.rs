@@ -4,7 +4,7 @@
 
 use tokio_postgres::Client;
 
-use super::catalog::Table;
+use super::catalog::{Table, ident};
 
 type PgError = tokio_postgres::Error;
 
@@ -29,35 +29,56 @@ pub fn interrupted(e: &PgError) -> bool {
     )
 }
 
-/// The tuple a lock wait was on, from the error's context (`while updating tuple (0,1) in …`).
-fn tuple_of(e: &PgError) -> Option<String> {
+/// The row a lock wait was on, from the error's context (`while locking tuple (0,1) in relation
+/// "vehicles"`): the tuple id and the relation (which may be another table than the probe's, one
+/// its foreign keys lock).
+fn tuple_of(e: &PgError) -> Option<(String, String)> {
     let context = e.as_db_error()?.where_()?;
     let start = context.find("tuple (")? + "tuple ".len();
     let end = start + context[start..].find(')')? + 1;
-    Some(context[start..end].to_string())
+    let rest = &context[end..];
+    let rel_start = rest.find("relation \"")? + "relation \"".len();
+    let rel_end = rel_start + rest[rel_start..].find('"')?;
+    Some((
+        context[start..end].to_string(),
+        rest[rel_start..rel_end].to_string(),
+    ))
 }
 
-const BLOCKERS_SQL: &str = "SELECT coalesce(string_agg(DISTINCT l.pid::text, ', '), '') \
+/// Sessions holding what a probe waited for: the row's `xmax` (a row lock), or a lock on any
+/// table of the database that stops writes (the probe's table, or one its foreign keys lock).
+const BLOCKERS_SQL: &str = "SELECT coalesce(string_agg(DISTINCT CASE l.locktype \
+         WHEN 'relation' THEN l.pid || ' (' || l.mode || ' on ' || l.relation::regclass || ')' \
+         ELSE l.pid || ' (the row)' END, ', '), '') \
      FROM pg_locks l \
      WHERE l.granted AND l.pid <> $1 AND l.pid <> pg_backend_pid() \
        AND ((l.locktype = 'transactionid' AND l.transactionid = ({xmax})) \
-         OR (l.locktype = 'relation' AND l.relation = $2::text::regclass \
+         OR (l.locktype = 'relation' \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
              AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')))";
 
-/// The sessions holding the lock a probe of `app_pid` on `table` waited for: the holder of the
-/// row's `xmax` (a row lock) or a strong lock on the table.
-async fn blockers(admin: &Client, app_pid: i32, table: &Table, tuple: Option<&str>) -> String {
+/// The sessions holding the lock a probe of `app_pid` on `table` waited for.
+async fn blockers(
+    admin: &Client,
+    app_pid: i32,
+    table: &Table,
+    tuple: Option<&(String, String)>,
+) -> String {
     let xmax = match tuple {
-        Some(_) => format!(
-            "SELECT xmax FROM {} WHERE ctid = $3::text::tid",
-            table.qualified()
-        ),
-        None => "SELECT NULL::xid WHERE $3::text IS NULL".to_string(),
+        Some((_, relation)) => {
+            let from = if *relation == table.name {
+                table.qualified()
+            } else {
+                ident(relation)
+            };
+            format!("SELECT xmax FROM {from} WHERE ctid = $2::text::tid")
+        }
+        None => "SELECT NULL::xid WHERE $2::text IS NULL".to_string(),
     };
     let sql = BLOCKERS_SQL.replace("{xmax}", &xmax);
-    let tuple = tuple.unwrap_or_default().to_string();
+    let tuple = tuple.map(|(t, _)| t.clone()).unwrap_or_default();
     admin
-        .query_one(&sql, &[&app_pid, &table.qualified(), &tuple])
+        .query_one(&sql, &[&app_pid, &tuple])
         .await
         .ok()
         .and_then(|row| row.try_get::<_, String>(0).ok())
@@ -69,10 +90,10 @@ pub async fn explain(admin: &Client, app_pid: i32, table: &Table, e: &PgError) -
     match crate::pg::sqlstate(e) {
         Some("55P03") => {
             let tuple = tuple_of(e);
-            let pids = blockers(admin, app_pid, table, tuple.as_deref()).await;
+            let pids = blockers(admin, app_pid, table, tuple.as_ref()).await;
             let what = match &tuple {
-                Some(t) => format!("row {t}"),
-                None => "the table".to_string(),
+                Some((t, relation)) => format!("row {t} of {relation}"),
+                None => "a table".to_string(),
             };
             if pids.is_empty() {
                 format!(
@@ -81,7 +102,7 @@ pub async fn explain(admin: &Client, app_pid: i32, table: &Table, e: &PgError) -
                 )
             } else {
                 format!(
-                    "inconclusive: locked by pid {pids} ({what}, waited {LOCK_TIMEOUT}, gave way)"
+                    "inconclusive: locked by pid {pids}; the probe gave way after {LOCK_TIMEOUT}"
                 )
             }
         }

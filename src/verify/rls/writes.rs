@@ -302,7 +302,16 @@ async fn updates(tp: &mut TableProbes<'_, '_>, own_visible: bool) -> Result<(), 
         plan.a
     );
     let sql = format!("UPDATE {q} SET {col} = {col} WHERE {one_a}");
-    match tp.attempt("update-own", || app.execute(&sql, &[])).await? {
+    // When every row of A is held by other sessions, SKIP LOCKED finds none: ask again and wait
+    // (briefly) for one, so that a held row is inconclusive and never a false "broken".
+    let waiting = sql.replace(" FOR UPDATE SKIP LOCKED", "");
+    let probe = || async {
+        match app.execute(&sql, &[]).await? {
+            0 => app.execute(&waiting, &[]).await,
+            n => Ok(n),
+        }
+    };
+    match tp.attempt("update-own", probe).await? {
         None => {}
         Some(Ok(1)) => tp.pass("update-own", Some(true)),
         Some(Ok(n)) => tp.fail(
