@@ -2,6 +2,9 @@
 //! and empirical (probes as the application role, always rolled back).
 
 pub mod catalog;
+pub mod leakproof;
+pub mod leaks;
+pub mod leaks_catalog;
 pub mod locks;
 pub mod paths;
 pub mod probes;
@@ -230,12 +233,22 @@ pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
         findings.extend(statics::table_findings(t, &options.role, &pred));
     }
     findings.extend(paths::bypass_findings(&catalog, &options.role));
+    let qualified: Vec<String> = catalog.tables.iter().map(|t| t.qualified()).collect();
+    let hidden = leaks_catalog::read(&admin.client, &options.role, &qualified)
+        .await
+        .map_err(query_error("reading the catalog", &target))?;
+    findings.extend(leaks::findings(
+        &hidden,
+        &catalog.tables,
+        &options.role,
+        &pred,
+    ));
 
     let (probes_as, tenants, checks) = if options.static_only {
         (STATIC_ONLY.to_string(), options.tenants.clone(), Vec::new())
     } else {
         let (probes_as, tenants, outcome) =
-            probe(options, &admin.client, &target, &catalog).await?;
+            probe(options, &admin.client, &target, &catalog, &hidden.leakproof).await?;
         findings.extend(outcome.findings);
         (probes_as, tenants, outcome.checks)
     };
@@ -272,6 +285,7 @@ async fn probe(
     admin: &Client,
     target: &str,
     catalog: &Catalog,
+    leakproof: &[leaks_catalog::Leakproof],
 ) -> Result<(String, Vec<String>, probes::ProbeOutcome), VerifyError> {
     let tables: Vec<&catalog::Table> = catalog
         .tables
@@ -312,7 +326,7 @@ async fn probe(
     let truth = queries::truth(admin, &tables, &options.tenant_column, &a, &b)
         .await
         .map_err(no_bypass)?;
-    let (app, probes_as) = match &options.app_database_url {
+    let (mut app, probes_as) = match &options.app_database_url {
         Some(url) => {
             let s = pg::connect(url, "golive verify rls")
                 .await
@@ -366,6 +380,20 @@ async fn probe(
     let mut outcome = probes::run(&app.client, &plan)
         .await
         .map_err(query_error("probing as the application role", &app.target))?;
+    if !leakproof.is_empty() {
+        let leak_plan = leakproof::LeakPlan {
+            admin,
+            tables: &catalog.tables,
+            column: &options.tenant_column,
+            set_a: format!(
+                "SELECT set_config('{}', {}, true)",
+                options.tenant_setting, plan.a
+            ),
+            b: &plan.b,
+        };
+        let leaks = leakproof::probe(&mut app, &leak_plan, leakproof).await;
+        outcome.findings.extend(leaks);
+    }
     let login = app.client.query_one("SELECT current_user::text", &[]).await;
     if let Ok(row) = login
         && let Ok(user) = row.try_get::<_, String>(0)
