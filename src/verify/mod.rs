@@ -6,6 +6,7 @@
 //! back, and the API checks only send `GET` requests.
 
 pub mod api;
+mod api_tenant;
 pub mod canary;
 pub mod cli;
 pub mod findings;
