@@ -12,6 +12,7 @@ pub mod cli;
 pub mod findings;
 pub mod policies;
 pub mod rls;
+pub mod sarif;
 pub mod step;
 
 pub use findings::{Finding, Severity, Verdict};
