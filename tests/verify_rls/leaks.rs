@@ -168,6 +168,23 @@ async fn a_trigger_copying_rows_into_a_readable_table_without_rls_is_fail_open()
 }
 
 #[tokio::test]
+async fn a_rule_copying_rows_into_a_readable_table_without_rls_is_fail_open() {
+    caught_then_fixed(
+        "SET ROLE app_owner;
+         CREATE TABLE public.vin_copies (vin text);
+         CREATE RULE copy_vin AS ON INSERT TO vehicles DO ALSO
+             INSERT INTO public.vin_copies VALUES (NEW.vin);
+         RESET ROLE;
+         GRANT SELECT ON public.vin_copies TO app_user;",
+        "REVOKE SELECT ON public.vin_copies FROM app_user;",
+        "public.vehicles",
+        "copied-out",
+        Severity::FailOpen,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn an_inheritance_child_without_rls_is_fail_open() {
     caught_then_fixed(
         "SET ROLE app_owner;
