@@ -5,7 +5,8 @@
 use serde::Deserialize;
 use tokio_postgres::Client;
 
-/// A user-defined LEAKPROOF function the application role may execute.
+/// A user-defined LEAKPROOF function the application role may execute (not a builtin, not part of
+/// an extension).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Leakproof {
     /// `schema.name(args)`.
@@ -140,6 +141,8 @@ SELECT json_build_object(
         ORDER BY 1), '[]')
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
      WHERE p.proleakproof AND p.oid >= 16384
+       AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
+                          AND e.objid = p.oid AND e.deptype = 'e')
        AND coalesce(has_function_privilege((SELECT oid FROM target), p.oid, 'EXECUTE'), false)),
   'policy_deps', (SELECT coalesce(json_agg(json_build_object(
         'table', t.display, 'policy', d.polname, 'kind', d.kind, 'object', d.object,
