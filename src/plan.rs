@@ -146,14 +146,24 @@ pub fn preview(step: &Step, runbook: &Runbook, vars: &Vars) -> String {
             format!("set {} via {via}", flags.join(", "))
         }
         StepKind::VerifyRls(v) => format!(
-            "audit tenant isolation on {} for role {}{} (read-only: probes run in transactions \
-             that are rolled back)",
+            "audit tenant isolation on {} for role {}{} ({}){}",
             db(&v.database),
             v.role,
             v.app_database
                 .as_deref()
                 .map(|a| format!(", logging in as it via {}", db(a)))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if v.static_only {
+                "catalog checks only, no probe"
+            } else {
+                "read-only: probes run in transactions that are rolled back"
+            },
+            if v.allow.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = v.allow.iter().map(|a| a.name()).collect();
+                format!("; accepting {} findings", names.join(", "))
+            }
         ),
         StepKind::VerifyApi(v) => format!(
             "check the Catalog API v2 contract at {} for tenants {}",

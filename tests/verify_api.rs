@@ -29,6 +29,32 @@ enum Variant {
     SharedItems,
     NoTenantLeaks,
     StickyTenant,
+    /// Header, else subdomain, else query: conflicting tenants are not refused.
+    HeaderWins,
+    /// The query parameter overrides the header.
+    QueryWins,
+}
+
+/// The tenants a request names: header, subdomain, query parameter, in that order.
+fn places(req: &Request<hyper::body::Incoming>) -> Vec<String> {
+    let header = req
+        .headers()
+        .get("x-tenant-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let subdomain = req
+        .headers()
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.split_once('.'))
+        .map(|(label, _)| label.to_string())
+        .filter(|label| label.len() == 36);
+    let query = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("tenant_id="))
+            .map(str::to_string)
+    });
+    [header, subdomain, query].into_iter().flatten().collect()
 }
 
 fn items(tenant: &str, base: i64, variant: Variant) -> Vec<Value> {
@@ -77,11 +103,19 @@ fn handle(
     if req.uri().path() != "/api/admin/service-operations" {
         return respond(StatusCode::NOT_FOUND, None, "{}".into());
     }
-    let header = req
-        .headers()
-        .get("x-tenant-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let given = places(req);
+    let header = match variant {
+        Variant::QueryWins => given.last().cloned(),
+        Variant::HeaderWins => given.first().cloned(),
+        _ if given.iter().any(|t| *t != given[0]) => {
+            return respond(
+                StatusCode::BAD_REQUEST,
+                None,
+                r#"{"error":"conflicting tenants"}"#.into(),
+            );
+        }
+        _ => given.first().cloned(),
+    };
     let tenant = match (header, variant) {
         (Some(t), _) => {
             *last.lock().expect("lock") = Some(t.clone());
@@ -217,6 +251,63 @@ async fn correct_v2_api_passes() {
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert!(report.checks.iter().all(|c| c.passed));
     assert!(report.text_lines().join("\n").contains("read-only"));
+}
+
+#[tokio::test]
+async fn every_place_gives_the_tenant_and_conflicts_are_refused() {
+    // The fake server refuses conflicting tenants, like the sandbox app.
+    let report = verify(Variant::MissingField).await;
+    for check in [
+        "tenant A by the subdomain: A's items",
+        "tenant A by the tenant_id parameter: A's items",
+        "A in the X-Tenant-ID header, B in the subdomain: refused",
+        "A in the X-Tenant-ID header, B in the tenant_id parameter: refused",
+        "A in the subdomain, B in the tenant_id parameter: refused",
+    ] {
+        assert!(
+            report.checks.iter().any(|c| c.name == check && c.passed),
+            "{check}: {:?}",
+            report.checks
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_query_parameter_overriding_the_header_is_fail_open() {
+    let report = verify(Variant::QueryWins).await;
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.check == "A in the X-Tenant-ID header, B in the tenant_id parameter: refused")
+        .expect("the override is found");
+    assert_eq!(f.severity, Severity::FailOpen);
+    assert!(
+        f.seen
+            .contains("items of the tenant in the tenant_id parameter"),
+        "{}",
+        f.seen
+    );
+    assert_eq!(report.verdict, Verdict::Fail);
+}
+
+#[tokio::test]
+async fn a_header_silently_winning_over_the_subdomain_is_fail_open() {
+    let report = verify(Variant::HeaderWins).await;
+    assert!(failed(
+        &report,
+        "A in the subdomain, B in the tenant_id parameter: refused",
+        Severity::FailOpen
+    ));
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.check == "A in the X-Tenant-ID header, B in the subdomain: refused")
+        .expect("found");
+    assert!(
+        f.seen.contains("tenant in the X-Tenant-ID header"),
+        "{}",
+        f.seen
+    );
 }
 
 #[tokio::test]

@@ -67,6 +67,64 @@ fn verify_rls_fails_phase1_and_passes_phase2_with_json_findings() {
 }
 
 #[test]
+fn verify_rls_exits_1_on_a_fail_noisy_policy_and_0_when_it_is_allowed() {
+    let db = Db::phase2();
+    let bad = "tenant_id = current_setting('app.tenant_id', true)::uuid";
+    sql(
+        &db.admin_url(),
+        &format!(
+            "DROP POLICY tenant_isolation ON services;
+             CREATE POLICY tenant_isolation ON services USING ({bad}) WITH CHECK ({bad});"
+        ),
+    );
+    let (owner, app) = (db.owner_url(), db.app_url());
+    let base = [
+        "verify",
+        "rls",
+        "--database-url",
+        &owner,
+        "--app-database-url",
+        &app,
+    ];
+    let out = run(&base, &[]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("verdict: FAIL") && shown.contains("fail-noisy"),
+        "{shown}"
+    );
+    let out = run(&[&base[..], &["--allow", "fail-noisy"]].concat(), &[]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("FAIL-NOISY (accepted)"), "{shown}");
+
+    // The same findings as SARIF 2.1.0, for code-scanning tools; the exit code is the verdict's.
+    let out = run(&[&base[..], &["--format", "sarif"]].concat(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let log: Value = serde_json::from_slice(&out.stdout).expect("one SARIF document");
+    assert_eq!(log["version"], "2.1.0");
+    let run0 = &log["runs"][0];
+    assert_eq!(run0["tool"]["driver"]["name"], "golive verify rls");
+    let results = run0["results"].as_array().expect("results");
+    let nullif = results
+        .iter()
+        .find(|r| r["ruleId"] == "policy-nullif")
+        .expect("the fail-noisy policy is a result");
+    assert_eq!(nullif["level"], "error");
+    let logical = &nullif["locations"][0]["logicalLocations"];
+    assert_eq!(
+        logical[0]["fullyQualifiedName"], "public.services",
+        "{nullif}"
+    );
+    assert_eq!(logical[1]["name"], "tenant_isolation", "{nullif}");
+    let rules = run0["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(
+        rules.iter().any(|r| r["id"] == "policy-nullif"),
+        "{rules:?}"
+    );
+}
+
+#[test]
 fn verify_rls_with_a_bad_url_is_bad_input_or_a_clear_failure() {
     let out = run(
         &[

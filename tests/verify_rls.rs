@@ -2,6 +2,10 @@
 //! class of broken setup is caught by the check meant for it.
 
 mod common;
+#[path = "verify_rls/gentle.rs"]
+mod gentle;
+#[path = "verify_rls/leaks.rs"]
+mod leaks;
 
 use golive::verify::rls::{self, RlsOptions, RlsReport};
 use golive::verify::{Severity, Verdict};
@@ -283,6 +287,94 @@ async fn policy_without_nullif_is_fail_noisy_on_a_reused_connection() {
         "no-tenant",
         Severity::FailNoisy
     ));
+    // Fail-noisy blocks the go-live: every request without a tenant would be a 500.
+    assert_eq!(report.verdict, Verdict::Fail, "{:?}", report.findings);
+    assert!(
+        blocking(&report)
+            .iter()
+            .all(|f| f.contains("public.customers"))
+    );
+    assert!(
+        report.summary().contains("fail-noisy"),
+        "{}",
+        report.summary()
+    );
+}
+
+#[tokio::test]
+async fn fail_noisy_fails_the_gate_unless_accepted_on_the_command_and_the_step() {
+    use golive::verify::findings::Allowance;
+    // Without missing_ok: 42704 on every connection that never set the tenant.
+    let bad = "tenant_id = current_setting('app.tenant_id')::uuid";
+    let (port, db) = database(&format!(
+        "DROP POLICY tenant_isolation ON vehicles;
+             CREATE POLICY tenant_isolation ON vehicles USING ({bad}) WITH CHECK ({bad});"
+    ))
+    .await;
+    let report = audit_as(port, &db, "app_user").await;
+    assert!(has(
+        &report,
+        "public.vehicles",
+        "policy-missing-ok",
+        Severity::FailNoisy
+    ));
+    assert!(has(
+        &report,
+        "public.vehicles",
+        "no-tenant",
+        Severity::FailNoisy
+    ));
+    assert_eq!(report.verdict, Verdict::Fail);
+
+    let mut options = RlsOptions::new(url(port, "postgres", &db));
+    options.app_database_url = Some(url(port, "app_user", &db));
+    options.allow = vec![Allowance::FailNoisy];
+    let accepted = rls::audit(&options).await.expect("audit");
+    assert_eq!(accepted.verdict, Verdict::Pass, "{:?}", blocking(&accepted));
+    let noisy: Vec<_> = accepted
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::FailNoisy)
+        .collect();
+    assert!(!noisy.is_empty() && noisy.iter().all(|f| f.accepted));
+    let text = accepted.text_lines().join("\n");
+    assert!(text.contains("FAIL-NOISY (accepted)"), "{text}");
+    assert!(
+        text.contains("accepted by the operator: fail-noisy"),
+        "{text}"
+    );
+    assert!(
+        accepted.summary().contains("accepted"),
+        "{}",
+        accepted.summary()
+    );
+    // Accepting the other class does not accept this one.
+    options.allow = vec![Allowance::Inconclusive];
+    let other = rls::audit(&options).await.expect("audit");
+    assert_eq!(other.verdict, Verdict::Fail);
+
+    // The runbook step: fails without the key, passes with it, and says so in its output.
+    let (result, _) = run_step(STEP_TOML, port, &db).await;
+    let Err(golive::exec::StepError::Failed(summary)) = result else {
+        panic!("a fail-noisy policy must fail the step: {result:?}");
+    };
+    assert!(summary.contains("fail-noisy"), "{summary}");
+    let allowing = format!("{STEP_TOML}allow = [\"fail-noisy\"]\n");
+    let (result, text) = run_step(&allowing, port, &db).await;
+    let summary = result.expect("accepted fail-noisy passes the step");
+    assert!(
+        summary.starts_with("verdict: PASS") && summary.contains("accepted"),
+        "{summary}"
+    );
+    assert!(text.contains("allow = [\"fail-noisy\"]"), "{text}");
+    assert!(text.contains("FAIL-NOISY (accepted)"), "{text}");
+
+    // A value that is not a class is a runbook error naming the choices.
+    let wrong = format!("{STEP_TOML}allow = [\"fail-open\"]\n");
+    let err = golive::runbook::parse(std::path::Path::new("runbook.toml"), &wrong)
+        .expect_err("fail-open cannot be accepted");
+    let err = format!("{err:?}");
+    assert!(err.contains("fail-noisy, inconclusive"), "{err}");
 }
 
 #[tokio::test]
@@ -449,15 +541,57 @@ async fn canary_db_probes_pass_on_phase2_and_fail_without_rls() {
     }
 }
 
-#[tokio::test]
-async fn verify_rls_step_streams_the_report_and_fails_on_a_blocking_finding() {
+/// Run the single `verify-rls` step of `toml` against database `db`; its result and its output.
+async fn run_step(
+    toml: &str,
+    port: u16,
+    db: &str,
+) -> (Result<String, golive::exec::StepError>, String) {
     use golive::engine::Databases;
-    use golive::exec::{OutputSink, StepCtx, StepError};
+    use golive::exec::{OutputSink, StepCtx};
     use golive::runbook::{StepKind, Vars};
 
-    let (port, good) = database("").await;
-    let (_, bad) = database("ALTER TABLE services DISABLE ROW LEVEL SECURITY;").await;
-    let toml = r#"
+    let runbook =
+        golive::runbook::parse(std::path::Path::new("runbook.toml"), toml).expect("runbook");
+    let StepKind::VerifyRls(spec) = &runbook.steps[0].kind else {
+        panic!("not a verify-rls step");
+    };
+    let (admin, app) = (url(port, "postgres", db), url(port, "app_user", db));
+    let vars = Vars::partial(&runbook, |name| match name {
+        "DATABASE_URL" => Some(admin.clone()),
+        "APP_DATABASE_URL" => Some(app.clone()),
+        _ => None,
+    });
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let mut sink = OutputSink::new(0, tx, vars.redactor().clone(), None).expect("sink");
+    let mut dbs = Databases::default();
+    let dir = std::env::temp_dir();
+    let mut ctx = StepCtx {
+        rehearsal: false,
+        vars: &vars,
+        out: &mut sink,
+        cancel: tokio_util::sync::CancellationToken::new(),
+        dbs: &mut dbs,
+        run_dir: &dir,
+        base_dir: &dir,
+        runbook: &runbook,
+        pid_file: None,
+    };
+    let result = golive::verify::step::run_rls_step(spec, &mut ctx).await;
+    sink.finish().await.expect("flush");
+    drop(sink);
+    let mut text = String::new();
+    while let Some(event) = rx.recv().await {
+        if let golive::engine::events::EngineEvent::Output { chunks, .. } = event {
+            chunks
+                .iter()
+                .for_each(|c| text.push_str(&format!("{}\n", c.text)));
+        }
+    }
+    (result, text)
+}
+
+const STEP_TOML: &str = r#"
 [runbook]
 name = "verify"
 [vars]
@@ -472,44 +606,15 @@ database = "DATABASE_URL"
 app_database = "APP_DATABASE_URL"
 tenants = ["${TENANTS}"]
 "#;
-    let runbook =
-        golive::runbook::parse(std::path::Path::new("runbook.toml"), toml).expect("runbook");
-    let StepKind::VerifyRls(spec) = &runbook.steps[0].kind else {
-        panic!("not a verify-rls step");
-    };
+
+#[tokio::test]
+async fn verify_rls_step_streams_the_report_and_fails_on_a_blocking_finding() {
+    use golive::exec::StepError;
+
+    let (port, good) = database("").await;
+    let (_, bad) = database("ALTER TABLE services DISABLE ROW LEVEL SECURITY;").await;
     for (db, passes) in [(good, true), (bad, false)] {
-        let (admin, app) = (url(port, "postgres", &db), url(port, "app_user", &db));
-        let vars = Vars::partial(&runbook, |name| match name {
-            "DATABASE_URL" => Some(admin.clone()),
-            "APP_DATABASE_URL" => Some(app.clone()),
-            _ => None,
-        });
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-        let mut sink = OutputSink::new(0, tx, vars.redactor().clone(), None).expect("sink");
-        let mut dbs = Databases::default();
-        let dir = std::env::temp_dir();
-        let mut ctx = StepCtx {
-            rehearsal: false,
-            vars: &vars,
-            out: &mut sink,
-            cancel: tokio_util::sync::CancellationToken::new(),
-            dbs: &mut dbs,
-            run_dir: &dir,
-            base_dir: &dir,
-            runbook: &runbook,
-            pid_file: None,
-        };
-        let result = golive::verify::step::run_rls_step(spec, &mut ctx).await;
-        sink.finish().await.expect("flush");
-        drop(sink);
-        let mut text = String::new();
-        while let Some(event) = rx.recv().await {
-            if let golive::engine::events::EngineEvent::Output { chunks, .. } = event {
-                chunks
-                    .iter()
-                    .for_each(|c| text.push_str(&format!("{}\n", c.text)));
-            }
-        }
+        let (result, text) = run_step(STEP_TOML, port, &db).await;
         assert!(text.contains(rls::READ_ONLY), "{text}");
         assert!(
             text.contains("Policies") && text.contains("verdict:"),

@@ -278,6 +278,10 @@ pub struct VerifyRlsSpec {
     pub tables: Vec<String>,
     /// The tenant column (default `tenant_id`).
     pub tenant_column: String,
+    /// Blocking classes the runbook accepts explicitly (`allow = ["fail-noisy"]`).
+    pub allow: Vec<crate::verify::findings::Allowance>,
+    /// Catalog checks alone, no probe (`static_only = true`).
+    pub static_only: bool,
 }
 
 /// `kind = "verify-api"`.

@@ -10,6 +10,7 @@ use super::fields::{Table, suggestion};
 use super::model::*;
 use super::parse::LineIndex;
 use super::vars::var_refs;
+use crate::verify::findings::Allowance;
 
 /// What step parsing needs to know about the rest of the runbook.
 pub struct StepContext<'a> {
@@ -212,6 +213,8 @@ fn parse_kind(
                     .str("tenant_column")
                     .map(|s| s.into_inner())
                     .unwrap_or_else(|| "tenant_id".into()),
+                allow: allowances(table),
+                static_only: table.bool("static_only").unwrap_or(false),
             })
         }
         "verify-api" => StepKind::VerifyApi(VerifyApiSpec {
@@ -355,6 +358,29 @@ fn parse_http(table: &Table<'_>, ctx: &StepContext<'_>) -> Option<HttpSpec> {
         body,
         expect,
     })
+}
+
+/// `allow = ["fail-noisy"]` on a verify step: each entry must name an [`Allowance`].
+fn allowances(table: &Table<'_>) -> Vec<Allowance> {
+    let mut out = Vec::new();
+    for name in table.str_list("allow") {
+        match Allowance::parse(name.get_ref()) {
+            Some(a) => out.push(a),
+            None => {
+                let known: Vec<&str> = Allowance::ALL.iter().map(|a| a.name()).collect();
+                table.problems().add(
+                    name.span(),
+                    format!(
+                        "{}: `allow` entry \"{}\" is not a class that can be accepted; expected one of: {}",
+                        table.what(),
+                        name.get_ref(),
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn check_declared(table: &Table<'_>, ctx: &StepContext<'_>, name: &Spanned<String>) {

@@ -46,7 +46,7 @@ impl ApiOptions {
         }
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("{}{}", self.app_url.trim_end_matches('/'), self.path)
     }
 }
@@ -158,7 +158,8 @@ async fn get(
     Ok(Response { status, etag, body })
 }
 
-fn item_key(item: &Value) -> String {
+/// The identity of a catalog item (its `id`, else the whole item).
+pub(super) fn item_key(item: &Value) -> String {
     item.get("id")
         .map_or_else(|| item.to_string(), Value::to_string)
 }
@@ -189,14 +190,20 @@ fn in_order(a: &Value, b: &Value) -> bool {
     }
 }
 
-struct Checker {
+/// The checks and findings so far.
+pub(super) struct Checker {
     checks: Vec<ApiCheck>,
     findings: Vec<Finding>,
     subject: String,
 }
 
 impl Checker {
-    fn check(&mut self, name: String, failure: Option<(Severity, String, String)>) -> bool {
+    /// Record a check: passed when `failure` is `None`.
+    pub(super) fn check(
+        &mut self,
+        name: String,
+        failure: Option<(Severity, String, String)>,
+    ) -> bool {
         let passed = failure.is_none();
         if let Some((severity, seen, expected)) = failure {
             self.findings
@@ -437,6 +444,9 @@ pub async fn verify(options: &ApiOptions) -> Result<ApiReport, VerifyError> {
                 )
             }),
         );
+    }
+    if let (Some(x), Some(y)) = (&items_a, &items_b) {
+        super::api_tenant::check_places(&client, options, (a, b), (x, y), &mut c).await?;
     }
     get(&client, options, Some(a), None).await?;
     let after = no_tenant_check(&client, options, "right after a tenant-A request").await?;

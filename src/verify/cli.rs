@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use super::VerifyError;
 use super::api::{self, ApiOptions};
+use super::findings::Allowance;
 use super::rls::{self, RlsOptions};
 
 /// `golive verify rls`.
@@ -35,9 +36,31 @@ pub struct RlsArgs {
     /// The setting the application sets per transaction.
     #[arg(long, default_value = "app.tenant_id")]
     pub tenant_setting: String,
-    /// Print the report as JSON (findings as a list).
+    /// Accept a blocking class of findings explicitly (reported, not failing the verdict):
+    /// `fail-noisy` (policies that raise errors without a tenant) or `inconclusive` (probes cut
+    /// short by a lock or a timeout). Repeatable or comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub allow: Vec<Allowance>,
+    /// Run the catalog checks alone: no probe as the application role, no read of tenant rows.
+    #[arg(long)]
+    pub static_only: bool,
+    /// Print the report as JSON (findings as a list); the same as `--format json`.
     #[arg(long)]
     pub json: bool,
+    /// The report's form: `text`, `json`, or `sarif` (SARIF 2.1.0, for code-scanning tools).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// How `golive verify rls` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Text,
+    /// The report as one JSON document.
+    Json,
+    /// The findings as a SARIF 2.1.0 log.
+    Sarif,
 }
 
 /// `golive verify api`.
@@ -136,9 +159,16 @@ pub async fn run_rls_command(args: RlsArgs) -> anyhow::Result<i32> {
         tables: args.tables,
         tenant_column: args.tenant_column,
         tenant_setting: args.tenant_setting,
+        allow: args.allow,
+        static_only: args.static_only,
     };
+    let format = if args.json { Format::Json } else { args.format };
     match rls::audit(&options).await {
-        Ok(r) => show(&r, args.json, r.text_lines(), r.verdict),
+        Ok(r) if format == Format::Sarif => {
+            print_json(&super::sarif::log("golive verify rls", &r.findings))?;
+            Ok(r.verdict.exit_code())
+        }
+        Ok(r) => show(&r, format == Format::Json, r.text_lines(), r.verdict),
         Err(e) => Ok(report_error(&e)),
     }
 }

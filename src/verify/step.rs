@@ -75,6 +75,21 @@ pub async fn run_rls_step(spec: &VerifyRlsSpec, ctx: &mut StepCtx<'_>) -> StepRe
         .map(|t| ctx.vars.interpolate(t))
         .collect();
     options.tenant_column = spec.tenant_column.clone();
+    options.allow = spec.allow.clone();
+    options.static_only = spec.static_only;
+    if !options.allow.is_empty() {
+        let names: Vec<String> = options
+            .allow
+            .iter()
+            .map(|a| format!("\"{}\"", a.name()))
+            .collect();
+        ctx.out
+            .info(&format!(
+                "accepted by the runbook (reported, not failing the step): allow = [{}]",
+                names.join(", ")
+            ))
+            .await;
+    }
     ctx.out
         .info(&format!(
             "auditing row-level security for role {} ({})",

@@ -1,6 +1,7 @@
 //! The tenant middleware of the seed's Flask app: the tenant comes from the `X-Tenant-ID` header,
-//! else the subdomain (`Host: <uuid>.localhost`), else the `tenant_id` query parameter. An invalid
-//! value is a 400; no tenant at all is a 400 too, so a request without a tenant never gets data.
+//! the subdomain (`Host: <uuid>.localhost`) or the `tenant_id` query parameter. An invalid value
+//! is a 400; no tenant at all is a 400 too, so a request without a tenant never gets data; and
+//! two places naming different tenants is a 400, so no place can override another.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -26,9 +27,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
 }
 
 fn tenant_of(parts: &Parts) -> Result<String, String> {
+    let mut given: Vec<(&str, String)> = Vec::new();
     if let Some(value) = parts.headers.get(TENANT_HEADER) {
         let text = value.to_str().unwrap_or_default();
-        return uuid(text).ok_or_else(|| format!("invalid X-Tenant-ID {text:?}: expected a UUID"));
+        let tenant =
+            uuid(text).ok_or_else(|| format!("invalid X-Tenant-ID {text:?}: expected a UUID"))?;
+        given.push(("the X-Tenant-ID header", tenant));
     }
     let host = parts
         .headers
@@ -39,16 +43,29 @@ fn tenant_of(parts: &Parts) -> Result<String, String> {
     if let Some((label, _)) = host.split_once('.')
         && let Some(tenant) = uuid(label)
     {
-        return Ok(tenant);
+        given.push(("the subdomain", tenant));
     }
     let query = parts.uri.query().unwrap_or_default();
     for (key, value) in query.split('&').filter_map(|pair| pair.split_once('=')) {
         if key == "tenant_id" {
-            return uuid(value)
-                .ok_or_else(|| format!("invalid tenant_id {value:?}: expected a UUID"));
+            let tenant = uuid(value)
+                .ok_or_else(|| format!("invalid tenant_id {value:?}: expected a UUID"))?;
+            given.push(("the tenant_id parameter", tenant));
         }
     }
-    Err("no tenant: send the X-Tenant-ID header, a <tenant>.host subdomain or ?tenant_id=".into())
+    match given.as_slice() {
+        [] => Err(
+            "no tenant: send the X-Tenant-ID header, a <tenant>.host subdomain or ?tenant_id="
+                .into(),
+        ),
+        [(_, first), rest @ ..] => match rest.iter().find(|(_, t)| t != first) {
+            Some((place, other)) => Err(format!(
+                "conflicting tenants: {} names {first}, {place} names {other}; send one tenant",
+                given[0].0
+            )),
+            None => Ok(first.clone()),
+        },
+    }
 }
 
 /// `text` as a canonical lower-case UUID (8-4-4-4-12 hex digits), if it is one.
@@ -90,6 +107,22 @@ mod tests {
             tenant_of(&parts(&uri, &[("Host", "127.0.0.1:80")])).unwrap(),
             A
         );
+    }
+
+    #[test]
+    fn the_same_tenant_twice_is_fine_and_two_tenants_are_refused() {
+        const B: &str = "22222222-2222-4222-8222-222222222222";
+        let host = format!("{A}.localhost:8080");
+        let same = format!("/x?tenant_id={A}");
+        assert_eq!(
+            tenant_of(&parts(&same, &[("X-Tenant-ID", A), ("Host", &host)])).unwrap(),
+            A
+        );
+        let other = format!("/x?tenant_id={B}");
+        let err = tenant_of(&parts(&other, &[("X-Tenant-ID", A)])).unwrap_err();
+        assert!(err.contains("conflicting tenants"), "{err}");
+        let err = tenant_of(&parts("/x", &[("X-Tenant-ID", B), ("Host", &host)])).unwrap_err();
+        assert!(err.contains("conflicting tenants"), "{err}");
     }
 
     #[test]

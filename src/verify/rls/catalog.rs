@@ -44,7 +44,7 @@ pub struct Setting {
     pub config: Vec<String>,
 }
 
-/// What the role may do to a table outside of the policies.
+/// What the role may do to a table outside of the policies (a column-level grant counts).
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 pub struct Privileges {
     /// `SELECT`.
@@ -237,12 +237,12 @@ SELECT json_build_object(
                   'has_tenant_column', EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid
                                          AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped),
                   'privileges', json_build_object(
-                      'select', coalesce(has_table_privilege((SELECT oid FROM target), t.oid, 'SELECT'), false),
-                      'insert', coalesce(has_table_privilege((SELECT oid FROM target), t.oid, 'INSERT'), false),
-                      'update', coalesce(has_table_privilege((SELECT oid FROM target), t.oid, 'UPDATE'), false),
+                      'select', coalesce(has_any_column_privilege((SELECT oid FROM target), t.oid, 'SELECT'), false),
+                      'insert', coalesce(has_any_column_privilege((SELECT oid FROM target), t.oid, 'INSERT'), false),
+                      'update', coalesce(has_any_column_privilege((SELECT oid FROM target), t.oid, 'UPDATE'), false),
                       'delete', coalesce(has_table_privilege((SELECT oid FROM target), t.oid, 'DELETE'), false),
                       'truncate', coalesce(has_table_privilege((SELECT oid FROM target), t.oid, 'TRUNCATE'), false),
-                      'references', coalesce(has_table_privilege((SELECT oid FROM target), t.oid, 'REFERENCES'), false),
+                      'references', coalesce(has_any_column_privilege((SELECT oid FROM target), t.oid, 'REFERENCES'), false),
                       'trigger', coalesce(has_table_privilege((SELECT oid FROM target), t.oid, 'TRIGGER'), false)),
                   'insert_columns', (SELECT coalesce(json_agg(a.attname ORDER BY a.attnum), '[]')
                        FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum > 0

@@ -2,10 +2,15 @@
 //! and empirical (probes as the application role, always rolled back).
 
 pub mod catalog;
+pub mod leakproof;
+pub mod leaks;
+pub mod leaks_catalog;
+pub mod locks;
 pub mod paths;
 pub mod probes;
 pub mod queries;
 pub mod statics;
+pub mod writes;
 
 use std::time::Instant;
 
@@ -13,7 +18,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::pg;
-use crate::verify::findings::findings_section;
+use crate::verify::findings::{Allowance, accept, findings_section};
 use crate::verify::policies::{self, PolicyRow};
 use crate::verify::{Finding, Severity, Verdict, VerifyError};
 use catalog::{Catalog, ident};
@@ -37,6 +42,10 @@ pub struct RlsOptions {
     pub tenant_column: String,
     /// The setting that carries the tenant.
     pub tenant_setting: String,
+    /// Blocking severities the operator accepts (`--allow fail-noisy`).
+    pub allow: Vec<Allowance>,
+    /// Run the catalog checks alone: no probe, no query on the tenants' rows.
+    pub static_only: bool,
 }
 
 impl RlsOptions {
@@ -50,6 +59,8 @@ impl RlsOptions {
             tables: Vec::new(),
             tenant_column: "tenant_id".into(),
             tenant_setting: "app.tenant_id".into(),
+            allow: Vec::new(),
+            static_only: false,
         }
     }
 }
@@ -69,8 +80,10 @@ pub struct RlsReport {
     pub tables: Vec<String>,
     /// The policy inspector's rows.
     pub policies: Vec<PolicyRow>,
-    /// Every probe's result.
+    /// Every probe's result (none with `--static-only`).
     pub probes: Vec<ProbeCheck>,
+    /// The severities the operator accepted (`--allow`).
+    pub allowed: Vec<Allowance>,
     /// What is wrong, worst first.
     pub findings: Vec<Finding>,
     /// Pass or fail.
@@ -80,6 +93,9 @@ pub struct RlsReport {
     /// How long the audit took.
     pub elapsed_ms: u128,
 }
+
+/// How the report names the probes' login with `--static-only`.
+pub const STATIC_ONLY: &str = "none (--static-only: catalog checks alone)";
 
 /// The read-only statement printed with every report.
 pub const READ_ONLY: &str =
@@ -93,9 +109,15 @@ impl RlsReport {
             READ_ONLY.to_string(),
             format!("probes as: {}", self.probes_as),
             format!("tenants: A = {}, B = {}", self.tenant(0), self.tenant(1)),
-            String::new(),
-            "Policies".to_string(),
         ];
+        if !self.allowed.is_empty() {
+            let names: Vec<&str> = self.allowed.iter().map(|a| a.name()).collect();
+            out.push(format!(
+                "accepted by the operator: {} (reported, not blocking)",
+                names.join(", ")
+            ));
+        }
+        out.extend([String::new(), "Policies".to_string()]);
         out.extend(policies::text(&self.policies));
         out.push(String::new());
         out.push("Probes".to_string());
@@ -113,7 +135,18 @@ impl RlsReport {
             } else {
                 format!("FAIL {};", failed.join(", "))
             };
-            out.push(format!("  {table:<32} {head} {ok}/{run} passed"));
+            let unsure: Vec<&str> = self
+                .findings
+                .iter()
+                .filter(|f| &f.subject == table && f.severity == Severity::Inconclusive)
+                .map(|f| f.check.as_str())
+                .collect();
+            let unsure = if unsure.is_empty() {
+                String::new()
+            } else {
+                format!("; INCONCLUSIVE {}", unsure.join(", "))
+            };
+            out.push(format!("  {table:<32} {head} {ok}/{run} passed{unsure}"));
         }
         for (id, what) in PROBES {
             out.push(format!("    {id:<16} {what}"));
@@ -200,10 +233,26 @@ pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
         findings.extend(statics::table_findings(t, &options.role, &pred));
     }
     findings.extend(paths::bypass_findings(&catalog, &options.role));
+    let qualified: Vec<String> = catalog.tables.iter().map(|t| t.qualified()).collect();
+    let hidden = leaks_catalog::read(&admin.client, &options.role, &qualified)
+        .await
+        .map_err(query_error("reading the catalog", &target))?;
+    findings.extend(leaks::findings(
+        &hidden,
+        &catalog.tables,
+        &options.role,
+        &pred,
+    ));
 
-    let (probes_as, tenants, outcome) = probe(options, &admin.client, &target, &catalog).await?;
-    findings.extend(outcome.findings);
-    if options.app_database_url.is_none() {
+    let (probes_as, tenants, checks) = if options.static_only {
+        (STATIC_ONLY.to_string(), options.tenants.clone(), Vec::new())
+    } else {
+        let (probes_as, tenants, outcome) =
+            probe(options, &admin.client, &target, &catalog, &hidden.leakproof).await?;
+        findings.extend(outcome.findings);
+        (probes_as, tenants, outcome.checks)
+    };
+    if options.app_database_url.is_none() && !options.static_only {
         findings.push(Finding::new(
             format!("role {}", options.role),
             Severity::Warning,
@@ -213,6 +262,7 @@ pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
         ));
     }
     findings.sort_by_key(|f| f.severity);
+    accept(&mut findings, &options.allow);
     Ok(RlsReport {
         target,
         probes_as,
@@ -220,7 +270,8 @@ pub async fn audit(options: &RlsOptions) -> Result<RlsReport, VerifyError> {
         tenants,
         tables: catalog.tables.iter().map(|t| t.display()).collect(),
         policies: policies::rows(&catalog.tables),
-        probes: outcome.checks,
+        probes: checks,
+        allowed: options.allow.clone(),
         verdict: Verdict::of(&findings),
         findings,
         read_only: true,
@@ -234,6 +285,7 @@ async fn probe(
     admin: &Client,
     target: &str,
     catalog: &Catalog,
+    leakproof: &[leaks_catalog::Leakproof],
 ) -> Result<(String, Vec<String>, probes::ProbeOutcome), VerifyError> {
     let tables: Vec<&catalog::Table> = catalog
         .tables
@@ -241,7 +293,10 @@ async fn probe(
         .filter(|t| t.has_tenant_column)
         .collect();
     admin
-        .batch_execute("SET row_security = off")
+        .batch_execute(&format!(
+            "SET row_security = off; {}",
+            locks::session_settings()
+        ))
         .await
         .map_err(|e| query_error("SET row_security = off", target)(pg::describe(&e)))?;
     let no_bypass = |e: String| {
@@ -271,7 +326,7 @@ async fn probe(
     let truth = queries::truth(admin, &tables, &options.tenant_column, &a, &b)
         .await
         .map_err(no_bypass)?;
-    let (app, probes_as) = match &options.app_database_url {
+    let (mut app, probes_as) = match &options.app_database_url {
         Some(url) => {
             let s = pg::connect(url, "golive verify rls")
                 .await
@@ -306,6 +361,12 @@ async fn probe(
             (s, who)
         }
     };
+    let app_pid: i32 = app
+        .client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| query_error("SELECT pg_backend_pid()", &app.target)(pg::describe(&e)))?;
     let plan = ProbePlan {
         tables,
         truth,
@@ -313,10 +374,26 @@ async fn probe(
         setting: &options.tenant_setting,
         a,
         b,
+        admin,
+        app_pid,
     };
     let mut outcome = probes::run(&app.client, &plan)
         .await
         .map_err(query_error("probing as the application role", &app.target))?;
+    if !leakproof.is_empty() {
+        let leak_plan = leakproof::LeakPlan {
+            admin,
+            tables: &catalog.tables,
+            column: &options.tenant_column,
+            set_a: format!(
+                "SELECT set_config('{}', {}, true)",
+                options.tenant_setting, plan.a
+            ),
+            b: &plan.b,
+        };
+        let leaks = leakproof::probe(&mut app, &leak_plan, leakproof).await;
+        outcome.findings.extend(leaks);
+    }
     let login = app.client.query_one("SELECT current_user::text", &[]).await;
     if let Ok(row) = login
         && let Ok(user) = row.try_get::<_, String>(0)

@@ -4,7 +4,8 @@
 use tokio_postgres::Client;
 
 use super::catalog::{Table, ident};
-use super::queries::{Truth, counts, foreign_rows, guarded, visible_rows};
+use super::locks;
+use super::queries::{Truth, counts, foreign_rows, visible_rows};
 use crate::verify::{Finding, Severity};
 
 type PgError = tokio_postgres::Error;
@@ -21,7 +22,7 @@ pub struct ProbeCheck {
 }
 
 /// Every probe, in the order of the report's matrix, with its description.
-pub const PROBES: [(&str, &str); 13] = [
+pub const PROBES: [(&str, &str); 14] = [
     ("no-tenant", "no tenant, fresh connection: 0 rows, no error"),
     (
         "after-set-local",
@@ -32,18 +33,22 @@ pub const PROBES: [(&str, &str); 13] = [
     ("a-reads-own", "as tenant A: A's rows are visible"),
     ("insert-b", "as A, INSERT a row of B: 42501"),
     ("move-a-to-b", "as A, UPDATE an A row to B: 42501"),
-    ("update-b", "as A, UPDATE B's rows: 0 rows"),
-    ("delete-b", "as A, DELETE B's rows: 0 rows"),
+    ("update-b", "as A, UPDATE B's rows reaches none (counted)"),
+    ("delete-b", "as A, DELETE B's rows reaches none (counted)"),
     (
         "update-unfiltered",
-        "as A, UPDATE without WHERE: only A's rows",
+        "as A, UPDATE without WHERE reaches only A's rows (counted, nothing written)",
     ),
     (
         "delete-unfiltered",
-        "as A, DELETE without WHERE: only A's rows",
+        "as A, DELETE without WHERE reaches only A's rows (counted, nothing written)",
     ),
     ("insert-own", "as A, INSERT an A row: succeeds"),
-    ("update-own", "as A, UPDATE an A row: 1 row"),
+    ("update-own", "as A, UPDATE an A row no one holds: 1 row"),
+    (
+        "delete-own",
+        "as A, DELETE its own (probe-inserted) row: 1 row",
+    ),
 ];
 
 /// Everything the probes need to know.
@@ -60,6 +65,10 @@ pub struct ProbePlan<'a> {
     pub a: String,
     /// Tenant B as a SQL literal.
     pub b: String,
+    /// The admin login, to name the session holding a lock a probe gave way to.
+    pub admin: &'a Client,
+    /// The probes' backend pid (not a blocker of itself).
+    pub app_pid: i32,
 }
 
 /// Findings and the probe matrix.
@@ -72,7 +81,7 @@ pub struct ProbeOutcome {
 }
 
 impl ProbeOutcome {
-    fn record(&mut self, table: &Table, probe: &'static str, passed: Option<bool>) {
+    pub(super) fn record(&mut self, table: &Table, probe: &'static str, passed: Option<bool>) {
         self.checks.push(ProbeCheck {
             table: table.display(),
             probe,
@@ -80,7 +89,7 @@ impl ProbeOutcome {
         });
     }
 
-    fn fail(
+    pub(super) fn fail(
         &mut self,
         table: &Table,
         probe: &'static str,
@@ -94,7 +103,39 @@ impl ProbeOutcome {
     }
 }
 
-fn is_rls_denial(e: &PgError) -> bool {
+impl ProbeOutcome {
+    /// A probe that did not finish: not run in the matrix, an inconclusive finding.
+    pub(super) fn inconclusive(&mut self, table: &Table, probe: &'static str, seen: String) {
+        self.record(table, probe, None);
+        self.findings.push(Finding::new(
+            table.display(),
+            Severity::Inconclusive,
+            probe,
+            seen,
+            locks::RETRY,
+        ));
+    }
+}
+
+/// An interrupted read becomes an inconclusive finding (and `None`); other results pass through.
+async fn settle(
+    plan: &ProbePlan<'_>,
+    t: &Table,
+    probe: &'static str,
+    result: Option<Result<i64, PgError>>,
+    out: &mut ProbeOutcome,
+) -> Option<Result<i64, PgError>> {
+    match result {
+        Some(Err(e)) if locks::interrupted(&e) => {
+            let why = locks::explain(plan.admin, plan.app_pid, t, &e).await;
+            out.inconclusive(t, probe, why);
+            None
+        }
+        other => other,
+    }
+}
+
+pub(super) fn is_rls_denial(e: &PgError) -> bool {
     crate::pg::sqlstate(e) == Some("42501") && crate::pg::describe(e).contains("row-level security")
 }
 
@@ -102,6 +143,9 @@ fn is_rls_denial(e: &PgError) -> bool {
 pub async fn run(app: &Client, plan: &ProbePlan<'_>) -> Result<ProbeOutcome, String> {
     let mut out = ProbeOutcome::default();
     let infra = |e: PgError| crate::pg::describe(&e);
+    app.batch_execute(&locks::session_settings())
+        .await
+        .map_err(infra)?;
     let readable: Vec<(usize, &Table)> = plan
         .tables
         .iter()
@@ -138,6 +182,10 @@ pub async fn run(app: &Client, plan: &ProbePlan<'_>) -> Result<ProbeOutcome, Str
         let results = counts(app, &no_tenant, false).await?;
         for ((_, t), r) in readable.iter().zip(results) {
             match r {
+                Err(e) if locks::interrupted(&e) => {
+                    let why = locks::explain(plan.admin, plan.app_pid, t, &e).await;
+                    out.inconclusive(t, probe, why)
+                }
                 Ok(0) => out.record(t, probe, Some(true)),
                 Ok(n) => out.fail(
                     t,
@@ -159,11 +207,9 @@ pub async fn run(app: &Client, plan: &ProbePlan<'_>) -> Result<ProbeOutcome, Str
             }
         }
     }
-    app.batch_execute(&format!(
-        "BEGIN; SET LOCAL statement_timeout = '10s'; SET LOCAL lock_timeout = '2s'; {set_a}"
-    ))
-    .await
-    .map_err(infra)?;
+    app.batch_execute(&format!("BEGIN; {set_a}"))
+        .await
+        .map_err(infra)?;
     let result = as_tenant_a(app, plan, &readable, &mut out).await;
     app.batch_execute("ROLLBACK").await.map_err(infra)?;
     result?;
@@ -190,7 +236,8 @@ async fn as_tenant_a(
     let mut own_visible = vec![false; plan.tables.len()];
     let mut results = results.into_iter();
     for (i, t) in readable {
-        let (foreign, own) = (results.next(), results.next());
+        let foreign = settle(plan, t, "a-only-a", results.next(), out).await;
+        let own = settle(plan, t, "a-reads-own", results.next(), out).await;
         match foreign {
             Some(Ok(0)) => out.record(t, "a-only-a", Some(true)),
             Some(Ok(n)) => out.fail(
@@ -228,248 +275,12 @@ async fn as_tenant_a(
                 format!("as tenant A the query failed: {}", crate::pg::describe(&e)),
                 "fix the policy expression",
             ),
-            _ => out.record(t, "a-reads-own", None),
+            Some(_) => out.record(t, "a-reads-own", None),
+            None => {}
         }
     }
     for (i, t) in plan.tables.iter().enumerate() {
-        writes(app, plan, t, &plan.truth[i], own_visible[i], out).await?;
-    }
-    Ok(())
-}
-
-/// An `INSERT … SELECT … FROM json_populate_record(…)` of `sample` with the tenant set to `tenant`.
-fn insert_from_sample(table: &Table, column: &str, tenant: &str) -> String {
-    let cols: Vec<String> = table.insert_columns.iter().map(|c| ident(c)).collect();
-    let select: Vec<String> = table
-        .insert_columns
-        .iter()
-        .map(|c| {
-            if c == column {
-                tenant.to_string()
-            } else {
-                format!("r.{}", ident(c))
-            }
-        })
-        .collect();
-    format!(
-        "INSERT INTO {q} ({}) SELECT {} FROM json_populate_record(NULL::{q}, $1::text::json) r",
-        cols.join(", "),
-        select.join(", "),
-        q = table.qualified()
-    )
-}
-
-/// The write probes on one table, each in a savepoint of the tenant-A transaction.
-async fn writes(
-    app: &Client,
-    plan: &ProbePlan<'_>,
-    t: &Table,
-    truth: &Truth,
-    own_visible: bool,
-    out: &mut ProbeOutcome,
-) -> Result<(), String> {
-    let q = t.qualified();
-    let col = ident(plan.column);
-    let (a, b) = (&plan.a, &plan.b);
-    let p = t.privileges;
-    let with_check_fix = format!(
-        "WITH CHECK ({col} = NULLIF(current_setting('{}', true), '')::uuid) on every permissive policy",
-        plan.setting
-    );
-    let describe = |e: &PgError| crate::pg::describe(e);
-    let sample = truth
-        .sample
-        .as_ref()
-        .map(|s| serde_json::Value::Object(s.clone()).to_string());
-
-    // INSERT a row of B, without RETURNING (RETURNING would fail on the SELECT policy and mask it).
-    match (&sample, p.insert) {
-        (Some(row), true) => {
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [row];
-            let sql = insert_from_sample(t, plan.column, b);
-            match guarded(app, true, || app.execute(&sql, &params)).await? {
-                Err(e) if is_rls_denial(&e) => out.record(t, "insert-b", Some(true)),
-                Ok(n) => out.fail(t, "insert-b", Severity::CrossTenantWrite,
-                    format!("as tenant A, an INSERT of a tenant B row succeeded ({n} row)"), &with_check_fix),
-                Err(e) => out.fail(t, "insert-b", Severity::Warning,
-                    format!("as tenant A, the INSERT of a tenant B row failed otherwise than with an RLS denial, \
-                             so the probe is inconclusive: {}", describe(&e)),
-                    "check the table's constraints; the static policy checks still apply"),
-            }
-            let sql = insert_from_sample(t, plan.column, a);
-            match guarded(app, true, || app.execute(&sql, &params)).await? {
-                Ok(_) => out.record(t, "insert-own", Some(true)),
-                Err(e) if is_rls_denial(&e) => out.fail(
-                    t,
-                    "insert-own",
-                    Severity::Broken,
-                    format!(
-                        "as tenant A, an INSERT of its own row was refused: {}",
-                        describe(&e)
-                    ),
-                    &with_check_fix,
-                ),
-                Err(e) => out.fail(
-                    t,
-                    "insert-own",
-                    Severity::Warning,
-                    format!(
-                        "as tenant A, the INSERT of a copy of its own row failed, so the probe is \
-                             inconclusive: {}",
-                        describe(&e)
-                    ),
-                    "check the table's unique constraints; the static policy checks still apply",
-                ),
-            }
-        }
-        _ => {
-            out.record(t, "insert-b", None);
-            out.record(t, "insert-own", None);
-        }
-    }
-    if p.update && own_visible {
-        // The attacker's form: a WHERE that reads no column, so PostgreSQL does not also check
-        // the new row against the SELECT policies and only WITH CHECK stands in the way. The
-        // volatile counter limits it to the first visible row.
-        let first_row = "set_config('golive.probe_row', (coalesce(nullif(current_setting(\
-                         'golive.probe_row', true), ''), '0')::int + 1)::text, true) = '1'";
-        let sql = format!("UPDATE {q} SET {col} = {b} WHERE {first_row}");
-        match guarded(app, true, || app.execute(&sql, &[])).await? {
-            Err(e) if is_rls_denial(&e) => out.record(t, "move-a-to-b", Some(true)),
-            Ok(0) => out.record(t, "move-a-to-b", None),
-            Ok(n) => out.fail(t, "move-a-to-b", Severity::CrossTenantWrite,
-                format!("as tenant A, an UPDATE moving {n} row to tenant B succeeded"), &with_check_fix),
-            Err(e) => out.fail(t, "move-a-to-b", Severity::Warning,
-                format!("as tenant A, moving a row to tenant B failed otherwise than with an RLS denial: {}",
-                        describe(&e)),
-                "check the table's constraints; the static policy checks still apply"),
-        }
-        let one_a = format!("ctid = (SELECT ctid FROM {q} WHERE {col} = {a} LIMIT 1)");
-        let sql = format!("UPDATE {q} SET {col} = {col} WHERE {one_a}");
-        match guarded(app, true, || app.execute(&sql, &[])).await? {
-            Ok(1) => out.record(t, "update-own", Some(true)),
-            Ok(n) => out.fail(
-                t,
-                "update-own",
-                Severity::Broken,
-                format!("as tenant A, an UPDATE of one of its own rows touched {n} rows"),
-                "add a permissive policy for UPDATE that lets the tenant update its rows",
-            ),
-            Err(e) => out.fail(
-                t,
-                "update-own",
-                Severity::Broken,
-                format!(
-                    "as tenant A, an UPDATE of its own row failed: {}",
-                    describe(&e)
-                ),
-                &with_check_fix,
-            ),
-        }
-    } else {
-        out.record(t, "move-a-to-b", None);
-        out.record(t, "update-own", None);
-    }
-    for (probe, granted, sql) in [
-        (
-            "update-unfiltered",
-            p.update,
-            // A constant on the right: `SET col = col` would read the column, and the SELECT
-            // policies would apply again.
-            format!("UPDATE {q} SET {col} = {a}"),
-        ),
-        ("delete-unfiltered", p.delete, format!("DELETE FROM {q}")),
-    ] {
-        if granted && truth.b {
-            unfiltered(app, t, probe, &sql, out).await?;
-        } else {
-            out.record(t, probe, None);
-        }
-    }
-    let b_rows = format!("WHERE {col} = {b}");
-    let foreign_writes = [
-        (
-            "update-b",
-            p.update,
-            format!("UPDATE {q} SET {col} = {col} {b_rows}"),
-        ),
-        ("delete-b", p.delete, format!("DELETE FROM {q} {b_rows}")),
-    ];
-    for (probe, granted, sql) in foreign_writes {
-        if !granted || !truth.b {
-            out.record(t, probe, None);
-            continue;
-        }
-        match guarded(app, true, || app.execute(&sql, &[])).await? {
-            Ok(0) => out.record(t, probe, Some(true)),
-            Ok(n) => out.fail(t, probe, Severity::CrossTenantWrite,
-                format!("as tenant A, {probe} touched {n} row(s) of tenant B"),
-                "make the USING of every permissive UPDATE/DELETE policy test the tenant"),
-            Err(e) if crate::pg::sqlstate(&e) == Some("23503") => out.fail(t, probe, Severity::CrossTenantWrite,
-                format!("as tenant A, {probe} matched rows of tenant B (it failed only on a foreign key): {}",
-                        describe(&e)),
-                "make the USING of every permissive UPDATE/DELETE policy test the tenant"),
-            Err(e) => out.fail(t, probe, Severity::Warning,
-                format!("as tenant A, {probe} failed, so the probe is inconclusive: {}", describe(&e)),
-                "check the policy expressions"),
-        }
-    }
-    Ok(())
-}
-
-/// An UPDATE or DELETE that reads no column (no WHERE; a constant SET) is checked against its
-/// command's policies' USING alone: the SELECT policies apply only when a column is read. A loose
-/// UPDATE- or DELETE-only policy lets such a statement reach every tenant's rows even when every
-/// probe with a WHERE sees nothing. Rolled back like every probe.
-async fn unfiltered(
-    app: &Client,
-    t: &Table,
-    probe: &'static str,
-    sql: &str,
-    out: &mut ProbeOutcome,
-) -> Result<(), String> {
-    let q = t.qualified();
-    let fix = "make the USING of every permissive UPDATE/DELETE policy test the tenant";
-    let count = format!("SELECT count(*) FROM {q}");
-    let touched = guarded(app, true, || app.execute(sql, &[])).await?;
-    let visible = guarded(app, true, || app.query_one(&count, &[]))
-        .await?
-        .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0));
-    match (touched, visible) {
-        (Ok(n), Ok(own)) if n <= own => out.record(t, probe, Some(true)),
-        (Ok(n), Ok(own)) => out.fail(
-            t,
-            probe,
-            Severity::CrossTenantWrite,
-            format!(
-                "as tenant A, `{sql}` touched {n} rows, but A sees only {own}: it reached other \
-                 tenants' rows"
-            ),
-            fix,
-        ),
-        // Rows of A referenced elsewhere: the statement cannot finish, so it proves nothing.
-        (Err(e), _) if crate::pg::sqlstate(&e) == Some("23503") => out.record(t, probe, None),
-        (Err(e), _) if is_rls_denial(&e) => out.fail(
-            t,
-            probe,
-            Severity::Warning,
-            format!(
-                "as tenant A, `{sql}` reached other tenants' rows and was stopped only by WITH \
-                 CHECK: {}",
-                crate::pg::describe(&e)
-            ),
-            fix,
-        ),
-        (Err(e), _) | (_, Err(e)) => out.fail(
-            t,
-            probe,
-            Severity::Warning,
-            format!(
-                "as tenant A, `{sql}` failed, so the probe is inconclusive: {}",
-                crate::pg::describe(&e)
-            ),
-            "check the policy expressions",
-        ),
+        super::writes::run(app, plan, t, &plan.truth[i], own_visible[i], out).await?;
     }
     Ok(())
 }
