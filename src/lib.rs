@@ -10,6 +10,7 @@ pub mod guard;
 pub mod headless;
 pub mod httpc;
 pub mod journal;
+pub mod lint;
 pub mod lock;
 pub mod logging;
 pub mod monitor;

@@ -86,6 +86,18 @@ fn check(path: &Path) -> ExitCode {
         eprintln!("{}:{line}:1: {e}", path.display());
         return 2;
     }
+    let findings = crate::lint::lint_runbook(&runbook);
+    for f in &findings {
+        eprintln!("{f}");
+    }
+    let errors = lint_errors(&findings);
+    if errors > 0 {
+        eprintln!(
+            "{}: {errors} SQL statement(s) PostgreSQL would refuse; nothing was run",
+            path.display()
+        );
+        return 2;
+    }
     let destructive = runbook.all_steps().filter(|(_, s)| s.destructive).count();
     println!(
         "{}: ok — `{}`: {} steps ({} destructive, all behind a typed confirmation), {} rollback \
@@ -97,7 +109,22 @@ fn check(path: &Path) -> ExitCode {
         runbook.rollbacks.len(),
         runbook.diagnostics.len()
     );
+    if !findings.is_empty() {
+        println!(
+            "{}: {} lock hazard warning(s) above (they do not fail the check)",
+            path.display(),
+            findings.len()
+        );
+    }
     0
+}
+
+/// How many lint findings are errors (statements PostgreSQL would refuse).
+fn lint_errors(findings: &[crate::lint::Finding]) -> usize {
+    findings
+        .iter()
+        .filter(|f| f.severity == crate::lint::Severity::Error)
+        .count()
 }
 
 fn plan(path: &Path) -> ExitCode {
@@ -161,6 +188,17 @@ pub(crate) async fn run(
         Ok(r) => r,
         Err(code) => return code,
     };
+    let findings = crate::lint::lint_runbook(&runbook);
+    if lint_errors(&findings) > 0 {
+        for f in findings
+            .iter()
+            .filter(|f| f.severity == crate::lint::Severity::Error)
+        {
+            eprintln!("{f}");
+        }
+        eprintln!("golive: PostgreSQL would refuse the statements above; nothing was run");
+        return 2;
+    }
     let mut vars = match Vars::resolve(&runbook, env_lookup(&overlay)) {
         Ok(v) => v,
         Err(missing) => {
