@@ -11,6 +11,7 @@ pub mod headless;
 pub mod httpc;
 pub mod journal;
 pub mod lint;
+pub mod lockprofile;
 pub mod lock;
 pub mod logging;
 pub mod monitor;

@@ -12,6 +12,7 @@ mod app;
 mod command;
 mod database;
 mod faults;
+pub mod locks;
 mod scenario;
 mod teardown;
 mod traffic;
