@@ -139,7 +139,11 @@ fn plan(path: &Path) -> ExitCode {
         .filter(|d| vars.get(&d.name).is_none())
         .map(|d| d.name.clone())
         .collect();
-    print!("{}", crate::plan::render(&runbook, &vars, &missing));
+    let rehearsed = crate::lockprofile::rehearsed(path);
+    print!(
+        "{}",
+        crate::plan::render(&runbook, &vars, &missing, rehearsed.as_ref())
+    );
     0
 }
 

@@ -3,6 +3,7 @@
 
 mod commands;
 mod rehearse;
+mod rehearse_locks;
 
 use std::path::PathBuf;
 

@@ -110,7 +110,10 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
         humantime::format_duration(args.watch).to_string(),
         false,
     ));
+    let sampler = super::rehearse_locks::start(&sandbox).await;
+    let runbook = args.run.runbook.clone();
     let code = run(args.run, RunMode::Rehearse, overlay, log).await;
+    super::rehearse_locks::finish(sampler, &runbook).await;
     sandbox.shutdown().await;
     eprintln!("golive: sandbox removed");
     code

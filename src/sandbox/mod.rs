@@ -116,6 +116,7 @@ pub struct Sandbox {
     root: PathBuf,
     database_url: String,
     app_database_url: String,
+    superuser_url: String,
     app_addr: SocketAddr,
     pg_log: PathBuf,
 }
@@ -177,6 +178,7 @@ impl Sandbox {
             root,
             database_url,
             app_database_url,
+            superuser_url,
             app_addr: app.addr,
             pg_log,
         })
@@ -191,6 +193,12 @@ impl Sandbox {
     /// The application's login (`app_user`): `APP_DATABASE_URL`. Holds a password.
     pub fn app_database_url(&self) -> &str {
         &self.app_database_url
+    }
+
+    /// A superuser login to the sandbox database (the lock sampler's). No password: the
+    /// sandbox cluster trusts local logins.
+    pub fn superuser_url(&self) -> &str {
+        &self.superuser_url
     }
 
     /// The app's base URL, `http://127.0.0.1:PORT`.
