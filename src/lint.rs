@@ -276,7 +276,13 @@ fn sql_file(runbook: &Runbook, spec: &SqlSpec) -> String {
 fn position(sql: &str, offset: usize, at: (usize, usize)) -> (usize, usize) {
     let before = sql.get(..offset).unwrap_or(sql);
     let line = before.matches('\n').count();
-    let col = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
     if line == 0 {
         (at.0, at.1 + col - 1)
     } else {

@@ -71,11 +71,7 @@ impl StepLocks {
             .max_by_key(|t| rank(&t.mode))
             .map(|t| t.mode.as_str())
             .unwrap_or_default();
-        let top: Vec<&TableLock> = self
-            .tables
-            .iter()
-            .filter(|t| t.mode == strongest)
-            .collect();
+        let top: Vec<&TableLock> = self.tables.iter().filter(|t| t.mode == strongest).collect();
         let held = top.iter().map(|t| t.held_ms).max().unwrap_or(0);
         let on = match top.as_slice() {
             [one] => one.table.clone(),
@@ -168,7 +164,11 @@ pub fn build(samples: &[LockSample], journal: &JournalRead, interval: Duration) 
                     waiters: t.waits.len(),
                 })
                 .collect();
-            tables.sort_by(|a, b| rank(&b.mode).cmp(&rank(&a.mode)).then(a.table.cmp(&b.table)));
+            tables.sort_by(|a, b| {
+                rank(&b.mode)
+                    .cmp(&rank(&a.mode))
+                    .then(a.table.cmp(&b.table))
+            });
             (!tables.is_empty()).then_some(StepLocks { step, tables })
         })
         .collect();
@@ -301,7 +301,10 @@ mod tests {
             rows,
         };
         let samples = vec![
-            sample(100, vec![row(1, true, "customers", "RowExclusiveLock", true)]),
+            sample(
+                100,
+                vec![row(1, true, "customers", "RowExclusiveLock", true)],
+            ),
             sample(
                 150,
                 vec![
@@ -317,7 +320,10 @@ mod tests {
                 ],
             ),
             // After the step: not attributed.
-            sample(2000, vec![row(1, true, "vehicles", "AccessExclusiveLock", true)]),
+            sample(
+                2000,
+                vec![row(1, true, "vehicles", "AccessExclusiveLock", true)],
+            ),
         ];
         let profile = build(&samples, &journal, Duration::from_millis(50));
         assert_eq!(profile.steps.len(), 1);
