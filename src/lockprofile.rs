@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{Entry, JournalRead, RunDirs, read_journal};
+use crate::journal::{Entry, JournalRead, RunDirs};
 use crate::sandbox::locks::{LockSample, unix_ms};
 
 /// The file in the run directory.
@@ -229,22 +229,31 @@ pub fn rehearsed(runbook_path: &Path) -> Option<LockProfile> {
     read(&dir)
 }
 
-/// After a rehearsal of the runbook at `runbook_path`: profile `samples` against the newest run's
-/// journal, write it into that run's directory and return the directory and the profile.
+/// After a rehearsal of the runbook at `runbook_path`: profile `samples` against the journal of
+/// the newest run, if it started at or after `since_ms` (the sampler's start; an older run is
+/// another rehearsal's), write it into that run's directory and return the directory and the
+/// profile. `Ok(None)`: no run started (the runbook was invalid, say).
 pub fn record_rehearsal(
     samples: &[LockSample],
     interval: Duration,
     runbook_path: &Path,
-) -> Result<(PathBuf, LockProfile), String> {
-    let (dir, _) = RunDirs::for_runbook(runbook_path)
-        .history()
-        .into_iter()
-        .next()
-        .ok_or("no run of this runbook was recorded")?;
-    let journal = read_journal(&dir.join("journal.jsonl")).map_err(|e| e.to_string())?;
+    since_ms: u64,
+) -> Result<Option<(PathBuf, LockProfile)>, String> {
+    let Some((dir, journal)) = RunDirs::for_runbook(runbook_path).history().into_iter().next()
+    else {
+        return Ok(None);
+    };
+    let started = journal
+        .records
+        .first()
+        .and_then(|r| humantime::parse_rfc3339(&r.at).ok())
+        .map(unix_ms);
+    if started.is_none_or(|at| at < since_ms) {
+        return Ok(None);
+    }
     let profile = build(samples, &journal, interval);
     write(&dir, &profile).map_err(|e| format!("cannot write {}: {e}", dir.join(FILE).display()))?;
-    Ok((dir, profile))
+    Ok(Some((dir, profile)))
 }
 
 #[cfg(test)]

@@ -24,9 +24,11 @@ pub async fn finish(sampler: Option<LockSamplerHandle>, runbook: &Path) {
     let Some(sampler) = sampler else {
         return;
     };
+    let since = sampler.started_ms();
     let samples = sampler.finish().await;
-    match crate::lockprofile::record_rehearsal(&samples, SAMPLE_EVERY, runbook) {
-        Ok((dir, profile)) => {
+    match crate::lockprofile::record_rehearsal(&samples, SAMPLE_EVERY, runbook, since) {
+        Ok(None) => {}
+        Ok(Some((dir, profile))) => {
             eprintln!(
                 "golive: locks taken (rehearsal, {} reads of pg_locks), in {}:",
                 profile.samples,

@@ -76,6 +76,7 @@ pub struct LockSampler;
 
 /// A running sampler; [`LockSamplerHandle::finish`] stops it and hands back its samples.
 pub struct LockSamplerHandle {
+    started_ms: u64,
     stop: CancellationToken,
     task: JoinHandle<Vec<LockSample>>,
 }
@@ -137,11 +138,20 @@ impl LockSampler {
             }
             samples
         });
-        Ok(LockSamplerHandle { stop, task })
+        Ok(LockSamplerHandle {
+            started_ms: unix_ms(SystemTime::now()),
+            stop,
+            task,
+        })
     }
 }
 
 impl LockSamplerHandle {
+    /// When sampling started, milliseconds since the Unix epoch.
+    pub fn started_ms(&self) -> u64 {
+        self.started_ms
+    }
+
     /// Stop sampling; every sample taken, oldest first.
     pub async fn finish(self) -> Vec<LockSample> {
         self.stop.cancel();
