@@ -37,6 +37,10 @@ pub struct LockProfile {
     pub samples: usize,
     /// Steps whose sessions took a table lock, in the order they ran.
     pub steps: Vec<StepLocks>,
+    /// SQL steps that ran entirely between two reads (qualified id, how long they ran in ms):
+    /// whatever they locked was not seen.
+    #[serde(default)]
+    pub unseen: Vec<(String, u64)>,
 }
 
 /// What one step locked.
@@ -93,12 +97,31 @@ impl LockProfile {
         self.steps.iter().find(|s| s.step == qualified)
     }
 
-    /// One line per step: `rls-deploy: ACCESS EXCLUSIVE on 5 tables for 40 ms; 3 queries waited`.
+    /// One line per step: `rls-deploy: ACCESS EXCLUSIVE on 5 tables for 40 ms; 3 queries waited`,
+    /// then the steps that ran between two reads.
     pub fn lines(&self) -> Vec<String> {
         self.steps
             .iter()
             .map(|s| format!("{}: {}", s.step, s.summary()))
+            .chain(
+                self.unseen
+                    .iter()
+                    .map(|(step, ms)| format!("{step}: {}", self.unseen_text(*ms))),
+            )
             .collect()
+    }
+
+    /// What a step that ran `ran_ms` between two reads shows instead of its locks.
+    pub fn unseen_text(&self, ran_ms: u64) -> String {
+        format!(
+            "not seen: it ran {ran_ms} ms, between two reads of pg_locks (every {} ms)",
+            self.interval_ms
+        )
+    }
+
+    /// Keep only the unseen steps `keep` names (the SQL steps: a gate locks nothing).
+    pub fn retain_unseen(&mut self, keep: impl Fn(&str) -> bool) {
+        self.unseen.retain(|(step, _)| keep(step));
     }
 }
 
@@ -151,6 +174,11 @@ pub fn build(samples: &[LockSample], journal: &JournalRead, interval: Duration) 
         }
     }
     let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+    let unseen = spans
+        .iter()
+        .filter(|(_, start, end)| !samples.iter().any(|s| (*start..=*end).contains(&s.at_ms)))
+        .map(|(step, start, end)| (step.clone(), end - start))
+        .collect();
     let steps = seen
         .into_values()
         .filter_map(|(step, tables)| {
@@ -176,6 +204,7 @@ pub fn build(samples: &[LockSample], journal: &JournalRead, interval: Duration) 
         interval_ms,
         samples: samples.len(),
         steps,
+        unseen,
     }
 }
 
@@ -239,7 +268,10 @@ pub fn record_rehearsal(
     runbook_path: &Path,
     since_ms: u64,
 ) -> Result<Option<(PathBuf, LockProfile)>, String> {
-    let Some((dir, journal)) = RunDirs::for_runbook(runbook_path).history().into_iter().next()
+    let Some((dir, journal)) = RunDirs::for_runbook(runbook_path)
+        .history()
+        .into_iter()
+        .next()
     else {
         return Ok(None);
     };
@@ -251,9 +283,23 @@ pub fn record_rehearsal(
     if started.is_none_or(|at| at < since_ms) {
         return Ok(None);
     }
-    let profile = build(samples, &journal, interval);
+    let mut profile = build(samples, &journal, interval);
+    if let Ok(runbook) = crate::runbook::load(runbook_path) {
+        profile.retain_unseen(|id| is_sql_step(&runbook, id));
+    }
     write(&dir, &profile).map_err(|e| format!("cannot write {}: {e}", dir.join(FILE).display()))?;
     Ok(Some((dir, profile)))
+}
+
+/// Whether the qualified id names a SQL step of `runbook`.
+fn is_sql_step(runbook: &crate::runbook::Runbook, qualified: &str) -> bool {
+    runbook.all_steps().any(|(procedure, step)| {
+        let id = match procedure {
+            Some(p) => format!("{p}/{}", step.id),
+            None => step.id.clone(),
+        };
+        id == qualified && matches!(step.kind, crate::runbook::StepKind::Sql(_))
+    })
 }
 
 #[cfg(test)]

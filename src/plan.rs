@@ -247,8 +247,13 @@ pub fn render(
             for f in findings.iter().filter(|f| f.step == qualified) {
                 let _ = writeln!(out, "    lint: {}", f.short());
             }
-            if let Some(locks) = rehearsed.and_then(|r| r.step(&qualified)) {
-                let _ = writeln!(out, "    rehearsal locks: {}", locks.summary());
+            if let Some(rehearsed) = rehearsed {
+                if let Some(locks) = rehearsed.step(&qualified) {
+                    let _ = writeln!(out, "    rehearsal locks: {}", locks.summary());
+                } else if let Some((_, ms)) = rehearsed.unseen.iter().find(|(s, _)| *s == qualified)
+                {
+                    let _ = writeln!(out, "    rehearsal locks: {}", rehearsed.unseen_text(*ms));
+                }
             }
         }
     }

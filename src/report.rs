@@ -302,6 +302,9 @@ fn locks_section(md: &mut String, locks: &crate::lockprofile::LockProfile) {
             );
         }
     }
+    for (step, ms) in &locks.unseen {
+        let _ = writeln!(md, "- `{step}`: {}", locks.unseen_text(*ms));
+    }
 }
 
 fn escape(text: &str) -> String {

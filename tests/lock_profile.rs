@@ -41,7 +41,9 @@ async fn a_step_holding_access_exclusive_while_a_sandbox_query_waits() {
     // The step's session, named as golive's engine names its connections.
     let step = golive::pg::connect(&url, "golive").await.unwrap();
     // A sandbox app session.
-    let app = golive::pg::connect(&url, "golive-sandbox-app").await.unwrap();
+    let app = golive::pg::connect(&url, "golive-sandbox-app")
+        .await
+        .unwrap();
 
     journal
         .append(Entry::StepStarted {
