@@ -20,7 +20,7 @@ use squawk_linter::{Linter, Rule, Violation};
 use squawk_syntax::SourceFile;
 use squawk_syntax::ast::{self, AstNode};
 
-use crate::runbook::{Runbook, SqlSpec, StepKind};
+use crate::runbook::{Runbook, SqlSpec, StepKind, qualified_id};
 
 /// The squawk rules golive runs: lock and rewrite hazards, and transaction mistakes.
 ///
@@ -140,10 +140,7 @@ pub fn lint_runbook(runbook: &Runbook) -> Vec<Finding> {
         let StepKind::Sql(spec) = &step.kind else {
             continue;
         };
-        let qualified = match procedure {
-            Some(p) => format!("{p}/{}", step.id),
-            None => step.id.clone(),
-        };
+        let qualified = qualified_id(procedure, &step.id);
         let file = sql_file(runbook, spec);
         for found in lint_sql(&spec.sql, spec.transaction) {
             let (line, col) = position(&spec.sql, found.offset, spec.at);

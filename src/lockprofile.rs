@@ -294,16 +294,15 @@ pub fn record_rehearsal(
 /// Whether the qualified id names a SQL step of `runbook`.
 fn is_sql_step(runbook: &crate::runbook::Runbook, qualified: &str) -> bool {
     runbook.all_steps().any(|(procedure, step)| {
-        let id = match procedure {
-            Some(p) => format!("{p}/{}", step.id),
-            None => step.id.clone(),
-        };
-        id == qualified && matches!(step.kind, crate::runbook::StepKind::Sql(_))
+        crate::runbook::qualified_id(procedure, &step.id) == qualified
+            && matches!(step.kind, crate::runbook::StepKind::Sql(_))
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
     use crate::journal::Record;
     use crate::sandbox::locks::LockRow;
@@ -329,7 +328,6 @@ mod tests {
             )
             .to_string()
         };
-        use std::time::SystemTime;
         let journal = JournalRead {
             records: vec![
                 Record {

@@ -240,10 +240,7 @@ pub fn render(
             for line in preview(step, runbook, vars).lines() {
                 let _ = writeln!(out, "    │ {line}");
             }
-            let qualified = match procedure {
-                Some(p) => format!("{p}/{}", step.id),
-                None => step.id.clone(),
-            };
+            let qualified = crate::runbook::qualified_id(procedure, &step.id);
             for f in findings.iter().filter(|f| f.step == qualified) {
                 let _ = writeln!(out, "    lint: {}", f.short());
             }
