@@ -19,6 +19,11 @@ use golive::pg::cluster::{Cluster, ClusterOptions};
 const LINES: u32 = 3_000_000;
 
 fn main() {
+    // `cargo bench --bench engine -- check`: part 2 alone.
+    if std::env::args().any(|a| a == "check") {
+        check_and_plan();
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("golive-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench dir");
     output(&dir);
@@ -94,6 +99,16 @@ fn check_and_plan() {
         ("TENANT_A", "a"),
         ("TENANT_B", "b"),
     ];
+    let loaded = golive::runbook::load(&runbook).expect("the shipped runbook loads");
+    let (lint, _) = best_of(20, || {
+        let start = Instant::now();
+        let findings = golive::lint::lint_runbook(&loaded);
+        (start.elapsed(), findings.len() as i64)
+    });
+    println!(
+        "lint: every SQL step of the shipped runbook in {:.2} ms (squawk parse and rules, in process)",
+        lint.as_secs_f64() * 1000.0
+    );
     for command in ["check", "plan"] {
         let (took, _) = best_of(20, || {
             let mut cmd = golive();

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::lockprofile::LockProfile;
 use crate::pg::Dsn;
 use crate::runbook::{FlagsProvider, Runbook, Step, StepKind, Vars};
 
@@ -193,8 +194,16 @@ pub fn preview(step: &Step, runbook: &Runbook, vars: &Vars) -> String {
     r.redact(&text).into_owned()
 }
 
-/// The whole plan as text: every step in order with id, kind, destructive mark and preview.
-pub fn render(runbook: &Runbook, vars: &Vars, missing: &[String]) -> String {
+/// The whole plan as text: every step in order with id, kind, destructive mark and preview;
+/// under each SQL step its lock-hazard lint findings, and under each step the locks it took in
+/// `rehearsed`, the last passed rehearsal's lock profile.
+pub fn render(
+    runbook: &Runbook,
+    vars: &Vars,
+    missing: &[String],
+    rehearsed: Option<&LockProfile>,
+) -> String {
+    let findings = crate::lint::lint_runbook(runbook);
     let mut out = String::new();
     let _ = writeln!(out, "Plan: {}", runbook.name);
     if let Some(env) = &runbook.environment {
@@ -210,19 +219,26 @@ pub fn render(runbook: &Runbook, vars: &Vars, missing: &[String]) -> String {
             missing.join(", ")
         );
     }
-    let sections = std::iter::once(("Steps".to_string(), &runbook.steps)).chain(
+    let sections = std::iter::once(("Steps".to_string(), None, &runbook.steps)).chain(
         runbook
             .rollbacks
             .iter()
-            .map(|p| (format!("Rollback `{}`: {}", p.id, p.title), &p.steps))
-            .chain(
-                runbook
-                    .diagnostics
-                    .iter()
-                    .map(|p| (format!("Diagnostic `{}`: {}", p.id, p.title), &p.steps)),
-            ),
+            .map(|p| {
+                (
+                    format!("Rollback `{}`: {}", p.id, p.title),
+                    Some(p.id.as_str()),
+                    &p.steps,
+                )
+            })
+            .chain(runbook.diagnostics.iter().map(|p| {
+                (
+                    format!("Diagnostic `{}`: {}", p.id, p.title),
+                    Some(p.id.as_str()),
+                    &p.steps,
+                )
+            })),
     );
-    for (title, steps) in sections {
+    for (title, procedure, steps) in sections {
         let _ = writeln!(out, "\n== {title}");
         for (i, step) in steps.iter().enumerate() {
             let mark = if step.destructive {
@@ -250,6 +266,18 @@ pub fn render(runbook: &Runbook, vars: &Vars, missing: &[String]) -> String {
             }
             for line in preview(step, runbook, vars).lines() {
                 let _ = writeln!(out, "    │ {line}");
+            }
+            let qualified = crate::runbook::qualified_id(procedure, &step.id);
+            for f in findings.iter().filter(|f| f.step == qualified) {
+                let _ = writeln!(out, "    lint: {}", f.short());
+            }
+            if let Some(rehearsed) = rehearsed {
+                if let Some(locks) = rehearsed.step(&qualified) {
+                    let _ = writeln!(out, "    rehearsal locks: {}", locks.summary());
+                } else if let Some((_, ms)) = rehearsed.unseen.iter().find(|(s, _)| *s == qualified)
+                {
+                    let _ = writeln!(out, "    rehearsal locks: {}", rehearsed.unseen_text(*ms));
+                }
             }
         }
     }

@@ -57,6 +57,9 @@ pub struct Report {
     pub decisions: Vec<(String, String)>,
     /// Journal problems (a torn last line).
     pub warnings: Vec<String>,
+    /// The locks each step took, when the run was a rehearsal that recorded them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locks: Option<crate::lockprofile::LockProfile>,
 }
 
 /// Why a report could not be made.
@@ -82,7 +85,10 @@ pub fn build(run_dir: &Path) -> Result<Report, ReportError> {
         path: path.display().to_string(),
         source,
     })?;
-    from_journal(&journal).ok_or_else(|| ReportError::NotAJournal(path.display().to_string()))
+    let mut report = from_journal(&journal)
+        .ok_or_else(|| ReportError::NotAJournal(path.display().to_string()))?;
+    report.locks = crate::lockprofile::read(run_dir);
+    Ok(report)
 }
 
 fn from_journal(journal: &JournalRead) -> Option<Report> {
@@ -112,6 +118,7 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
             steps: Vec::new(),
             decisions: Vec::new(),
             warnings: Vec::new(),
+            locks: None,
         }),
         _ => None,
     })?;
@@ -275,6 +282,9 @@ pub fn markdown(report: &Report) -> String {
     for (at, text) in &report.decisions {
         let _ = writeln!(md, "- {at} — {}", escape(text));
     }
+    if let Some(locks) = &report.locks {
+        locks_section(&mut md, locks);
+    }
     if !report.warnings.is_empty() {
         let _ = writeln!(md, "\n## Journal warnings\n");
         for w in &report.warnings {
@@ -282,6 +292,32 @@ pub fn markdown(report: &Report) -> String {
         }
     }
     md
+}
+
+/// "Locks taken (rehearsal)": one line per step, then every table it locked.
+fn locks_section(md: &mut String, locks: &crate::lockprofile::LockProfile) {
+    let _ = writeln!(
+        md,
+        "\n## Locks taken (rehearsal)\n\n`pg_locks` read every {} ms ({} reads); durations are \
+         known to within that.\n",
+        locks.interval_ms, locks.samples
+    );
+    if locks.steps.is_empty() {
+        let _ = writeln!(md, "No step took a table lock that was seen.");
+    }
+    for step in &locks.steps {
+        let _ = writeln!(md, "- `{}`: {}", step.step, step.summary());
+        for t in &step.tables {
+            let _ = writeln!(
+                md,
+                "  - {} {} for {} ms, {} waiter(s)",
+                t.table, t.mode, t.held_ms, t.waiters
+            );
+        }
+    }
+    for (step, ms) in &locks.unseen {
+        let _ = writeln!(md, "- `{step}`: {}", locks.unseen_text(*ms));
+    }
 }
 
 fn escape(text: &str) -> String {

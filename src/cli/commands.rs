@@ -88,6 +88,18 @@ fn check(path: &Path) -> ExitCode {
         eprintln!("{}:{line}:1: {e}", path.display());
         return 2;
     }
+    let findings = crate::lint::lint_runbook(&runbook);
+    for f in &findings {
+        eprintln!("{f}");
+    }
+    let errors = lint_errors(&findings);
+    if errors > 0 {
+        eprintln!(
+            "{}: {errors} SQL statement(s) PostgreSQL would refuse; nothing was run",
+            path.display()
+        );
+        return 2;
+    }
     let destructive = runbook.all_steps().filter(|(_, s)| s.destructive).count();
     println!(
         "{}: ok — `{}`: {} steps ({} destructive, all behind a typed confirmation), {} rollback \
@@ -99,7 +111,22 @@ fn check(path: &Path) -> ExitCode {
         runbook.rollbacks.len(),
         runbook.diagnostics.len()
     );
+    if !findings.is_empty() {
+        println!(
+            "{}: {} lock hazard warning(s) above (they do not fail the check)",
+            path.display(),
+            findings.len()
+        );
+    }
     0
+}
+
+/// How many lint findings are errors (statements PostgreSQL would refuse).
+fn lint_errors(findings: &[crate::lint::Finding]) -> usize {
+    findings
+        .iter()
+        .filter(|f| f.severity == crate::lint::Severity::Error)
+        .count()
 }
 
 fn plan(path: &Path) -> ExitCode {
@@ -114,7 +141,11 @@ fn plan(path: &Path) -> ExitCode {
         .filter(|d| vars.get(&d.name).is_none())
         .map(|d| d.name.clone())
         .collect();
-    print!("{}", crate::plan::render(&runbook, &vars, &missing));
+    let rehearsed = crate::lockprofile::rehearsed(path);
+    print!(
+        "{}",
+        crate::plan::render(&runbook, &vars, &missing, rehearsed.as_ref())
+    );
     0
 }
 
@@ -196,6 +227,17 @@ pub(crate) async fn run_observed(
         Ok(r) => r,
         Err(code) => return code.into(),
     };
+    let findings = crate::lint::lint_runbook(&runbook);
+    if lint_errors(&findings) > 0 {
+        for f in findings
+            .iter()
+            .filter(|f| f.severity == crate::lint::Severity::Error)
+        {
+            eprintln!("{f}");
+        }
+        eprintln!("golive: PostgreSQL would refuse the statements above; nothing was run");
+        return 2.into();
+    }
     let mut vars = match Vars::resolve(&runbook, env_lookup(&overlay)) {
         Ok(v) => v,
         Err(missing) => {

@@ -54,6 +54,15 @@ pub enum LoadError {
     Invalid(Vec<Diagnostic>),
 }
 
+/// A step's qualified id, as the journal and the engine name it: `snapshot` in the main
+/// sequence, `fast/flags-off` in procedure `fast`.
+pub fn qualified_id(procedure: Option<&str>, step: &str) -> String {
+    match procedure {
+        Some(p) => format!("{p}/{step}"),
+        None => step.to_string(),
+    }
+}
+
 impl Runbook {
     /// Every step of the main sequence and of all procedures, with the procedure's id
     /// (`None` for the main sequence).

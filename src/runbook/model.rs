@@ -167,6 +167,9 @@ pub struct SqlSpec {
     pub sql: String,
     /// `file = …`, when the SQL came from a file (relative to the runbook).
     pub file: Option<PathBuf>,
+    /// 1-based (line, column) where the SQL text begins: in the runbook for inline `sql`, in
+    /// `file` otherwise (`(1, 1)`). Lint findings are reported from there.
+    pub at: (usize, usize),
     /// Run the whole script in one transaction (default true).
     pub transaction: bool,
     /// What the last statement's result must look like.

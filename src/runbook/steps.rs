@@ -255,7 +255,7 @@ fn parse_sql(table: &Table<'_>, ctx: &StepContext<'_>) -> Option<SqlSpec> {
     }
     let file = table.str("file");
     let inline = table.str("sql");
-    let (sql, file) = match (file, inline) {
+    let (sql, file, at) = match (file, inline) {
         (Some(_), Some(inline)) => {
             problems.add(
                 inline.span(),
@@ -269,6 +269,7 @@ fn parse_sql(table: &Table<'_>, ctx: &StepContext<'_>) -> Option<SqlSpec> {
                 Ok(text) => (
                     Spanned::new(file.span(), text),
                     Some(file.into_inner().into()),
+                    (1, 1),
                 ),
                 Err(e) => {
                     problems.add(
@@ -282,7 +283,10 @@ fn parse_sql(table: &Table<'_>, ctx: &StepContext<'_>) -> Option<SqlSpec> {
                 }
             }
         }
-        (None, Some(inline)) => (inline, None),
+        (None, Some(inline)) => {
+            let at = ctx.lines.string_content_start(inline.span().start);
+            (inline, None, at)
+        }
         (None, None) => {
             table.missing("sql", "\"SELECT 1\"` or `file = \"assets/sql/x.sql\"");
             return None;
@@ -302,6 +306,7 @@ fn parse_sql(table: &Table<'_>, ctx: &StepContext<'_>) -> Option<SqlSpec> {
         database: database?.into_inner(),
         sql,
         file,
+        at,
         transaction: table.bool("transaction").unwrap_or(true),
         expect,
     })

@@ -14,6 +14,7 @@ mod app;
 mod command;
 mod database;
 mod faults;
+pub mod locks;
 pub mod oracle;
 mod scenario;
 mod state;
@@ -144,6 +145,7 @@ pub struct Sandbox {
     root: PathBuf,
     database_url: String,
     app_database_url: String,
+    superuser_url: String,
     app_addr: SocketAddr,
     pg_log: PathBuf,
     cluster_port: u16,
@@ -227,6 +229,7 @@ impl Sandbox {
             root,
             database_url,
             app_database_url,
+            superuser_url,
             app_addr: app.addr,
             pg_log,
             cluster_port,
@@ -246,6 +249,12 @@ impl Sandbox {
     /// The application's login (`app_user`): `APP_DATABASE_URL`. Holds a password.
     pub fn app_database_url(&self) -> &str {
         &self.app_database_url
+    }
+
+    /// A superuser login to the sandbox database (the lock sampler's). No password: the
+    /// sandbox cluster trusts local logins.
+    pub fn superuser_url(&self) -> &str {
+        &self.superuser_url
     }
 
     /// The app's base URL, `http://127.0.0.1:PORT`.

@@ -89,8 +89,8 @@ fn blocking<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send
     .expect("the SQL helper thread panicked")
 }
 
-/// Run SQL (several statements) on `url`, panicking with the server's message on error.
-pub fn sql(url: &str, text: &str) {
+/// Run SQL (several statements, sent as one query) on `url`; the server's message on error.
+pub fn try_sql(url: &str, text: &str) -> Result<(), String> {
     let (url, text) = (url.to_string(), text.to_string());
     blocking(async move {
         let session = golive::pg::connect(&url, "golive-tests")
@@ -101,8 +101,17 @@ pub fn sql(url: &str, text: &str) {
             .batch_execute(&text)
             .await
             .map_err(|e| golive::pg::describe(&e))
-            .expect("sql");
-    });
+    })
+}
+
+/// Run SQL (several statements) on `url`, panicking with the server's message on error.
+pub fn sql(url: &str, text: &str) {
+    try_sql(url, text).expect("sql");
+}
+
+/// The server's message for SQL that must fail, panicking if it succeeds.
+pub fn sql_error(url: &str, text: &str) -> String {
+    try_sql(url, text).expect_err("the server must refuse this SQL")
 }
 
 /// The first column of the first row of `query`, as text.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::Args;
 
 mod drill;
+mod locks;
 mod verdict;
 
 use super::RunArgs;
@@ -140,6 +141,8 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
         false,
     ));
     let oracle = sandbox.oracle().clone();
+    let sampler = locks::start(&sandbox).await;
+    let runbook = args.run.runbook.clone();
     let end = run_observed(
         args.run.clone(),
         RunMode::Rehearse,
@@ -149,6 +152,7 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
         args.pace,
     )
     .await;
+    locks::finish(sampler, &runbook).await;
     let mut code = end.code;
     if let Some(run_dir) = &end.run_dir {
         // The state the run left serves on: judge it too.
