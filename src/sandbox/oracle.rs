@@ -28,6 +28,9 @@ const SETTLE: Duration = Duration::from_secs(3);
 const FLAG_POLL: Duration = Duration::from_millis(200);
 /// At most this many wrong answers are kept with their details; the rest are counted.
 const KEEP: usize = 2_000;
+/// A catalog in the shape the flags called for a moment ago is judged only this long after it
+/// came, once the flag watch has read the flags again: the app may see a flip before the watch.
+const RESOLVE_AFTER: Duration = Duration::from_millis(500);
 
 /// One wrong answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +58,10 @@ pub enum WrongKind {
     Empty,
     /// Another tenant's rows, or a write into another tenant's invoice.
     OtherTenant,
-    /// Not the catalog shape the flags call for.
+    /// Not a catalog shape at all (not JSON, a v2 array without the v2 fields).
     Shape,
+    /// The other catalog shape than the flags and the serving build call for.
+    FlagShape,
     /// A 5xx.
     ServerError,
     /// A status a right answer never has (e.g. 403 on one's own invoice).
@@ -72,6 +77,7 @@ impl WrongKind {
             WrongKind::Empty => "empty answer",
             WrongKind::OtherTenant => "another tenant's data",
             WrongKind::Shape => "wrong catalog shape",
+            WrongKind::FlagShape => "catalog shape not the flags'",
             WrongKind::ServerError => "server error",
             WrongKind::Status => "wrong status",
             WrongKind::NoAnswer => "no answer",
@@ -117,10 +123,42 @@ struct Ledger {
     drained: usize,
     /// Wrong answers counted but not kept, not yet drained.
     undrained_overflow: u64,
-    /// `catalog_api_v2` as last read, and when it last changed.
+    /// `catalog_api_v2` as last read, and when it changed (the last few times).
     catalog_v2: Option<bool>,
-    changed_at: Option<Instant>,
+    changes: std::collections::VecDeque<Instant>,
     build_seen: Option<(Build, Instant)>,
+    /// Shape mismatches waiting for the flag watch's next reads ([`RESOLVE_AFTER`]).
+    pending: Vec<(Instant, WrongAnswer)>,
+}
+
+impl Ledger {
+    fn keep(&mut self, wrong: WrongAnswer) {
+        tracing::warn!(%wrong, "sandbox oracle: wrong answer");
+        self.wrong_total += 1;
+        if self.kept.len() < KEEP {
+            self.kept.push(wrong);
+        } else {
+            self.undrained_overflow += 1;
+        }
+    }
+
+    /// Judge the shape mismatches old enough: wrong unless the flags changed around them.
+    fn resolve(&mut self) {
+        let now = Instant::now();
+        let (ripe, young): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(at, _)| now.duration_since(*at) >= RESOLVE_AFTER);
+        self.pending = young;
+        for (at, wrong) in ripe {
+            let near_a_flip = self.changes.iter().any(|c| {
+                let gap = if *c > at { *c - at } else { at - *c };
+                gap < SETTLE
+            });
+            if !near_a_flip {
+                self.keep(wrong);
+            }
+        }
+    }
 }
 
 /// New wrong answers since the last [`Oracle::drain`].
@@ -155,17 +193,24 @@ impl Oracle {
 
     /// Wrong answers so far.
     pub fn wrong_total(&self) -> u64 {
-        self.with(|l| l.wrong_total)
+        self.with(|l| {
+            l.resolve();
+            l.wrong_total
+        })
     }
 
     /// Every wrong answer kept so far (at most [`KEEP`]).
     pub fn wrong_answers(&self) -> Vec<WrongAnswer> {
-        self.with(|l| l.kept.clone())
+        self.with(|l| {
+            l.resolve();
+            l.kept.clone()
+        })
     }
 
     /// The wrong answers since the last call.
     pub fn drain(&self) -> Drained {
         self.with(|l| {
+            l.resolve();
             let examples = l.kept[l.drained..].to_vec();
             l.drained = l.kept.len();
             let count = examples.len() as u64 + std::mem::take(&mut l.undrained_overflow);
@@ -190,7 +235,7 @@ impl Oracle {
                 Some((seen, _)) if seen == build => {}
                 _ => l.build_seen = Some((build, now)),
             }
-            let settling = [l.changed_at, l.build_seen.map(|(_, at)| at)]
+            let settling = [l.changes.back().copied(), l.build_seen.map(|(_, at)| at)]
                 .into_iter()
                 .flatten()
                 .any(|at| now.duration_since(at) < SETTLE);
@@ -211,14 +256,9 @@ impl Oracle {
                 request: request.to_string(),
                 detail,
             };
-            tracing::warn!(%wrong, "sandbox oracle: wrong answer");
-            self.with(|l| {
-                l.wrong_total += 1;
-                if l.kept.len() < KEEP {
-                    l.kept.push(wrong);
-                } else {
-                    l.undrained_overflow += 1;
-                }
+            self.with(|l| match kind {
+                WrongKind::FlagShape => l.pending.push((Instant::now(), wrong)),
+                _ => l.keep(wrong),
             });
         }
     }
@@ -227,7 +267,10 @@ impl Oracle {
     fn saw_flag(&self, on: bool) {
         self.with(|l| {
             if l.catalog_v2.is_some_and(|was| was != on) {
-                l.changed_at = Some(Instant::now());
+                if l.changes.len() == 8 {
+                    l.changes.pop_front();
+                }
+                l.changes.push_back(Instant::now());
             }
             l.catalog_v2 = Some(on);
         });
@@ -350,7 +393,7 @@ fn catalog(own: &HashSet<i64>, body: &[u8], shape: Shape) -> Option<(WrongKind, 
             "the v1 {\"service_operations\": [...]}"
         };
         return Some((
-            WrongKind::Shape,
+            WrongKind::FlagShape,
             format!("200 {}, but the flags call for {want}", short(body)),
         ));
     }
@@ -438,8 +481,14 @@ mod tests {
         let v1 = r#"{"service_operations": [{"id": 1}]}"#;
         let v2 =
             r#"[{"id": 1, "internal_code": "OP-1", "subcategory": null, "display_order": null}]"#;
-        assert_eq!(kind(cat, http(200, v1), Shape::V2), Some(WrongKind::Shape));
-        assert_eq!(kind(cat, http(200, v2), Shape::V1), Some(WrongKind::Shape));
+        assert_eq!(
+            kind(cat, http(200, v1), Shape::V2),
+            Some(WrongKind::FlagShape)
+        );
+        assert_eq!(
+            kind(cat, http(200, v2), Shape::V1),
+            Some(WrongKind::FlagShape)
+        );
         assert_eq!(kind(cat, http(200, v2), Shape::V2), None);
         assert_eq!(kind(cat, http(200, v1), Shape::Either), None);
         assert_eq!(
@@ -471,5 +520,39 @@ mod tests {
             kind(Expect::Health, http(503, ""), Shape::V1),
             Some(WrongKind::ServerError)
         );
+    }
+
+    #[test]
+    fn a_shape_mismatch_next_to_a_flag_flip_is_no_wrong_answer() {
+        let dir = std::env::temp_dir().join(format!("golive-oracle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let build = ServingBuild::new(dir.join("build"), Build::Phase2).unwrap();
+        let oracle = Oracle::new(build);
+        let own = own();
+        let v1 = r#"{"service_operations": [{"id": 1}]}"#;
+        let judge = |o: &Oracle| {
+            o.judge("GET", Expect::Catalog { own: &own }, http(200, v1));
+        };
+        oracle.saw_flag(true);
+        // Long after the flag went on, the app still serves v1: wrong, once the watch had time.
+        oracle.with(|l| l.build_seen = Some((Build::Phase2, Instant::now() - SETTLE * 2)));
+        judge(&oracle);
+        assert_eq!(
+            oracle.wrong_total(),
+            0,
+            "pending until the watch reads again"
+        );
+        std::thread::sleep(RESOLVE_AFTER);
+        assert_eq!(oracle.wrong_total(), 1);
+        // The app sees the flag go off before the watch does: the mismatch resolves as right.
+        oracle.with(|l| {
+            l.changes.clear();
+            l.build_seen = Some((Build::Phase2, Instant::now() - SETTLE * 2));
+        });
+        judge(&oracle);
+        oracle.saw_flag(false);
+        std::thread::sleep(RESOLVE_AFTER);
+        assert_eq!(oracle.wrong_total(), 1, "the flip explains it");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
