@@ -50,7 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &DashboardState) {
     };
     let window = state.window();
     let title = format!(
-        " dashboard · window {} ({}) · {} into the watch · [ ] window, a auto ",
+        " dashboard · window {} ({}) · {} into the watch · [ ] window, w auto ",
         fmt_secs(window),
         if state.chosen_window.is_some() {
             "chosen"

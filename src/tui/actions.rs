@@ -103,7 +103,7 @@ impl App {
                 let from = self.search.current.unwrap_or_else(|| self.top_line());
                 self.jump_to_match(from, forward);
             }
-            Action::Procedures => {
+            Action::Rollback => {
                 if self.checklist.procedures.is_empty() {
                     self.run.message = Some((
                         NoticeLevel::Warn,
@@ -137,6 +137,14 @@ impl App {
                 }
             }
             Action::DismissNotices => self.run.notices.clear(),
+            // Dialog actions: their dialogs read them.
+            Action::Pick(_)
+            | Action::Retry
+            | Action::Skip
+            | Action::Abort
+            | Action::Yes
+            | Action::No
+            | Action::Back => {}
             Action::Help => self.ui.help = true,
             Action::Quit => self.quit(),
         }
@@ -176,6 +184,7 @@ impl App {
             danger: true,
             effect: Effect::Stop,
             back: None,
+            scroll: 0,
         }));
     }
 }

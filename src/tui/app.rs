@@ -235,7 +235,7 @@ impl App {
 
     pub(super) fn question_dialog(&self, question: &Question) -> Dialog {
         let step = question.step.and_then(|i| self.checklist.steps.get(i));
-        Dialog::Question(QuestionDialog {
+        let mut dialog = QuestionDialog {
             question: question.clone(),
             step_title: step.map(|s| s.info.title.clone()),
             target: step.and_then(|s| s.info.target.clone()),
@@ -247,7 +247,11 @@ impl App {
                 .collect(),
             typed: String::new(),
             choice: 0,
-        })
+            breach: step.is_some_and(|s| s.info.kind == "monitor"),
+            scroll: 0,
+        };
+        dialog.choice = dialog.default_choice();
+        Dialog::Question(dialog)
     }
 
     pub(super) fn procedure_picker(&self) -> ProcedurePicker {
@@ -302,7 +306,7 @@ impl App {
         if ctrl_c {
             self.perform(Action::Quit);
         } else if let Some(dialog) = self.dialog.as_mut() {
-            let reaction = dialog.on_key(&key);
+            let reaction = dialog.on_key(&key, &self.keymap);
             self.react(reaction);
         } else if self.search.input.is_some() {
             self.search_key(&key);
@@ -323,6 +327,7 @@ impl App {
                 ));
             }
             Reaction::Open(dialog) => self.dialog = Some(dialog),
+            Reaction::Help => self.ui.help = true,
             Reaction::Do(effect) => {
                 self.dialog = None;
                 self.run_effect(effect);

@@ -234,6 +234,38 @@ fn failure_choices_are_confirmed_before_they_are_sent() {
     );
 }
 
+/// After a breach, `r` and Enter both lead to the recommended rollback, never to a retry of the
+/// watch with the flags still on; retry is `t`, as everywhere.
+#[test]
+fn after_a_breach_r_and_enter_roll_back_and_t_retries() {
+    let mut app = started(None, 100, 30);
+    running(&mut app);
+    let rollback = Answer::Decide(Decision::Rollback("fast".into()));
+    apply(&mut app, vec![breach_question(9)]);
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(9, rollback.clone())]);
+
+    apply(&mut app, vec![breach_question(10)]);
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(10, rollback.clone())]);
+
+    // Not a breach (the snapshot failed): `r` is still rollback; Enter defaults to retry.
+    apply(&mut app, vec![failure_question(11)]);
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(11, rollback)]);
+
+    apply(&mut app, vec![failure_question(12)]);
+    app.on_key(key(KeyCode::Char('t')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(12, Answer::Decide(Decision::Retry))]
+    );
+}
+
 #[test]
 fn rollback_is_one_key_away_and_confirmed() {
     let mut app = started(None, 100, 30);
@@ -389,7 +421,7 @@ fn window_keys_change_the_dashboard_window_and_a_breach_is_its_banner() {
     app.on_key(key(KeyCode::Char('[')));
     assert_eq!(app.dashboard.state.window(), 60);
     app.on_key(key(KeyCode::Char(']')));
-    app.on_key(key(KeyCode::Char('a')));
+    app.on_key(key(KeyCode::Char('w')));
     assert_eq!(app.dashboard.state.chosen_window, None);
     apply(
         &mut app,

@@ -187,6 +187,23 @@ pub fn failure_question(id: u64) -> EngineEvent {
     }
 }
 
+/// The watch (step 4) failed on a breach.
+pub fn breach_question(id: u64) -> EngineEvent {
+    EngineEvent::Ask {
+        question: Question {
+            id,
+            step: Some(4),
+            kind: QuestionKind::Failure {
+                error: "5xx rate is 10.70 % (crit 5 %) for 3 refreshes in a row".to_string(),
+                rollbacks: vec!["fast".to_string()],
+            },
+            prompt: "`watch` failed: retry, skip, abort or roll back?".to_string(),
+            detail: "5xx rate is 10.70 % (crit 5 %) for 3 refreshes in a row".to_string(),
+            expect_typed: None,
+        },
+    }
+}
+
 /// A dashboard refresh as a monitor step sends it: a breaching route, a panel without data, a
 /// longer window to switch to.
 pub fn monitor_snapshot(elapsed_seconds: u64) -> EngineEvent {
