@@ -179,3 +179,46 @@ fn a_person_drives_a_runbook_in_the_console() {
         "the refusal is journaled:\n{journal}"
     );
 }
+
+/// At 80x24 a destructive step with a long SQL preview keeps the typed-confirmation line on
+/// screen: the operator sees every character typed before pressing Enter.
+#[test]
+fn typing_at_80x24_with_a_long_sql_preview_shows_the_typed_text() {
+    let db = Db::phase1();
+    let dir = TempDir::new("tui-long-sql");
+    let fixture = std::fs::read_to_string(common::repo().join("tests/fixtures/tui_runbook.toml"))
+        .expect("fixture");
+    let comments: String = (1..=60)
+        .map(|n| format!("-- preview line {n} of a long migration\n"))
+        .collect();
+    let runbook = fixture.replace(
+        "sql = \"CREATE TABLE tui_marker (x int)\"",
+        &format!("sql = '''\n{comments}CREATE TABLE tui_marker (x int)'''"),
+    );
+    assert_ne!(runbook, fixture, "the fixture's marker step changed");
+    let path = dir.write("runbook.toml", &runbook);
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["run", &path.display().to_string()]);
+    cmd.cwd(&dir.0);
+    cmd.env("DATABASE_URL", db.owner_url());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    let mut pty = Pty::spawn(cmd, 80, 24);
+
+    let screen = pty.wait_for("DESTRUCTIVE", WAIT);
+    assert!(screen.contains("PgUp/PgDn scrolls"), "{screen}");
+    pty.send(&db.name);
+    let screen = pty.wait_for(&format!("> {}", db.name), WAIT);
+    assert!(
+        screen.contains("Enter run it"),
+        "the key line is on screen too:\n{screen}"
+    );
+    assert!(!marker_exists(&db), "nothing runs before Enter");
+    pty.send("\r");
+    pty.wait_for("goodbye from the console test", WAIT);
+    assert!(marker_exists(&db));
+    pty.send("q");
+    let code = pty.wait_exit(WAIT);
+    assert_eq!(code, 0, "the run passed:\n{}", pty.screen());
+    assert_restored(&pty.raw());
+}

@@ -64,6 +64,8 @@ impl TuiOptions {
 #[cfg(test)]
 mod app_tests;
 #[cfg(test)]
+mod dialog_view_tests;
+#[cfg(test)]
 mod test_fixtures;
 #[cfg(test)]
 mod view_tests;

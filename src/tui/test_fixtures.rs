@@ -158,6 +158,26 @@ pub fn destructive_question(id: u64) -> EngineEvent {
     }
 }
 
+/// The destructive question with a long SQL preview: 60 statements, one line far wider than any
+/// terminal.
+pub fn long_sql_question(id: u64) -> EngineEvent {
+    let mut detail = String::from("BEGIN;\n");
+    for n in 0..60 {
+        detail.push_str(&format!(
+            "ALTER TABLE t{n} ENABLE ROW LEVEL SECURITY; -- table {n} of 60\n"
+        ));
+    }
+    detail.push_str(&format!(
+        "-- {}\nCOMMIT;",
+        "a very long comment ".repeat(20)
+    ));
+    let EngineEvent::Ask { mut question } = destructive_question(id) else {
+        unreachable!("destructive_question is a question")
+    };
+    question.detail = detail;
+    EngineEvent::Ask { question }
+}
+
 pub fn gate_question(id: u64) -> EngineEvent {
     EngineEvent::Ask {
         question: Question {

@@ -181,8 +181,10 @@ fn question(q: &QuestionDialog, width: usize, keymap: &Keymap, theme: Theme) -> 
                 };
                 let mut lines = para(&what, width.saturating_sub(5), "", style);
                 for (n, line) in lines.iter_mut().enumerate() {
+                    // The highlighted choice is marked in words too (NO_COLOR, screen readers).
+                    let mark = if i == q.choice { '▸' } else { ' ' };
                     let lead = if n == 0 {
-                        format!(" {key:<3}")
+                        format!("{mark}{key:<3}")
                     } else {
                         "    ".to_string()
                     };
