@@ -63,6 +63,8 @@ pub(super) struct Runner {
     dbs: Databases,
     pub(super) operator: String,
     pub(super) next_question: u64,
+    /// Diagnostics asked for while a step ran: they run when it ends, without stopping it.
+    pub(super) queued_diagnostics: Vec<String>,
 }
 
 impl Runner {
@@ -83,6 +85,7 @@ impl Runner {
             dbs: Databases::default(),
             operator: crate::provenance::user(),
             next_question: 1,
+            queued_diagnostics: Vec::new(),
         }
     }
 
@@ -136,18 +139,17 @@ impl Runner {
             }
             Selection::Procedure(id) => SeqEnd::Procedure(id),
         };
+        // Diagnostics run beside the run (see `diagnostic`); only a rollback, or a procedure
+        // run on its own, ends up here.
         let (outcome, message) = match end {
             SeqEnd::Done => (Outcome::Passed, "every step passed".to_string()),
             SeqEnd::Stop(outcome, message) => (outcome, message),
             SeqEnd::Procedure(id) => {
                 let (outcome, message) = self.procedure(&id).await;
-                let diagnostic = !self.runbook.rollbacks.iter().any(|p| p.id == id);
-                if diagnostic && !alone && outcome == Outcome::Passed {
+                if !alone && outcome == Outcome::Passed && self.is_diagnostic(&id) {
                     (
                         Outcome::Interrupted,
-                        format!(
-                            "{message}; the run stopped for it: continue with `golive run --resume`"
-                        ),
+                        format!("{message}; continue with `golive run --resume`"),
                     )
                 } else {
                     (outcome, message)
@@ -170,6 +172,7 @@ impl Runner {
         if let Err(e) = self.journal.append(Entry::ProcedureStarted {
             procedure: id.to_string(),
             by: self.operator.clone(),
+            kind: Some(self.procedure_kind(id).to_string()),
         }) {
             return (Outcome::Failed, e.to_string());
         }
@@ -185,7 +188,7 @@ impl Runner {
             self.set_state(i, StepState::Pending, 0, None, None).await;
         }
         let is_rollback = self.runbook.rollbacks.iter().any(|p| p.id == id);
-        match self.sequence(steps, false).await {
+        let (outcome, message) = match self.sequence(steps, false).await {
             SeqEnd::Done if is_rollback => (
                 Outcome::RolledBack,
                 format!("rollback `{id}` completed: {proc_info}"),
@@ -196,7 +199,89 @@ impl Runner {
                 Outcome::Aborted,
                 format!("procedure `{id}` stopped to start `{other}`; start it on its own"),
             ),
+        };
+        let _ = self.record(Entry::ProcedureFinished {
+            procedure: id.to_string(),
+            kind: self.procedure_kind(id).to_string(),
+            passed: matches!(outcome, Outcome::Passed | Outcome::RolledBack),
+            message: message.clone(),
+        });
+        (outcome, message)
+    }
+
+    /// Whether `id` names a diagnostic (read-only) procedure.
+    pub(super) fn is_diagnostic(&self, id: &str) -> bool {
+        self.runbook.diagnostics.iter().any(|p| p.id == id)
+    }
+
+    fn procedure_kind(&self, id: &str) -> &'static str {
+        if self.is_diagnostic(id) {
+            "diagnostic"
+        } else {
+            "rollback"
         }
+    }
+
+    /// Run diagnostic `id` beside the run: nothing that runs or waits is stopped, and the run goes
+    /// on afterwards. Returns what the operator asked for meanwhile that ends the wait instead
+    /// (a stop, or a rollback started from inside the diagnostic).
+    pub(super) async fn diagnostic(&mut self, id: &str) -> Option<Reply> {
+        let title = self.runbook.procedure(id).map(|p| p.title.clone())?;
+        let _ = self.record(Entry::ProcedureStarted {
+            procedure: id.to_string(),
+            by: self.operator.clone(),
+            kind: Some("diagnostic".to_string()),
+        });
+        self.emit(EngineEvent::Notice {
+            level: NoticeLevel::Info,
+            text: format!(
+                "diagnostic `{id}` runs: {title} (read-only; the run goes on afterwards)"
+            ),
+        })
+        .await;
+        let steps: Vec<StepIdx> = (0..self.planned.len())
+            .filter(|&i| self.planned[i].info.procedure.as_deref() == Some(id))
+            .collect();
+        for &i in &steps {
+            self.set_state(i, StepState::Pending, 0, None, None).await;
+        }
+        let (passed, message, reply) = match Box::pin(self.sequence(steps, false)).await {
+            SeqEnd::Done => (true, format!("diagnostic `{id}` passed"), None),
+            SeqEnd::Stop(Outcome::Interrupted, m) => (false, m, Some(Reply::Interrupt)),
+            SeqEnd::Stop(_, m) => (false, format!("diagnostic `{id}`: {m}"), None),
+            SeqEnd::Procedure(p) => (
+                false,
+                format!("diagnostic `{id}` stopped to start `{p}`"),
+                Some(Reply::Procedure(p)),
+            ),
+        };
+        let _ = self.record(Entry::ProcedureFinished {
+            procedure: id.to_string(),
+            kind: "diagnostic".to_string(),
+            passed,
+            message: message.clone(),
+        });
+        let level = if passed {
+            NoticeLevel::Info
+        } else {
+            NoticeLevel::Warn
+        };
+        self.emit(EngineEvent::Notice {
+            level,
+            text: format!("{message}; back to the run"),
+        })
+        .await;
+        reply
+    }
+
+    /// The diagnostics asked for while a step ran, now that it has ended.
+    async fn queued_diagnostics(&mut self) -> Option<Reply> {
+        for id in std::mem::take(&mut self.queued_diagnostics) {
+            if let Some(reply) = self.diagnostic(&id).await {
+                return Some(reply);
+            }
+        }
+        None
     }
 
     /// Run `steps` in order. `main` offers the rollbacks on failure.
@@ -272,6 +357,10 @@ impl Runner {
             }
             self.set_state(idx, state, attempt, Some(elapsed), Some(detail.clone()))
                 .await;
+            let interrupt = match interrupt {
+                None => Box::pin(self.queued_diagnostics()).await,
+                some => some,
+            };
             match (result, interrupt) {
                 (_, Some(Reply::Procedure(p))) => return SeqEnd::Procedure(p),
                 (_, Some(_)) | (Err(StepError::Cancelled), None) => {

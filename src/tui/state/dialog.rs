@@ -432,7 +432,13 @@ impl ProcedurePicker {
         if let Some(d) = &entry.description {
             lines.push(d.clone());
         }
-        lines.push("It stops what runs now, then runs:".to_string());
+        lines.push(if entry.section == "diagnostic" {
+            "Read-only: it runs beside the run and stops nothing (a running step first ends); \
+             afterwards a failed step can still be retried, skipped or rolled back. It runs:"
+                .to_string()
+        } else {
+            "It stops what runs now, then runs:".to_string()
+        });
         for (i, (title, preview)) in entry.steps.iter().enumerate() {
             lines.push(format!("{}. {title}", i + 1));
             lines.extend(preview.lines().map(|l| format!("   {l}")));
