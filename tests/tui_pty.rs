@@ -222,3 +222,46 @@ fn typing_at_80x24_with_a_long_sql_preview_shows_the_typed_text() {
     assert_eq!(code, 0, "the run passed:\n{}", pty.screen());
     assert_restored(&pty.raw());
 }
+
+/// Quitting mid-step: the dialog gives the way back, and once the terminal is restored golive
+/// prints how the run ended, its run directory and the `golive report` command.
+#[test]
+fn quit_mid_run_prints_the_outcome_and_the_run_directory() {
+    let db = Db::phase1();
+    let dir = TempDir::new("tui-quit");
+    let fixture = std::fs::read_to_string(common::repo().join("tests/fixtures/tui_runbook.toml"))
+        .expect("fixture");
+    let runbook = fixture.replace("sleep 0.3", "sleep 5");
+    let path = dir.write("runbook.toml", &runbook);
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["run", &path.display().to_string()]);
+    cmd.cwd(&dir.0);
+    cmd.env("DATABASE_URL", db.owner_url());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    let mut pty = Pty::spawn(cmd, 80, 24);
+    pty.wait_for("tick 1", WAIT);
+    pty.send("q");
+    let screen = pty.wait_for("Stop the run and quit?", WAIT);
+    assert!(screen.contains("golive run --resume"), "{screen}");
+    assert!(screen.contains("n no, go back"), "{screen}");
+    pty.send("y");
+    let code = pty.wait_exit(WAIT);
+    assert_eq!(code, 1, "interrupted:\n{}", pty.screen());
+    let raw = String::from_utf8_lossy(&pty.raw()).to_string();
+    let run_dir = common::latest_run(&dir.0);
+    let tail = &raw[raw.rfind("golive: the run").expect("the farewell line")..];
+    assert!(tail.contains("was interrupted"), "{tail}");
+    assert!(tail.contains("golive run --resume"), "{tail}");
+    let name = run_dir
+        .file_name()
+        .expect("run id")
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        tail.contains("run directory:") && tail.contains(&name),
+        "{tail}"
+    );
+    assert!(tail.contains("golive report"), "{tail}");
+    assert_restored(&pty.raw());
+}

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use super::{Cli, Command, RunArgs, VerifyCommand};
+use crate::engine::events::Outcome;
 use crate::engine::{self, EngineConfig, RunMode, Selection};
 use crate::headless::{self, HeadlessOptions};
 use crate::logging::LogSink;
@@ -221,6 +222,8 @@ pub(crate) async fn run(
         );
     }
     tracing::info!(run_dir = %handle.run_dir.display(), "run started");
+    let run_dir = handle.run_dir.clone();
+    let json = args.json;
     let outcome = if headless {
         headless::run(handle, options).await
     } else {
@@ -230,14 +233,51 @@ pub(crate) async fn run(
             done,
             ..
         } = handle;
-        if let Err(e) = crate::tui::run(events, commands, crate::tui::TuiOptions::default()).await {
+        let options = crate::tui::TuiOptions {
+            rehearsal: mode == RunMode::Rehearse,
+            ..crate::tui::TuiOptions::default()
+        };
+        if let Err(e) = crate::tui::run(events, commands, options).await {
             eprintln!("golive: the console stopped: {e:#}");
         }
         done.await
             .unwrap_or(crate::engine::events::Outcome::Interrupted)
     };
     tracing::info!(?outcome, "run finished");
+    let words = farewell(outcome, &run_dir, mode);
+    if json {
+        eprint!("{words}");
+    } else {
+        print!("{words}");
+    }
     outcome.exit_code()
+}
+
+/// What golive says once a run is over (after the console gave the terminal back, and headless
+/// too): how it ended, the way on, where its journal is and how to read it as a change record.
+fn farewell(outcome: Outcome, run_dir: &Path, mode: RunMode) -> String {
+    let how = match outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Aborted => "was aborted",
+        Outcome::Refused => "was refused (a confirmation was not given)",
+        Outcome::RolledBack => "was rolled back",
+        Outcome::Interrupted => "was interrupted",
+    };
+    let next = match (outcome, mode) {
+        (Outcome::Passed, _) => "",
+        (_, RunMode::Rehearse) => "; the sandbox went away with it: `golive rehearse` starts over",
+        (Outcome::Interrupted, RunMode::Run) => "; `golive run --resume` continues it",
+        _ => "",
+    };
+    let what = match mode {
+        RunMode::Run => "run",
+        RunMode::Rehearse => "rehearsal",
+    };
+    let dir = run_dir.display();
+    format!(
+        "golive: the {what} {how}{next}.\n  run directory: {dir}\n  change record: golive report {dir}\n"
+    )
 }
 
 /// Destructive steps and gates of the selection that headless approvals do not cover.

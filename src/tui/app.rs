@@ -61,6 +61,8 @@ pub struct Ui {
     pub quitting: bool,
     /// Leave the event loop.
     pub exit: bool,
+    /// The run is a rehearsal (its sandbox goes away with it).
+    pub rehearsal: bool,
     /// Spinner frame.
     pub spinner: usize,
 }
@@ -110,6 +112,7 @@ impl App {
             dashboard: Dashboard::default(),
             ui: Ui {
                 size: Rect::new(0, 0, width, height),
+                rehearsal: options.rehearsal,
                 ..Ui::default()
             },
             output_cap: options.output_cap,

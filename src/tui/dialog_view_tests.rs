@@ -169,3 +169,53 @@ fn help_overlay_dialog() {
         |text, size| assert!(text.contains("t retry"), "{size:?}:\n{text}"),
     );
 }
+
+/// Mid-watch with the flags on: the quit dialog says so, says the watch stops, and gives the way
+/// back; its key line is whole at 80x24.
+fn mid_watch_with_flags_on(app: &mut App) {
+    app.checklist.steps[3].info.kind = "flags".to_string();
+    apply(
+        app,
+        vec![
+            state(1, StepState::Passed, Some(4000), None),
+            state(2, StepState::Passed, Some(2000), None),
+            state(3, StepState::Passed, Some(300), None),
+            state(4, StepState::Running, None, None),
+        ],
+    );
+    app.on_key(key(KeyCode::Char('q')));
+}
+
+#[test]
+fn quit_mid_watch_says_what_is_at_stake() {
+    at_both_sizes(
+        "dialog_quit_mid_watch",
+        mid_watch_with_flags_on,
+        |text, size| {
+            assert!(text.contains("Feature flags stay ON"), "{size:?}:\n{text}");
+            assert!(text.contains("The watch stops"), "{size:?}:\n{text}");
+            assert!(text.contains("golive run --resume"), "{size:?}:\n{text}");
+            assert!(text.contains("y yes  n no, go back"), "{size:?}:\n{text}");
+        },
+    );
+}
+
+#[test]
+fn quitting_a_rehearsal_says_the_sandbox_goes_away() {
+    let options = crate::tui::TuiOptions {
+        rehearsal: true,
+        ..options(true)
+    };
+    let mut app = App::new(&options, 80, 24);
+    apply(
+        &mut app,
+        vec![crate::engine::events::EngineEvent::Started {
+            run: Box::new(run_info(None)),
+        }],
+    );
+    running(&mut app);
+    mid_watch_with_flags_on(&mut app);
+    let text = screen(&app);
+    assert!(text.contains("the sandbox goes away"), "{text}");
+    assert!(!text.contains("--resume"), "{text}");
+}

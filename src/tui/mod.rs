@@ -38,6 +38,8 @@ pub struct TuiOptions {
     pub output_cap: usize,
     /// Cancelling it stops the console (interrupting a live run).
     pub cancel: CancellationToken,
+    /// The run is a rehearsal: its sandbox goes away with it, so there is nothing to resume.
+    pub rehearsal: bool,
 }
 
 impl Default for TuiOptions {
@@ -50,6 +52,7 @@ impl Default for TuiOptions {
             keymap: Keymap::default(),
             output_cap: state::output::DEFAULT_CAP,
             cancel: CancellationToken::new(),
+            rehearsal: false,
         }
     }
 }
