@@ -200,6 +200,20 @@ pub(crate) async fn run(
             return 3;
         }
     }
+    // The console keeps the dashboard live after a watch with the same configuration.
+    let live = runbook
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Monitor(_)))
+        .then(|| {
+            crate::monitor::config::MonitorConfig::from_table(
+                runbook.monitor.as_ref(),
+                &vars,
+                &|k| std::env::var(k).ok(),
+            )
+            .ok()
+        })
+        .flatten();
     let config = EngineConfig {
         runbook,
         vars: vars.clone(),
@@ -235,6 +249,7 @@ pub(crate) async fn run(
         } = handle;
         let options = crate::tui::TuiOptions {
             rehearsal: mode == RunMode::Rehearse,
+            live,
             ..crate::tui::TuiOptions::default()
         };
         if let Err(e) = crate::tui::run(events, commands, options).await {

@@ -136,11 +136,8 @@ impl Runner {
                         reason: reason.clone(),
                     })
                     .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
-                    self.emit(EngineEvent::Notice {
-                        level: super::events::NoticeLevel::Warn,
-                        text: format!("mistyped: {reason}; `{qualified}` did not run, asked again"),
-                    })
-                    .await;
+                    // No notice: it would stay under the header for the rest of the run. The
+                    // console says it in its footer, and the question comes back at once.
                 }
                 Reply::Answer(_) => {
                     self.refuse(&qualified, what, "refused by the operator")?;

@@ -45,6 +45,8 @@ pub struct DashboardState {
     pub route_history: BTreeMap<(String, String), VecDeque<Option<f64>>>,
     /// A breach reported by the engine (shown as a banner with the rollback hint).
     pub breach: Option<String>,
+    /// What the title says instead of "… into the watch" (the console's live view after a watch).
+    pub phase: Option<String>,
 }
 
 fn push(q: &mut VecDeque<Option<f64>>, v: Option<f64>) {

@@ -49,15 +49,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &DashboardState) {
         return;
     };
     let window = state.window();
+    let phase = state
+        .phase
+        .clone()
+        .unwrap_or_else(|| format!("{} into the watch", fmt_secs(snap.elapsed_seconds)));
     let title = format!(
-        " dashboard · window {} ({}) · {} into the watch · [ ] window, w auto ",
+        " dashboard · window {} ({}) · {phase} · [ ] window, w auto ",
         fmt_secs(window),
         if state.chosen_window.is_some() {
             "chosen"
         } else {
             "auto"
         },
-        fmt_secs(snap.elapsed_seconds),
     );
     let panels = state.panels();
     let banner = u16::from(state.breach.is_some());
@@ -155,7 +158,8 @@ fn state_word(state: State) -> &'static str {
     }
 }
 
-fn title_of(id: &str) -> &str {
+/// A panel's name for people (`5xx ratio`).
+pub fn title_of(id: &str) -> &str {
     match id {
         "http_5xx_ratio" => "5xx ratio",
         "http_4xx_ratio" => "4xx ratio",
@@ -168,7 +172,7 @@ fn title_of(id: &str) -> &str {
 }
 
 /// A value in the panel's unit: ratios as percentages, latency in ms, counts whole.
-fn fmt_panel_value(id: &str, v: Option<f64>) -> String {
+pub fn fmt_panel_value(id: &str, v: Option<f64>) -> String {
     match v {
         None => "—".into(),
         Some(v) if id.ends_with("_ratio") => format!("{:.2}%", v * 100.0),

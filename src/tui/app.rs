@@ -94,6 +94,7 @@ pub struct App {
     pub ui: Ui,
     output_cap: usize,
     outbox: Vec<Command>,
+    live: Option<crate::monitor::config::MonitorConfig>,
 }
 
 impl App {
@@ -117,6 +118,7 @@ impl App {
             },
             output_cap: options.output_cap,
             outbox: Vec::new(),
+            live: options.live.clone(),
         }
     }
 
@@ -138,7 +140,7 @@ impl App {
     /// Advance clocks and the spinner (ten frames a second); returns whether the screen changed.
     pub fn tick(&mut self, now: Instant) -> bool {
         self.checklist.tick(now);
-        let clock = self.run.tick(now);
+        let clock = self.run.tick(now) | self.dashboard.tick(now);
         let before = self.ui.spinner;
         if self.checklist.running().is_some() {
             let ms = self.run.elapsed.as_millis() / 100;
@@ -164,11 +166,17 @@ impl App {
                 detail,
             } => {
                 match state {
-                    StepState::Failed => self.dashboard.step_failed(step, detail.as_deref()),
-                    StepState::Passed
-                        if self.dashboard.step == Some(step) && self.ui.view == View::Dashboard =>
-                    {
-                        self.ui.view = View::Checklist;
+                    StepState::Running => self.dashboard.step_running(step),
+                    StepState::Failed => {
+                        self.dashboard
+                            .step_ended(step, true, detail.as_deref(), now);
+                    }
+                    StepState::Passed if self.dashboard.step == Some(step) => {
+                        self.dashboard
+                            .step_ended(step, false, detail.as_deref(), now);
+                        if self.ui.view == View::Dashboard {
+                            self.ui.view = View::Checklist;
+                        }
                     }
                     _ => {}
                 }
@@ -185,12 +193,29 @@ impl App {
                     self.ui.view = View::Dashboard;
                 }
             }
-            EngineEvent::Finished { outcome, message } => self.finish(outcome, message),
+            EngineEvent::Finished { outcome, message } => {
+                if outcome == Outcome::RolledBack {
+                    let what = message.split(':').next().unwrap_or(&message);
+                    self.dashboard.rolled_back(what, now);
+                }
+                self.finish(outcome, message);
+            }
         }
         if self.checklist.selected != selected {
             self.scroll = Scroll::Follow;
             self.search.current = None;
         }
+    }
+
+    /// The `[monitor]` configuration to poll with when the dashboard should stay live on its
+    /// own (the watch has ended); `None` otherwise.
+    pub fn live_watch(&self) -> Option<&crate::monitor::config::MonitorConfig> {
+        self.live.as_ref().filter(|_| self.dashboard.wants_live())
+    }
+
+    /// A snapshot from the console's own poller.
+    pub fn live_snapshot(&mut self, snapshot: crate::monitor::snapshot::Snapshot) {
+        self.dashboard.live_snapshot(snapshot);
     }
 
     /// The engine's channel closed.
@@ -211,6 +236,10 @@ impl App {
         };
         self.run.message = Some((level, message.clone()));
         self.run.finished = Some((outcome, message));
+        // The header says how the run ended: a notice that a procedure is running is over.
+        self.run
+            .notices
+            .retain(|(_, text)| !text.starts_with("running procedure "));
         self.question = None;
         if !matches!(self.dialog, Some(Dialog::Procedures(_)) | None) {
             self.dialog = None;

@@ -13,6 +13,8 @@ use super::App;
 use super::app::View;
 use super::event_loop::drive;
 use super::state::dialog::Dialog;
+use insta::assert_snapshot;
+
 use super::test_fixtures::*;
 use crate::engine::events::{
     Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, StepState,
@@ -432,11 +434,79 @@ fn window_keys_change_the_dashboard_window_and_a_breach_is_its_banner() {
             Some("http_5xx_ratio critical for 3 refreshes"),
         )],
     );
-    assert_eq!(
-        app.dashboard.state.breach.as_deref(),
-        Some("http_5xx_ratio critical for 3 refreshes")
-    );
+    let verdict = app.dashboard.verdict.as_ref().expect("the watch's verdict");
+    assert!(verdict.failed);
+    assert_eq!(verdict.text, "http_5xx_ratio critical for 3 refreshes");
     assert_eq!(app.ui.view, View::Dashboard, "a breach stays on screen");
+}
+
+fn typed_snapshot(five_xx: f64) -> crate::monitor::snapshot::Snapshot {
+    let EngineEvent::Monitor { mut snapshot, .. } = monitor_snapshot(30) else {
+        unreachable!("monitor_snapshot is a snapshot")
+    };
+    snapshot["panels"][0]["value"] = serde_json::json!(five_xx);
+    snapshot["panels"][0]["state"] = serde_json::json!(if five_xx >= 0.05 { "crit" } else { "ok" });
+    serde_json::from_value(snapshot).expect("a snapshot")
+}
+
+/// After a breach the dashboard stays live: the verdict is frozen as it was, the console's own
+/// snapshots keep moving the numbers, and after the rollback it says what changed and where the
+/// breaching panel is going; a retry of the watch hands the dashboard back to the watch.
+#[test]
+fn after_a_breach_the_dashboard_stays_live_and_says_what_changed() {
+    let mut app = started(None, 100, 30);
+    let t0 = std::time::Instant::now();
+    apply(&mut app, vec![state(4, StepState::Running, None, None)]);
+    app.apply(
+        EngineEvent::Monitor {
+            step: 4,
+            snapshot: serde_json::to_value(typed_snapshot(0.107)).expect("json"),
+        },
+        t0,
+    );
+    assert!(
+        !app.dashboard.wants_live(),
+        "the watch feeds it while it runs"
+    );
+    app.apply(
+        state(
+            4,
+            StepState::Failed,
+            Some(20_000),
+            Some("5xx ratio is 10.70% (crit 5.00%)"),
+        ),
+        t0,
+    );
+    assert!(
+        app.dashboard.wants_live(),
+        "the console polls once the watch ended"
+    );
+    for v in [0.08, 0.04, 0.01, 0.002] {
+        app.live_snapshot(typed_snapshot(v));
+    }
+    let panel = &app.dashboard.state.panels()[0];
+    assert_eq!(panel.value, Some(0.002), "the numbers move after the watch");
+    app.apply(
+        EngineEvent::Finished {
+            outcome: Outcome::RolledBack,
+            message: "rollback `fast` completed: Fast rollback: feature flags off".into(),
+        },
+        t0 + std::time::Duration::from_secs(5),
+    );
+    app.tick(t0 + std::time::Duration::from_secs(47));
+    let live = app.dashboard.live_line().expect("a live line");
+    assert!(
+        live.contains("rollback `fast` completed 0:42 ago"),
+        "{live}"
+    );
+    assert!(live.contains("5xx ratio 0.20% and falling"), "{live}");
+    let verdict = app.dashboard.verdict_line().expect("the verdict");
+    assert!(verdict.contains("FAILED: 5xx ratio is 10.70%"), "{verdict}");
+    app.ui.view = View::Dashboard;
+    assert_snapshot!(draw(&app).backend());
+
+    apply(&mut app, vec![state(4, StepState::Running, None, None)]);
+    assert!(!app.dashboard.wants_live() && app.dashboard.verdict.is_none());
 }
 
 #[test]

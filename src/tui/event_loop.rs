@@ -20,6 +20,8 @@ use tokio::time::{MissedTickBehavior, interval};
 
 use super::{App, TuiOptions, terminal, view};
 use crate::engine::events::{Command, EngineEvent};
+use crate::monitor::snapshot::Snapshot;
+use crate::monitor::watch::Watch;
 
 /// How much output (in bytes) one turn of the loop applies at most before it looks at the keys
 /// again: about a millisecond of work, so a key waits for that, not for the whole queue.
@@ -130,7 +132,18 @@ where
     let mut engine_open = true;
     let mut draw_now = true;
     let mut changed = false;
+    let mut live: Option<Watch> = None;
     loop {
+        // After a watch the console polls on its own, so the dashboard stays live through the
+        // failure dialog, a rollback and diagnostics, until the operator leaves.
+        match (app.live_watch(), live.is_some()) {
+            (Some(cfg), false) => match Watch::start(cfg.clone()) {
+                Ok(watch) => live = Some(watch),
+                Err(e) => tracing::warn!(error = %e, "cannot keep the dashboard live"),
+            },
+            (None, true) => live = None,
+            _ => {}
+        }
         if draw_now {
             terminal
                 .draw(|frame| view::draw(frame, app))
@@ -173,10 +186,22 @@ where
                 draw_now = app.tick(Instant::now()) || changed;
                 changed = false;
             }
+            snapshot = next_live(&mut live), if live.is_some() => {
+                app.live_snapshot(snapshot);
+                changed = true;
+            }
             first = events.recv(), if engine_open => {
                 engine_open = apply_queued(app, events, first);
                 changed = true;
             }
         }
+    }
+}
+
+/// The live poller's next snapshot (never, without one).
+async fn next_live(live: &mut Option<Watch>) -> Snapshot {
+    match live {
+        Some(watch) => watch.next().await,
+        None => std::future::pending().await,
     }
 }

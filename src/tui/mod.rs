@@ -40,6 +40,9 @@ pub struct TuiOptions {
     pub cancel: CancellationToken,
     /// The run is a rehearsal: its sandbox goes away with it, so there is nothing to resume.
     pub rehearsal: bool,
+    /// The runbook's `[monitor]` configuration: after a watch ends, the console keeps polling
+    /// with it so the dashboard stays live through failures, rollbacks and diagnostics.
+    pub live: Option<crate::monitor::config::MonitorConfig>,
 }
 
 impl Default for TuiOptions {
@@ -53,6 +56,7 @@ impl Default for TuiOptions {
             output_cap: state::output::DEFAULT_CAP,
             cancel: CancellationToken::new(),
             rehearsal: false,
+            live: None,
         }
     }
 }

@@ -228,7 +228,9 @@ fn dashboard_without_colour_still_reads() {
     }
     let screen = format!("{}", terminal.backend());
     assert!(
-        screen.contains("BREACH: http_5xx_ratio breached"),
+        screen.contains(
+            "WATCH VERDICT (at 0:05 into the watch, frozen): FAILED: http_5xx_ratio breached"
+        ),
         "{screen}"
     );
     assert!(screen.contains("WARN"), "{screen}");

@@ -5,8 +5,42 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::engine::events::Outcome;
 use crate::tui::App;
 use crate::tui::state::run::clock;
+
+/// Where the run is, in the same words the footer's message uses: the outcome once it is over,
+/// a procedure while one runs, a question waiting, or running.
+fn procedure_state(app: &App) -> (String, ratatui::style::Style) {
+    let theme = app.theme;
+    if let Some((outcome, _)) = &app.run.finished {
+        return match outcome {
+            Outcome::Passed => ("✔ passed".into(), theme.good()),
+            Outcome::RolledBack => ("↩ rolled back".into(), theme.warn()),
+            Outcome::Interrupted => ("■ interrupted".into(), theme.warn()),
+            Outcome::Failed => ("✘ failed".into(), theme.danger()),
+            Outcome::Aborted => ("✘ aborted".into(), theme.danger()),
+            Outcome::Refused => ("✘ refused".into(), theme.danger()),
+        };
+    }
+    let running = app
+        .checklist
+        .running()
+        .and_then(|i| app.checklist.steps.get(i));
+    if let Some(procedure) = running.and_then(|s| s.info.procedure.as_deref()) {
+        let section = app
+            .checklist
+            .procedures
+            .iter()
+            .find(|p| p.id == procedure)
+            .map_or("procedure", |p| p.section.as_str());
+        return (format!("{section} `{procedure}` running"), theme.warn());
+    }
+    if app.question.is_some() {
+        return ("waiting for you".into(), theme.warn());
+    }
+    ("running".into(), theme.dim())
+}
 
 /// Draw the header.
 ///
@@ -64,7 +98,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         top.push(Span::styled(" (resumed)", theme.warn()));
     }
 
-    let mut bottom = vec![Span::raw(" ")];
+    let (word, style) = procedure_state(app);
+    let mut bottom = vec![
+        Span::raw(" "),
+        Span::styled(word, style),
+        Span::styled(" · ", theme.dim()),
+    ];
     if run.targets.is_empty() {
         bottom.push(Span::styled("no targets declared", theme.dim()));
     }
