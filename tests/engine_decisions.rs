@@ -397,3 +397,51 @@ fn a_passed_rehearsal_gives_a_later_run_its_expected_durations_and_a_changed_run
         "{notices:?}"
     );
 }
+
+/// Before anything changed the system, a failure offers no rollback: after a failed snapshot
+/// there is nothing to restore, and no snapshot to restore from.
+#[test]
+fn no_rollback_is_offered_before_anything_changed() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("no-restore");
+    let path = dir.write(
+        "runbook.toml",
+        &format!(
+            "{HEADER}[[steps]]\nid = \"snapshot\"\ntitle = \"Snapshot\"\nkind = \"shell\"\n\
+             run = \"echo 'pg_dump: error: permission denied' >&2; echo 'pg_dump: detail: Query was: LOCK TABLE x' >&2; exit 1\"\n\n\
+             [[rollback]]\nid = \"restore\"\ntitle = \"Restore\"\n\
+             [[rollback.steps]]\nid = \"r\"\ntitle = \"Restore\"\nkind = \"shell\"\nrun = \"true\"\n"
+        ),
+    );
+    let handle = start(&rt, &path, &db);
+    let mut offered = None;
+    let mut error = String::new();
+    let outcome = drive(&rt, handle, |event| match event {
+        EngineEvent::Ask { question } => {
+            if let QuestionKind::Failure {
+                rollbacks,
+                error: e,
+            } = &question.kind
+            {
+                offered = Some(rollbacks.clone());
+                error = e.clone();
+            }
+            Some(Command::Answer {
+                id: question.id,
+                answer: Answer::Decide(Decision::Abort),
+            })
+        }
+        _ => None,
+    });
+    assert_eq!(outcome, Outcome::Failed);
+    assert_eq!(
+        offered,
+        Some(Vec::new()),
+        "no restore after a failed snapshot"
+    );
+    assert!(
+        error.contains("permission denied") && !error.contains("Query was"),
+        "the cause, not the query: {error}"
+    );
+}

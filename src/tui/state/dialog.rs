@@ -133,6 +133,25 @@ impl Dialog {
         }
     }
 
+    /// The dialog's key hints: its context's, less a rollback key when no rollback is offered.
+    pub fn hints(&self, keymap: &Keymap) -> Vec<(String, &'static str)> {
+        let context = self.context();
+        let no_rollback = match self {
+            Dialog::Question(q) => !q
+                .choices()
+                .iter()
+                .any(|(d, _, _)| matches!(d, Decision::Rollback(_))),
+            Dialog::Procedures(p) => !p.entries.iter().any(|e| e.section == "rollback"),
+            Dialog::Confirm(_) => false,
+        };
+        let rollback = keymap.hint(context, Action::Rollback);
+        keymap
+            .hints(context)
+            .into_iter()
+            .filter(|h| !(no_rollback && *h == rollback))
+            .collect()
+    }
+
     /// Which keys work in this dialog.
     pub fn context(&self) -> Context {
         match self {

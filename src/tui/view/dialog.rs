@@ -131,7 +131,13 @@ fn boxed(frame: &mut Frame, area: Rect, content: Content, keymap: &Keymap, theme
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
-fn question(q: &QuestionDialog, width: usize, keymap: &Keymap, theme: Theme) -> Content {
+fn question(
+    q: &QuestionDialog,
+    width: usize,
+    keymap: &Keymap,
+    hints: &[(String, &str)],
+    theme: Theme,
+) -> Content {
     let subject = q.step_title.as_deref().unwrap_or("the run");
     let mut body = para(&q.question.prompt, width, "", theme.strong());
     if let Some(target) = &q.target {
@@ -143,7 +149,6 @@ fn question(q: &QuestionDialog, width: usize, keymap: &Keymap, theme: Theme) -> 
         ));
     }
     let mut fixed = Vec::new();
-    let context = q.context();
     let (title, border) = match &q.question.kind {
         QuestionKind::Destructive => {
             body.push(Line::from(Span::styled("what will run:", theme.dim())));
@@ -195,7 +200,7 @@ fn question(q: &QuestionDialog, width: usize, keymap: &Keymap, theme: Theme) -> 
             (format!(" Failed: {subject} "), theme.danger())
         }
     };
-    fixed.extend(key_lines(&keymap.hints(context), width, theme));
+    fixed.extend(key_lines(hints, width, theme));
     Content {
         title,
         border,
@@ -205,7 +210,7 @@ fn question(q: &QuestionDialog, width: usize, keymap: &Keymap, theme: Theme) -> 
     }
 }
 
-fn confirm(c: &ConfirmDialog, width: usize, keymap: &Keymap, theme: Theme) -> Content {
+fn confirm(c: &ConfirmDialog, width: usize, hints: &[(String, &str)], theme: Theme) -> Content {
     let body = c
         .lines
         .iter()
@@ -220,12 +225,12 @@ fn confirm(c: &ConfirmDialog, width: usize, keymap: &Keymap, theme: Theme) -> Co
         title: format!(" {} ", c.title),
         border,
         body,
-        fixed: key_lines(&keymap.hints(Context::Confirm), width, theme),
+        fixed: key_lines(hints, width, theme),
         scroll: c.scroll,
     }
 }
 
-fn picker(p: &ProcedurePicker, width: usize, keymap: &Keymap, theme: Theme) -> Content {
+fn picker(p: &ProcedurePicker, width: usize, hints: &[(String, &str)], theme: Theme) -> Content {
     let mut body = Vec::new();
     for (i, e) in p.entries.iter().enumerate() {
         let style = if i == p.selected {
@@ -259,7 +264,7 @@ fn picker(p: &ProcedurePicker, width: usize, keymap: &Keymap, theme: Theme) -> C
         title: " Procedures ".to_string(),
         border: theme.warn(),
         body,
-        fixed: key_lines(&keymap.hints(Context::Procedures), width, theme),
+        fixed: key_lines(hints, width, theme),
         scroll: 0,
     }
 }
@@ -280,10 +285,11 @@ fn picker(p: &ProcedurePicker, width: usize, keymap: &Keymap, theme: Theme) -> C
 /// ```
 pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &Keymap, theme: Theme) {
     let width = text_width(area);
+    let hints = dialog.hints(keymap);
     let content = match dialog {
-        Dialog::Question(q) => question(q, width, keymap, theme),
-        Dialog::Confirm(c) => confirm(c, width, keymap, theme),
-        Dialog::Procedures(p) => picker(p, width, keymap, theme),
+        Dialog::Question(q) => question(q, width, keymap, &hints, theme),
+        Dialog::Confirm(c) => confirm(c, width, &hints, theme),
+        Dialog::Procedures(p) => picker(p, width, &hints, theme),
     };
     boxed(frame, area, content, keymap, theme);
 }

@@ -54,7 +54,7 @@ fn key_line(app: &App, width: usize) -> Line<'_> {
     }
     if let Some(dialog) = &app.dialog {
         let context = dialog.context();
-        let mut pairs = km.hints(context);
+        let mut pairs = dialog.hints(km);
         if context == Context::Typed {
             pairs.insert(0, ("type".to_string(), "the name"));
         }
