@@ -62,7 +62,22 @@ fn load(path: &Path) -> Result<Runbook, ExitCode> {
 fn check(path: &Path) -> ExitCode {
     let runbook = match load(path) {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(code) => {
+            // The unset variables too, so one `check` lists everything to fix.
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let unset = runbook::unset_required_vars(path, &text, env_lookup(&[]));
+            for d in &unset {
+                eprintln!("{d}");
+            }
+            if !unset.is_empty() {
+                eprintln!(
+                    "{}: and {} required variable(s) are not set",
+                    path.display(),
+                    unset.len()
+                );
+            }
+            return code;
+        }
     };
     if let Err(missing) = Vars::resolve(&runbook, env_lookup(&[])) {
         for d in &missing {
