@@ -83,6 +83,13 @@ fn load_config(args: &MonitorArgs) -> anyhow::Result<(MonitorConfig, String)> {
     };
     let mut cfg = MonitorConfig::from_table(table.as_ref(), &vars, &env)
         .with_context(|| format!("in {}", args.runbook.display()))?;
+    if default_missing {
+        eprintln!(
+            "golive monitor: no runbook.toml here, so the built-in thresholds apply: {}; pass a \
+             runbook to use its [monitor] table",
+            super::view::thresholds_note(&cfg)
+        );
+    }
     if let Some(r) = args.refresh {
         anyhow::ensure!(!r.is_zero(), "--refresh must be longer than zero, e.g. 5s");
         cfg.refresh = r;

@@ -158,6 +158,23 @@ fn state_word(state: State) -> &'static str {
     }
 }
 
+/// The thresholds in force, one panel after another, for people: `5xx ratio warn 1.00% crit
+/// 5.00% · …` (what `golive monitor` without a runbook says it uses).
+pub fn thresholds_note(cfg: &super::MonitorConfig) -> String {
+    cfg.panels
+        .iter()
+        .map(|(id, t)| {
+            format!(
+                "{} warn {} crit {}",
+                title_of(id),
+                fmt_panel_value(id, t.warn),
+                fmt_panel_value(id, t.crit)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// A panel's name for people (`5xx ratio`).
 pub fn title_of(id: &str) -> &str {
     match id {
