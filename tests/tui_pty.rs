@@ -265,3 +265,45 @@ fn quit_mid_run_prints_the_outcome_and_the_run_directory() {
     assert!(tail.contains("golive report"), "{tail}");
     assert_restored(&pty.raw());
 }
+
+/// Full-screen `golive monitor` is the console: a header saying what it watches, the console's
+/// keys (`?` help), and the terminal restored on SIGTERM, SIGHUP and `q`.
+#[test]
+fn full_screen_monitor_is_the_console_and_gives_the_terminal_back() {
+    let dir = TempDir::new("tui-monitor");
+    for how in ["SIGTERM", "SIGHUP", "q"] {
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+        cmd.args(["monitor"]);
+        cmd.cwd(&dir.0);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("RUST_LOG");
+        for var in [
+            "PROMETHEUS_URL",
+            "APP_METRICS_URL",
+            "APP_URL",
+            "APP_DATABASE_URL",
+        ] {
+            cmd.env_remove(var);
+        }
+        let mut pty = Pty::spawn(cmd, 100, 30);
+        let screen = pty.wait_for_all(&["monitor · built-in thresholds", "watching"], WAIT);
+        assert!(screen.contains("traffic"), "says what feeds it:\n{screen}");
+        pty.send("?");
+        pty.wait_for("Keys (any key closes)", WAIT);
+        pty.send("?");
+        match how {
+            // SAFETY: sending a signal to our own child process.
+            "SIGTERM" => unsafe {
+                libc::kill(pty.pid(), libc::SIGTERM);
+            },
+            // SAFETY: as above.
+            "SIGHUP" => unsafe {
+                libc::kill(pty.pid(), libc::SIGHUP);
+            },
+            _ => pty.send("q"),
+        }
+        let code = pty.wait_exit(WAIT);
+        assert_eq!(code, 0, "{how}: nothing breached");
+        assert_restored(&pty.raw());
+    }
+}

@@ -94,10 +94,7 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     let mut pty = Pty::spawn(cmd, 120, 40);
 
     // The question's last line is drawn after its title: the whole dialog is on screen.
-    pty.wait_for_all(
-        &["DESTRUCTIVE: Catalog v2 columns", "Enter run it"],
-        WAIT,
-    );
+    pty.wait_for_all(&["DESTRUCTIVE: Catalog v2 columns", "Enter run it"], WAIT);
     pty.send("shop\r");
     answer(
         &mut pty,
@@ -170,7 +167,10 @@ fn a_breach_then_r_rolls_back_and_the_dashboard_stays_live() {
     answer(&mut pty, "Gate: Deploy the Phase 2 application build", "y");
     answer(&mut pty, "DESTRUCTIVE: Feature flags on", "shop\r");
     let failed = pty.wait_for_all(&["Failed: ", "(recommended after a breach)"], WAIT * 3);
-    assert!(failed.contains("▸r"), "the rollback is highlighted:\n{failed}");
+    assert!(
+        failed.contains("▸r"),
+        "the rollback is highlighted:\n{failed}"
+    );
     pty.send("r");
     let really = pty.wait_for("Really roll back", WAIT);
     assert!(!really.contains("Really retry"), "{really}");

@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::config::MonitorConfig;
-use super::dashboard::{DashboardAction, DashboardState};
 use super::snapshot::Snapshot;
 use super::verdict::{Tracker, fmt_value};
 use super::watch::Watch;
@@ -54,7 +53,26 @@ pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
         }
         headless_loop(&mut watch, &args, &rollback).await
     } else {
-        fullscreen_loop(&mut watch, &args, &rollback).await
+        // Full screen is the console: its loop polls with the same configuration.
+        let watching = crate::tui::monitor::Watching {
+            source: if args.runbook.exists() {
+                args.runbook.display().to_string()
+            } else {
+                "built-in thresholds (no runbook)".to_string()
+            },
+            notes: watch.notes().to_vec(),
+            rollback: (!rollback.is_empty())
+                .then(|| rollback.trim_start_matches(" — ").to_string()),
+        };
+        let cfg = watch.config().clone();
+        drop(watch);
+        crate::tui::monitor::run(
+            cfg,
+            watching,
+            args.for_duration,
+            crate::tui::TuiOptions::default(),
+        )
+        .await
     }
 }
 
@@ -157,56 +175,4 @@ pub fn human_line(snap: &Snapshot) -> String {
         parts.push(text);
     }
     parts.join(" | ")
-}
-
-async fn fullscreen_loop(
-    watch: &mut Watch,
-    args: &MonitorArgs,
-    rollback: &str,
-) -> anyhow::Result<i32> {
-    let color = !super::view::no_color();
-    use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
-    use futures_util::StreamExt;
-
-    let mut terminal = ratatui::init();
-    let mut tracker = Tracker::new(watch.config());
-    let mut state = DashboardState::default();
-    let mut events = EventStream::new();
-    let end = deadline(args);
-    let mut breached = false;
-    let result: anyhow::Result<()> = async {
-        loop {
-            terminal.draw(|f| super::view::render_colored(f, f.area(), &state, color))?;
-            tokio::select! {
-                () = tokio::time::sleep_until(end) => return Ok(()),
-                _ = tokio::signal::ctrl_c() => return Ok(()),
-                snap = watch.next() => {
-                    if let Some(b) = tracker.observe(&snap) {
-                        state.breach = Some(format!("{b}{rollback}"));
-                        breached = true;
-                    }
-                    state.apply(snap);
-                }
-                ev = events.next() => match ev {
-                    Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => match k.code {
-                        KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
-                        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Ok(()),
-                        KeyCode::Char(c) => {
-                            if let Some(a) = DashboardAction::from_key(c) {
-                                state.handle(a);
-                            }
-                        }
-                        _ => {}
-                    },
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(e.into()),
-                    None => return Ok(()),
-                },
-            }
-        }
-    }
-    .await;
-    ratatui::restore();
-    result?;
-    Ok(i32::from(breached))
 }

@@ -103,6 +103,8 @@ impl App {
                 let from = self.search.current.unwrap_or_else(|| self.top_line());
                 self.jump_to_match(from, forward);
             }
+            Action::Rollback if self.alone.is_some() => self.rollback_alone(),
+            Action::Dashboard if self.alone.is_some() => {}
             Action::Rollback => {
                 if self.checklist.procedures.is_empty() {
                     self.run.message = Some((
@@ -162,7 +164,7 @@ impl App {
     }
 
     fn quit(&mut self) {
-        if self.ui.quitting || !self.run.is_live() {
+        if self.ui.quitting || !self.run.is_live() || self.alone.is_some() {
             self.ui.exit = true;
             return;
         }

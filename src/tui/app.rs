@@ -94,7 +94,11 @@ pub struct App {
     pub ui: Ui,
     output_cap: usize,
     outbox: Vec<Command>,
-    live: Option<crate::monitor::config::MonitorConfig>,
+    pub(super) live: Option<crate::monitor::config::MonitorConfig>,
+    /// `golive monitor`: the dashboard alone, what it watches (no run, no engine).
+    pub alone: Option<super::monitor::Watching>,
+    /// `golive monitor`: follows the live snapshots for a breach.
+    pub(super) tracker: Option<crate::monitor::verdict::Tracker>,
 }
 
 impl App {
@@ -119,6 +123,8 @@ impl App {
             output_cap: options.output_cap,
             outbox: Vec::new(),
             live: options.live.clone(),
+            alone: None,
+            tracker: None,
         }
     }
 
@@ -213,8 +219,9 @@ impl App {
         self.live.as_ref().filter(|_| self.dashboard.wants_live())
     }
 
-    /// A snapshot from the console's own poller.
+    /// A snapshot from the console's own poller (after a watch, or `golive monitor`).
     pub fn live_snapshot(&mut self, snapshot: crate::monitor::snapshot::Snapshot) {
+        self.observe_alone(&snapshot);
         self.dashboard.live_snapshot(snapshot);
     }
 

@@ -616,3 +616,38 @@ fn tokio_stream_from(
 ) -> impl futures_util::Stream<Item = io::Result<Event>> + Unpin {
     Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))).boxed()
 }
+
+/// `golive monitor` full screen: the console's own app, alone: a header saying what it watches,
+/// a breach as its line with the way to roll back, `r` saying how, `q` leaving at once.
+#[test]
+fn the_dashboard_alone_says_what_it_watches_and_a_breach() {
+    let mut app = App::new(&options(true), 100, 30);
+    let cfg = crate::monitor::config::MonitorConfig::from_table(
+        None,
+        &crate::runbook::Vars::default(),
+        &|_| None,
+    )
+    .expect("built-in configuration");
+    let watching = super::monitor::Watching {
+        source: "runbook.toml".into(),
+        notes: vec!["traffic: scraping http://127.0.0.1:8080/metrics".into()],
+        rollback: Some("golive run runbook.toml --procedure fast".into()),
+    };
+    app.watch_alone(cfg, watching, std::time::Instant::now());
+    assert!(app.live_watch().is_some(), "it polls from the start");
+    for _ in 0..6 {
+        app.live_snapshot(typed_snapshot(0.107));
+    }
+    let verdict = app.dashboard.verdict_line().expect("the breach");
+    assert!(verdict.starts_with("BREACH"), "{verdict}");
+    assert!(
+        verdict.contains("golive run runbook.toml --procedure fast"),
+        "{verdict}"
+    );
+    app.on_key(key(KeyCode::Char('r')));
+    let said = app.run.message.clone().expect("how to roll back").1;
+    assert!(said.contains("--procedure fast"), "{said}");
+    assert_snapshot!(draw(&app).backend());
+    app.on_key(key(KeyCode::Char('q')));
+    assert!(app.should_exit(), "nothing to stop: q leaves");
+}

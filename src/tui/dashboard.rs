@@ -21,6 +21,7 @@ use crate::monitor::view::{fmt_panel_value, title_of};
 use crate::monitor::{self, DashboardAction, DashboardState};
 use crate::tui::keymap::Action;
 use crate::tui::theme::Theme;
+use crate::tui::view::dialog::wrap;
 
 /// The watch's verdict, frozen when the monitor step ended.
 #[derive(Debug, Clone)]
@@ -50,6 +51,8 @@ pub struct Dashboard {
     pub rollback: Option<(String, Instant)>,
     /// The console's clock, as of the last tick (render reads no clock).
     pub now: Option<Instant>,
+    /// `golive monitor`: there is no watch step, the console watches from the start.
+    pub alone: bool,
 }
 
 impl Dashboard {
@@ -128,6 +131,29 @@ impl Dashboard {
         self.state.phase = Some("live, after the watch".to_string());
     }
 
+    /// `golive monitor`: live from `now`, with no watch step before.
+    pub fn watch_alone(&mut self, now: Instant) {
+        self.alone = true;
+        self.live_since = Some(now);
+        self.state.phase = Some("watching".to_string());
+    }
+
+    /// `golive monitor`: a breach, as the verdict (the first one stays).
+    pub fn breached(&mut self, text: &str, snapshot: &Snapshot) {
+        let worst = snapshot
+            .panels
+            .iter()
+            .filter(|p| p.value.is_some())
+            .max_by_key(|p| severity(p.state))
+            .map(|p| p.id.clone());
+        self.verdict = Some(Verdict {
+            text: text.to_string(),
+            failed: true,
+            panel: worst,
+            at_seconds: snapshot.elapsed_seconds,
+        });
+    }
+
     /// A rollback completed (`what` says which).
     pub fn rolled_back(&mut self, what: &str, now: Instant) {
         self.rollback = Some((what.to_string(), now));
@@ -164,6 +190,7 @@ impl Dashboard {
         let mut parts = vec!["LIVE".to_string()];
         match &self.rollback {
             Some((what, at)) => parts.push(format!("{what} {} ago", ago(*at))),
+            None if self.alone => parts.push(format!("watching for {}", ago(since))),
             None => parts.push(format!(
                 "refreshing since the watch ended {} ago",
                 ago(since)
@@ -205,8 +232,13 @@ impl Dashboard {
     pub fn verdict_line(&self) -> Option<String> {
         let v = self.verdict.as_ref()?;
         let word = if v.failed { "FAILED" } else { "passed" };
+        let (kind, at) = if self.alone {
+            ("BREACH", "watching")
+        } else {
+            ("WATCH VERDICT", "into the watch, frozen")
+        };
         Some(format!(
-            "WATCH VERDICT (at {} into the watch, frozen): {word}: {}",
+            "{kind} (at {} {at}): {word}: {}",
             clock(Duration::from_secs(v.at_seconds)),
             v.text
         ))
@@ -237,17 +269,25 @@ fn clock(d: Duration) -> String {
 /// ┌ dashboard · window 1m (auto) · live, after the watch ─────────────────────┐
 /// ```
 pub fn render(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: Theme) {
+    let width = usize::from(area.width.saturating_sub(1)).max(10);
     let mut lines = Vec::new();
+    let mut add = |text: String, style| {
+        for l in wrap(&text, width) {
+            lines.push(Line::from(Span::styled(format!(" {l}"), style)));
+        }
+    };
     if let (Some(text), Some(v)) = (dashboard.verdict_line(), &dashboard.verdict) {
-        let style = if v.failed {
-            theme.danger()
-        } else {
-            theme.good()
-        };
-        lines.push(Line::from(Span::styled(format!(" {text}"), style)));
+        add(
+            text,
+            if v.failed {
+                theme.danger()
+            } else {
+                theme.good()
+            },
+        );
     }
     if let Some(text) = dashboard.live_line() {
-        lines.push(Line::from(Span::styled(format!(" {text}"), theme.strong())));
+        add(text, theme.strong());
     }
     let rows = u16::try_from(lines.len()).unwrap_or(0);
     let [top, board] =

@@ -67,18 +67,40 @@ fn apply_queued(
 /// operator quits (after stopping the run), or until SIGTERM, SIGHUP or `options.cancel` (which
 /// interrupt a live run). The terminal is restored in every case, including a panic.
 pub async fn run(
-    mut events: mpsc::Receiver<EngineEvent>,
+    events: mpsc::Receiver<EngineEvent>,
     commands: mpsc::UnboundedSender<Command>,
     options: TuiOptions,
 ) -> anyhow::Result<()> {
+    let make = |w, h| App::new(&options, w, h);
+    run_app(make, events, &commands, &options, None).await?;
+    Ok(())
+}
+
+/// The console's one way to own the terminal, for a run and for `golive monitor` alike: the
+/// terminal guard, SIGTERM, SIGHUP, `options.cancel` and an optional deadline, then [`drive`]
+/// over the app `make` builds for the terminal's size; returns the app as it ended.
+pub(super) async fn run_app(
+    make: impl FnOnce(u16, u16) -> App,
+    mut events: mpsc::Receiver<EngineEvent>,
+    commands: &mpsc::UnboundedSender<Command>,
+    options: &TuiOptions,
+    deadline: Option<tokio::time::Instant>,
+) -> anyhow::Result<App> {
     let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot watch for SIGHUP")?;
     let cancel = options.cancel.clone();
     let shutdown = async move {
+        let until = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = term.recv() => "SIGTERM",
             _ = hup.recv() => "SIGHUP",
             () = cancel.cancelled() => "cancelled",
+            () = until => "the end of --for",
         }
     };
     let mut guard = terminal::enter()
@@ -87,19 +109,19 @@ pub async fn run(
         .terminal
         .size()
         .context("cannot read the terminal's size")?;
-    let mut app = App::new(&options, size.width, size.height);
+    let mut app = make(size.width, size.height);
     let result = drive(
         &mut guard.terminal,
         &mut app,
         EventStream::new(),
         &mut events,
-        &commands,
+        commands,
         shutdown,
         options.tick_rate,
     )
     .await;
     drop(guard);
-    result
+    result.map(|()| app)
 }
 
 fn send(app: &mut App, commands: &mpsc::UnboundedSender<Command>) {

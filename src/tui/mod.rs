@@ -12,6 +12,7 @@ pub mod app;
 pub mod dashboard;
 pub mod event_loop;
 pub mod keymap;
+pub mod monitor;
 pub mod state;
 pub mod terminal;
 pub mod theme;

@@ -75,11 +75,15 @@ fn key_line(app: &App, width: usize) -> Line<'_> {
         }
         pairs.push(main(Action::Follow));
     }
-    if !app.checklist.procedures.is_empty() {
+    if !app.checklist.procedures.is_empty()
+        || app.alone.as_ref().is_some_and(|w| w.rollback.is_some())
+    {
         pairs.push(main(Action::Rollback));
     }
     if app.ui.view == View::Dashboard {
-        pairs.push((km.key(Action::Dashboard), "checklist"));
+        if app.alone.is_none() {
+            pairs.push((km.key(Action::Dashboard), "checklist"));
+        }
         pairs.push(main(Action::ShorterWindow));
         pairs.push(main(Action::AutoWindow));
     } else if app.dashboard.has_snapshot() {
@@ -93,7 +97,7 @@ fn key_line(app: &App, width: usize) -> Line<'_> {
         km.key(Action::Quit),
         if app.ui.quitting {
             "leave now"
-        } else if app.run.is_live() {
+        } else if app.run.is_live() && app.alone.is_none() {
             "stop & quit…"
         } else {
             "quit"

@@ -39,6 +39,14 @@ fn procedure_state(app: &App) -> (String, ratatui::style::Style) {
     if app.question.is_some() {
         return ("waiting for you".into(), theme.warn());
     }
+    if app.alone.is_some() {
+        let breached = app.dashboard.verdict.as_ref().is_some_and(|v| v.failed);
+        return if breached {
+            ("✘ breached".into(), theme.danger())
+        } else {
+            ("watching".into(), theme.good())
+        };
+    }
     ("running".into(), theme.dim())
 }
 
@@ -91,9 +99,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             theme.dim(),
         ));
     }
-    let (done, total) = app.checklist.progress();
-    top.push(Span::styled(format!("  {done}/{total} steps"), theme.dim()));
-    top.push(Span::styled(format!("  run {}", run.run_id), theme.dim()));
+    if app.alone.is_none() {
+        let (done, total) = app.checklist.progress();
+        top.push(Span::styled(format!("  {done}/{total} steps"), theme.dim()));
+        top.push(Span::styled(format!("  run {}", run.run_id), theme.dim()));
+    }
     if run.resumed {
         top.push(Span::styled(" (resumed)", theme.warn()));
     }
