@@ -138,22 +138,6 @@ fn interpolate_with(text: &str, values: &BTreeMap<String, String>) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_and_replaces_references() {
-        assert_eq!(
-            var_refs("a ${X} b ${Y_2}c $Z ${bad-name}"),
-            vec![(2, "X".to_string()), (9, "Y_2".to_string())]
-        );
-        let mut values = BTreeMap::new();
-        values.insert("X".to_string(), "1".to_string());
-        assert_eq!(interpolate_with("${X}/${Y}", &values), "1/${Y}");
-    }
-}
-
 /// A required variable that is not set, at its declaration.
 pub(super) fn unset(path: &std::path::Path, decl: &super::VarDecl) -> Diagnostic {
     Diagnostic {
@@ -169,5 +153,21 @@ pub(super) fn unset(path: &std::path::Path, decl: &super::VarDecl) -> Diagnostic
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_and_replaces_references() {
+        assert_eq!(
+            var_refs("a ${X} b ${Y_2}c $Z ${bad-name}"),
+            vec![(2, "X".to_string()), (9, "Y_2".to_string())]
+        );
+        let mut values = BTreeMap::new();
+        values.insert("X".to_string(), "1".to_string());
+        assert_eq!(interpolate_with("${X}/${Y}", &values), "1/${Y}");
     }
 }
