@@ -328,6 +328,7 @@ impl App {
         ProcedurePicker {
             entries,
             selected: 0,
+            scroll: 0,
         }
     }
 

@@ -399,6 +399,8 @@ const DIALOGS: &[(Context, &str, Action)] = &[
     (Context::Procedures, "down", Action::Down),
     (Context::Procedures, "enter", Action::Activate),
     (Context::Procedures, "r", Action::Rollback),
+    (Context::Procedures, "pgup", Action::PageUp),
+    (Context::Procedures, "pgdn", Action::PageDown),
     (Context::Procedures, "esc", Action::Back),
     (Context::Procedures, "q", Action::Back),
 ];

@@ -85,6 +85,8 @@ pub struct ProcedurePicker {
     pub entries: Vec<ProcedureEntry>,
     /// The highlighted one.
     pub selected: usize,
+    /// How far the body is scrolled (PgUp/PgDn), in lines.
+    pub scroll: usize,
 }
 
 /// What a confirmed action does.
@@ -423,7 +425,11 @@ impl ConfirmDialog {
 
 impl ProcedurePicker {
     fn on_key(&mut self, action: Option<Action>) -> Reaction {
+        if scroll_body(&mut self.scroll, action) {
+            return Reaction::Stay;
+        }
         if move_choice(&mut self.selected, self.entries.len(), action) {
+            self.scroll = 0;
             return Reaction::Stay;
         }
         match action {

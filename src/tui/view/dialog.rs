@@ -265,7 +265,7 @@ fn picker(p: &ProcedurePicker, width: usize, hints: &[(String, &str)], theme: Th
         border: theme.warn(),
         body,
         fixed: key_lines(hints, width, theme),
-        scroll: 0,
+        scroll: p.scroll,
     }
 }
 
