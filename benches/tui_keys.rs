@@ -1,5 +1,6 @@
 //! Keys under a flood: while a step prints as fast as it can (a task sends the console `Output`
-//! events of 1024 lines each through a channel as deep as the engine's, as the engine would), how
+//! events of 1024 lines each through a channel as deep as the engine's, as the engine would) and
+//! the dashboard refreshes ten times a second (a second task sends `Monitor` snapshots), how
 //! long a key takes to show in a drawn frame (target: one frame, about 16 ms), and how much CPU
 //! the process uses meanwhile (target: at most one core). Run with
 //! `cargo bench --bench tui_keys`.
@@ -140,6 +141,27 @@ fn chunk(from: u64) -> OutputChunk {
     }
 }
 
+/// A dashboard refresh: three panels, two routes, two windows.
+fn snapshot(elapsed: u64) -> serde_json::Value {
+    let v = (elapsed % 40) as f64 / 1000.0;
+    let panel = |id: &str, value: f64| {
+        serde_json::json!({
+            "id": id, "state": "ok", "value": value, "baseline": 0.001,
+            "warn": 0.01, "crit": 0.05, "requests": 300.0, "rate": 5.0,
+            "by_route": {"/api/admin/service-operations": value, "/api/invoices/<int:invoice_id>/items": value * 2.0},
+            "rps_by_route": {"/api/admin/service-operations": 4.0, "/api/invoices/<int:invoice_id>/items": 1.0}
+        })
+    };
+    serde_json::json!({
+        "at": "2026-11-26T18:40:00Z",
+        "window_seconds": 60,
+        "elapsed_seconds": elapsed,
+        "panels": [panel("http_5xx_ratio", v), panel("http_4xx_ratio", v), panel("rls_denials", 0.0)],
+        "sources": [{"name": "scrape", "ok": true, "age_seconds": 1}],
+        "other_windows": [{"window_seconds": 300, "panels": [panel("http_5xx_ratio", v)]}]
+    })
+}
+
 /// CPU time (user + system) of the whole process so far.
 fn cpu_time() -> Duration {
     // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
@@ -205,6 +227,7 @@ async fn bench() -> anyhow::Result<()> {
             detail: None,
         })
         .await?;
+    let monitor = engine.clone();
     let sent_lines = Arc::new(AtomicU64::new(0));
     let counter = sent_lines.clone();
     let flood = tokio::spawn(async move {
@@ -219,6 +242,20 @@ async fn bench() -> anyhow::Result<()> {
             }
             next += LINES_PER_EVENT as u64;
             counter.store(next, Ordering::Relaxed);
+        }
+    });
+    let refresher = tokio::spawn(async move {
+        let mut elapsed = 0;
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            elapsed += 1;
+            let event = EngineEvent::Monitor {
+                step: 0,
+                snapshot: snapshot(elapsed),
+            };
+            if monitor.send(event).await.is_err() {
+                return;
+            }
         }
     });
     let console = tokio::spawn(async move {
@@ -271,11 +308,12 @@ async fn bench() -> anyhow::Result<()> {
     let _ = stop_tx.send(());
     console.await??;
     flood.abort();
+    refresher.abort();
 
     latencies.sort_unstable();
     let mean = latencies.iter().sum::<Duration>() / u32::try_from(latencies.len().max(1))?;
     println!(
-        "tui_keys: {} keys while a step printed {:.0} lines/s ({} lines in {:.1?}), {W}x{H}",
+        "tui_keys: {} keys while a step printed {:.0} lines/s ({} lines in {:.1?}) and the dashboard refreshed 10/s, {W}x{H}",
         latencies.len(),
         lines as f64 / elapsed.as_secs_f64(),
         lines,

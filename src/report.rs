@@ -1,6 +1,7 @@
 //! `golive report RUN_DIR`: a run's journal as a change record (Markdown) or as JSON: who ran
-//! what, when, which golive and runbook, every step with its timing and outcome, every
-//! confirmation, refusal and skip, and how the run ended.
+//! what, when, which golive and runbook, every step with its timing and outcome, every attempt
+//! of it with its findings and why it was tried again, every confirmation, typo, refusal and
+//! skip, the diagnostics and rollbacks named as what they are, and how the run ended.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -9,11 +10,30 @@ use serde::Serialize;
 
 use crate::journal::{Entry, JournalRead, read_journal};
 
+/// One attempt of a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// When it started (empty for a skip that ran nothing).
+    pub started: String,
+    /// passed, failed, skipped, interrupted, or `failed, tried again automatically`.
+    pub outcome: String,
+    /// How long it ran.
+    pub duration_ms: Option<u64>,
+    /// The summary, or the error with its findings.
+    pub detail: Option<String>,
+    /// What the operator decided after it (`retry by alice`), if anything.
+    pub then: Option<String>,
+}
+
 /// One step's line in the report.
 #[derive(Debug, Serialize)]
 pub struct StepLine {
     /// Qualified id.
     pub step: String,
+    /// `main`, `rollback` or `diagnostic`: which part of the runbook it belongs to.
+    pub part: String,
     /// Final state.
     pub state: String,
     /// When it (last) started.
@@ -24,6 +44,8 @@ pub struct StepLine {
     pub attempts: u32,
     /// The summary or error.
     pub detail: Option<String>,
+    /// Every attempt, oldest first.
+    pub history: Vec<Attempt>,
 }
 
 /// The report's data.
@@ -135,14 +157,28 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
             .warnings
             .push(format!("journal line {line} is unreadable and was skipped"));
     }
+    let mut kinds: Vec<(String, String)> = Vec::new();
     for record in &journal.records {
         let at = record.at.clone();
         match &record.entry {
             Entry::StepStarted { step, attempt } => {
-                let line = step_line(&mut report.steps, step);
-                line.started = Some(at);
+                let line = step_line(&mut report.steps, step, &kinds);
+                line.started = Some(at.clone());
                 line.attempts = line.attempts.max(*attempt);
                 line.state = "running (never finished: interrupted)".into();
+                if let Some(last) = line.history.last_mut()
+                    && last.outcome.is_empty()
+                {
+                    last.outcome = "failed, tried again automatically (`retries`)".into();
+                }
+                line.history.push(Attempt {
+                    attempt: *attempt,
+                    started: at,
+                    outcome: String::new(),
+                    duration_ms: None,
+                    detail: None,
+                    then: None,
+                });
             }
             Entry::StepFinished {
                 step,
@@ -150,29 +186,72 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
                 duration_ms,
                 detail,
             } => {
-                let line = step_line(&mut report.steps, step);
+                let line = step_line(&mut report.steps, step, &kinds);
                 line.state = state.label().into();
                 line.duration_ms = Some(*duration_ms);
                 line.detail = detail.clone();
+                match line.history.last_mut() {
+                    Some(last) if last.outcome.is_empty() => {
+                        last.outcome = state.label().into();
+                        last.duration_ms = Some(*duration_ms);
+                        last.detail = detail.clone();
+                    }
+                    _ => line.history.push(Attempt {
+                        attempt: line.attempts,
+                        started: String::new(),
+                        outcome: state.label().into(),
+                        duration_ms: None,
+                        detail: detail.clone(),
+                        then: None,
+                    }),
+                }
             }
             Entry::Confirmed {
                 step,
                 what,
                 by,
                 target,
-            } => report.decisions.push((
-                at,
-                format!(
-                    "{what}{} confirmed by {by}{}",
-                    step.as_deref()
-                        .map(|s| format!(" `{s}`"))
-                        .unwrap_or_default(),
-                    target
-                        .as_deref()
-                        .map(|t| format!(" (target {t})"))
-                        .unwrap_or_default()
-                ),
-            )),
+            } => {
+                // A decision after a failure belongs to the attempt it answered.
+                let after_failure = ["retry", "skip", "abort"].contains(&what.as_str())
+                    || what.starts_with("rollback ");
+                if after_failure
+                    && let Some(s) = step
+                    && let Some(last) = step_line(&mut report.steps, s, &kinds).history.last_mut()
+                {
+                    last.then = Some(format!("{what} (decided by {by})"));
+                }
+                let text = if after_failure {
+                    format!(
+                        "after `{}` failed: {what}, confirmed by {by}",
+                        step.as_deref().unwrap_or("?")
+                    )
+                } else {
+                    format!(
+                        "{what}{} confirmed by {by}{}",
+                        step.as_deref()
+                            .map(|s| format!(" `{s}`"))
+                            .unwrap_or_default(),
+                        target
+                            .as_deref()
+                            .map(|t| format!(" (target {t})"))
+                            .unwrap_or_default()
+                    )
+                };
+                report.decisions.push((at, text));
+            }
+            Entry::Mistyped { step, by, reason } => {
+                report.decisions.push((at, mistyped(step, by, reason)));
+            }
+            // Journals from before `mistyped` was recorded wrote a typo as a refusal.
+            Entry::Refused {
+                step: Some(step),
+                by,
+                reason,
+                ..
+            } if reason.starts_with("typed `") => {
+                report.decisions.push((at, mistyped(step, by, reason)));
+            }
             Entry::Refused {
                 step,
                 what,
@@ -187,9 +266,36 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
                         .unwrap_or_default()
                 ),
             )),
-            Entry::ProcedureStarted { procedure, by } => report
-                .decisions
-                .push((at, format!("procedure `{procedure}` started by {by}"))),
+            Entry::ProcedureStarted {
+                procedure,
+                by,
+                kind,
+            } => {
+                let kind = kind.clone().unwrap_or_else(|| "procedure".into());
+                let note = if kind == "diagnostic" {
+                    " (read-only, beside the run)"
+                } else {
+                    ""
+                };
+                report
+                    .decisions
+                    .push((at, format!("{kind} `{procedure}` started by {by}{note}")));
+                kinds.push((procedure.clone(), kind));
+            }
+            Entry::ProcedureFinished {
+                procedure,
+                kind,
+                passed,
+                message,
+            } => {
+                let head = format!("{kind} `{procedure}`");
+                let text = match (message.starts_with(&head), passed) {
+                    (true, _) => message.clone(),
+                    (false, true) => format!("{head} passed: {message}"),
+                    (false, false) => format!("{head} did not pass: {message}"),
+                };
+                report.decisions.push((at, text));
+            }
             Entry::RunResumed { user, host, .. } => report
                 .decisions
                 .push((at, format!("run resumed by {user}@{host}"))),
@@ -217,17 +323,33 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
     Some(report)
 }
 
-fn step_line<'a>(steps: &'a mut Vec<StepLine>, id: &str) -> &'a mut StepLine {
+fn step_line<'a>(
+    steps: &'a mut Vec<StepLine>,
+    id: &str,
+    kinds: &[(String, String)],
+) -> &'a mut StepLine {
     let pos = match steps.iter().position(|s| s.step == id) {
         Some(pos) => pos,
         None => {
+            let part = id
+                .split_once('/')
+                .map(|(procedure, _)| {
+                    kinds
+                        .iter()
+                        .rev()
+                        .find(|(p, _)| p == procedure)
+                        .map_or("procedure", |(_, k)| k.as_str())
+                })
+                .unwrap_or("main");
             steps.push(StepLine {
                 step: id.to_string(),
+                part: part.to_string(),
                 state: "pending".into(),
                 started: None,
                 duration_ms: None,
                 attempts: 0,
                 detail: None,
+                history: Vec::new(),
             });
             steps.len() - 1
         }
@@ -258,22 +380,62 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         md,
-        "\n## Steps\n\n| Step | Outcome | Started | Took | Attempts | Detail |\n|---|---|---|---|---|---|"
+        "\n## Steps\n\n| Step | Part | Outcome | Started | Took | Attempts | Detail |\n|---|---|---|---|---|---|---|"
     );
     for s in &report.steps {
-        let took = s
-            .duration_ms
-            .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
-            .unwrap_or_default();
+        let failed = s
+            .history
+            .iter()
+            .filter(|a| a.outcome.starts_with("failed"))
+            .count();
+        let attempts = match failed {
+            0 => s.attempts.to_string(),
+            n => format!("{} ({n} failed)", s.attempts),
+        };
         let _ = writeln!(
             md,
-            "| `{}` | {} | {} | {took} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {attempts} | {} |",
             s.step,
+            s.part,
             s.state,
             s.started.as_deref().unwrap_or(""),
-            s.attempts,
+            seconds(s.duration_ms),
             escape(s.detail.as_deref().unwrap_or(""))
         );
+    }
+    let troubled: Vec<&StepLine> = report
+        .steps
+        .iter()
+        .filter(|s| s.history.len() > 1 || s.history.iter().any(|a| a.outcome != "passed"))
+        .collect();
+    if !troubled.is_empty() {
+        let _ = writeln!(md, "\n## Attempts\n");
+        for s in troubled {
+            let _ = writeln!(md, "`{}`:\n", s.step);
+            for a in &s.history {
+                let _ = writeln!(
+                    md,
+                    "- attempt {} {}— **{}** {}{}{}",
+                    a.attempt,
+                    if a.started.is_empty() {
+                        String::new()
+                    } else {
+                        format!("at {} ", a.started)
+                    },
+                    a.outcome,
+                    seconds(a.duration_ms),
+                    a.detail
+                        .as_deref()
+                        .map(|d| format!(": {}", escape(d)))
+                        .unwrap_or_default(),
+                    a.then
+                        .as_deref()
+                        .map(|t| format!(" → then {t}"))
+                        .unwrap_or_default()
+                );
+            }
+            let _ = writeln!(md);
+        }
     }
     let _ = writeln!(md, "\n## Confirmations and decisions\n");
     if report.decisions.is_empty() {
@@ -318,6 +480,16 @@ fn locks_section(md: &mut String, locks: &crate::lockprofile::LockProfile) {
     for (step, ms) in &locks.unseen {
         let _ = writeln!(md, "- `{step}`: {}", locks.unseen_text(*ms));
     }
+}
+
+/// A typo in a typed confirmation: not a refusal, the question came back.
+fn mistyped(step: &str, by: &str, reason: &str) -> String {
+    format!("`{step}`: confirmation mistyped by {by} ({reason}): nothing ran, asked again")
+}
+
+fn seconds(ms: Option<u64>) -> String {
+    ms.map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+        .unwrap_or_default()
 }
 
 fn escape(text: &str) -> String {

@@ -111,8 +111,15 @@ fn a_wrong_typed_name_refuses_and_the_right_one_runs_the_destructive_step() {
         Some("0")
     );
     let j = journal(&dir);
-    assert!(j.contains(r#""event":"refused","step":"wipe""#), "{j}");
+    // A typo is not a refusal: it is journaled as mistyped, and the change record says so.
+    assert!(j.contains(r#""event":"mistyped","step":"wipe""#), "{j}");
+    assert!(!j.contains(r#""event":"refused""#), "{j}");
     assert!(j.contains("typed `production`"), "{j}");
+    let record = golive::report::markdown(
+        &golive::report::build(&common::latest_run(&dir.0)).expect("report"),
+    );
+    assert!(record.contains("confirmation mistyped"), "{record}");
+    assert!(!record.contains("REFUSED"), "{record}");
     assert!(j.contains(r#""event":"confirmed","step":"wipe""#), "{j}");
     assert!(j.contains("(typed the target's name)"), "{j}");
 }
@@ -212,18 +219,21 @@ fn a_rollback_chosen_after_a_failure_runs_and_ends_the_run_rolled_back() {
     assert!(j.contains(r#""outcome":"rolled_back""#), "{j}");
 }
 
+const PROBE: &str = "[[diagnostics]]\nid = \"probe\"\ntitle = \"A check\"\n\
+    [[diagnostics.steps]]\nid = \"count\"\ntitle = \"Count\"\nkind = \"sql\"\n\
+    database = \"DATABASE_URL\"\nsql = \"SELECT count(*) FROM customers\"\nexpect = { value = \"120\" }\n";
+
+/// A diagnostic is read-only: started while a step runs, it does not stop the step; it runs
+/// when the step ends, and the run goes on to pass.
 #[test]
-fn a_procedure_started_mid_step_interrupts_it_and_runs() {
+fn a_diagnostic_started_mid_step_does_not_stop_it() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let db = Db::phase1();
     let dir = TempDir::new("midstep");
     let path = dir.write(
         "runbook.toml",
         &format!(
-            "{HEADER}[[steps]]\nid = \"long\"\ntitle = \"Long\"\nkind = \"shell\"\nrun = \"echo started; sleep 60\"\n\n\
-             [[diagnostics]]\nid = \"probe\"\ntitle = \"A check\"\n\
-             [[diagnostics.steps]]\nid = \"count\"\ntitle = \"Count\"\nkind = \"sql\"\n\
-             database = \"DATABASE_URL\"\nsql = \"SELECT count(*) FROM customers\"\nexpect = {{ value = \"120\" }}\n"
+            "{HEADER}[[steps]]\nid = \"long\"\ntitle = \"Long\"\nkind = \"shell\"\nrun = \"echo started; sleep 1; echo done\"\n\n{PROBE}"
         ),
     );
     let handle = start(&rt, &path, &db);
@@ -237,13 +247,85 @@ fn a_procedure_started_mid_step_interrupts_it_and_runs() {
         }
         _ => None,
     });
-    // The diagnostic passed, but the run itself stopped: it is resumable, not passed.
-    assert_eq!(outcome, Outcome::Interrupted);
+    assert_eq!(outcome, Outcome::Passed);
     let j = journal(&dir);
-    assert!(j.contains(r#""step":"long","state":"interrupted""#), "{j}");
+    assert!(j.contains(r#""step":"long","state":"passed""#), "{j}");
     assert!(
         j.contains(r#""step":"probe/count","state":"passed""#),
         "{j}"
+    );
+    assert!(j.contains(r#""kind":"diagnostic""#), "{j}");
+}
+
+/// The failure dialog's diagnostic runs beside the failed step: the same question comes back
+/// afterwards, a retry passes, and the journal and the change record call it a diagnostic and
+/// show both attempts with the failure's cause and the retry.
+#[test]
+fn a_diagnostic_during_a_failure_then_a_retry_that_passes() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("diag-retry");
+    let once = dir.0.join("failed-once");
+    let path = dir.write(
+        "runbook.toml",
+        &format!(
+            "{HEADER}[[steps]]\nid = \"flaky\"\ntitle = \"Flaky\"\nkind = \"shell\"\n\
+             run = \"test -e '{once}' || {{ touch '{once}'; echo 'FAIL-OPEN: customers' >&2; exit 3; }}\"\n\n{PROBE}",
+            once = once.display()
+        ),
+    );
+    let handle = start(&rt, &path, &db);
+    let mut failure_asks = Vec::new();
+    let outcome = drive(&rt, handle, |event| match event {
+        EngineEvent::Ask { question } if matches!(question.kind, QuestionKind::Failure { .. }) => {
+            failure_asks.push(question.id);
+            if failure_asks.len() == 1 {
+                Some(Command::StartProcedure("probe".into()))
+            } else {
+                Some(Command::Answer {
+                    id: question.id,
+                    answer: Answer::Decide(Decision::Retry),
+                })
+            }
+        }
+        _ => None,
+    });
+    assert_eq!(
+        outcome,
+        Outcome::Passed,
+        "the run goes on after the diagnostic"
+    );
+    assert_eq!(
+        failure_asks.len(),
+        2,
+        "the same question comes back after the diagnostic"
+    );
+    assert_eq!(failure_asks[0], failure_asks[1]);
+    let j = journal(&dir);
+    assert!(j.contains(r#""procedure":"probe","by""#), "{j}");
+    assert!(j.contains(r#""kind":"diagnostic""#), "{j}");
+    assert!(
+        j.contains(r#""step":"probe/count","state":"passed""#),
+        "{j}"
+    );
+    assert!(j.contains(r#""step":"flaky","state":"passed""#), "{j}");
+
+    let record = golive::report::markdown(
+        &golive::report::build(&common::latest_run(&dir.0)).expect("report"),
+    );
+    assert!(record.contains("diagnostic `probe` started"), "{record}");
+    assert!(!record.contains("rollback `probe`"), "{record}");
+    assert!(record.contains("| 2 (1 failed) |"), "{record}");
+    assert!(record.contains("## Attempts"), "{record}");
+    let attempts = &record[record.find("## Attempts").expect("attempts")..];
+    assert!(
+        attempts.contains("attempt 1") && attempts.contains("**failed**"),
+        "{attempts}"
+    );
+    assert!(attempts.contains("→ then retry (decided by"), "{attempts}");
+    assert!(
+        attempts.contains("attempt 2") && attempts.contains("**passed**"),
+        "{attempts}"
     );
 }
 
@@ -315,5 +397,53 @@ fn a_passed_rehearsal_gives_a_later_run_its_expected_durations_and_a_changed_run
             .iter()
             .any(|n| n.contains("the runbook changed since its last rehearsal")),
         "{notices:?}"
+    );
+}
+
+/// Before anything changed the system, a failure offers no rollback: after a failed snapshot
+/// there is nothing to restore, and no snapshot to restore from.
+#[test]
+fn no_rollback_is_offered_before_anything_changed() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("no-restore");
+    let path = dir.write(
+        "runbook.toml",
+        &format!(
+            "{HEADER}[[steps]]\nid = \"snapshot\"\ntitle = \"Snapshot\"\nkind = \"shell\"\n\
+             run = \"echo 'pg_dump: error: permission denied' >&2; echo 'pg_dump: detail: Query was: LOCK TABLE x' >&2; exit 1\"\n\n\
+             [[rollback]]\nid = \"restore\"\ntitle = \"Restore\"\n\
+             [[rollback.steps]]\nid = \"r\"\ntitle = \"Restore\"\nkind = \"shell\"\nrun = \"true\"\n"
+        ),
+    );
+    let handle = start(&rt, &path, &db);
+    let mut offered = None;
+    let mut error = String::new();
+    let outcome = drive(&rt, handle, |event| match event {
+        EngineEvent::Ask { question } => {
+            if let QuestionKind::Failure {
+                rollbacks,
+                error: e,
+            } = &question.kind
+            {
+                offered = Some(rollbacks.clone());
+                error = e.clone();
+            }
+            Some(Command::Answer {
+                id: question.id,
+                answer: Answer::Decide(Decision::Abort),
+            })
+        }
+        _ => None,
+    });
+    assert_eq!(outcome, Outcome::Failed);
+    assert_eq!(
+        offered,
+        Some(Vec::new()),
+        "no restore after a failed snapshot"
+    );
+    assert!(
+        error.contains("permission denied") && !error.contains("Query was"),
+        "the cause, not the query: {error}"
     );
 }

@@ -127,7 +127,7 @@ set = { catalog_api_v2 = true }
     let report = run(&["report", &run_dir.display().to_string()], &[]);
     let md = text(&report);
     assert_eq!(report.status.code(), Some(0), "{md}");
-    assert!(md.contains("| `migrate` | passed |"), "{md}");
+    assert!(md.contains("| `migrate` | main | passed |"), "{md}");
     assert!(
         md.contains("destructive step `migrate` confirmed by"),
         "{md}"

@@ -123,7 +123,7 @@ sql = "INSERT INTO ledger (step) VALUES ('three')"
     let report = run(&["report", &run_dir.display().to_string()], &[]);
     let md = text(&report);
     assert!(md.contains("torn by a crash"), "{md}");
-    assert!(md.contains("| `slow` | passed |"), "{md}");
+    assert!(md.contains("| `slow` | main | passed |"), "{md}");
     // Nothing left to resume.
     let out = run(&["run", &rb, "--headless", "--resume"], &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -268,3 +268,25 @@ destructive = true
     assert!(!msg.contains("step `marked`"), "{msg}");
     assert!(msg.contains("add `destructive = true`"), "{msg}");
 }
+
+/// A runbook with a structural error and an unset required variable: one `check` lists both.
+#[test]
+fn check_lists_unset_variables_alongside_structural_errors() {
+    let dir = TempDir::new("check-both");
+    let path = dir.write(
+        "runbook.toml",
+        "[runbook]\nname = \"both\"\n\n[vars]\nGOLIVE_TEST_NEVER_SET = { required = true }\n\n\
+         [[steps]]\nid = \"x\"\ntitle = \"X\"\nkind = \"no-such-kind\"\n",
+    );
+    let out = run(&["check", &path.display().to_string()], &[]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("no-such-kind"),
+        "the structural error: {said}"
+    );
+    assert!(
+        said.contains("required variable GOLIVE_TEST_NEVER_SET is not set"),
+        "the unset variable too: {said}"
+    );
+}

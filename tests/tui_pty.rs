@@ -179,3 +179,131 @@ fn a_person_drives_a_runbook_in_the_console() {
         "the refusal is journaled:\n{journal}"
     );
 }
+
+/// At 80x24 a destructive step with a long SQL preview keeps the typed-confirmation line on
+/// screen: the operator sees every character typed before pressing Enter.
+#[test]
+fn typing_at_80x24_with_a_long_sql_preview_shows_the_typed_text() {
+    let db = Db::phase1();
+    let dir = TempDir::new("tui-long-sql");
+    let fixture = std::fs::read_to_string(common::repo().join("tests/fixtures/tui_runbook.toml"))
+        .expect("fixture");
+    let comments: String = (1..=60)
+        .map(|n| format!("-- preview line {n} of a long migration\n"))
+        .collect();
+    let runbook = fixture.replace(
+        "sql = \"CREATE TABLE tui_marker (x int)\"",
+        &format!("sql = '''\n{comments}CREATE TABLE tui_marker (x int)'''"),
+    );
+    assert_ne!(runbook, fixture, "the fixture's marker step changed");
+    let path = dir.write("runbook.toml", &runbook);
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["run", &path.display().to_string()]);
+    cmd.cwd(&dir.0);
+    cmd.env("DATABASE_URL", db.owner_url());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    let mut pty = Pty::spawn(cmd, 80, 24);
+
+    let screen = pty.wait_for("DESTRUCTIVE", WAIT);
+    assert!(screen.contains("PgUp/PgDn scrolls"), "{screen}");
+    pty.send(&db.name);
+    let screen = pty.wait_for(&format!("> {}", db.name), WAIT);
+    assert!(
+        screen.contains("Enter run it"),
+        "the key line is on screen too:\n{screen}"
+    );
+    assert!(!marker_exists(&db), "nothing runs before Enter");
+    pty.send("\r");
+    pty.wait_for("goodbye from the console test", WAIT);
+    assert!(marker_exists(&db));
+    pty.send("q");
+    let code = pty.wait_exit(WAIT);
+    assert_eq!(code, 0, "the run passed:\n{}", pty.screen());
+    assert_restored(&pty.raw());
+}
+
+/// Quitting mid-step: the dialog gives the way back, and once the terminal is restored golive
+/// prints how the run ended, its run directory and the `golive report` command.
+#[test]
+fn quit_mid_run_prints_the_outcome_and_the_run_directory() {
+    let db = Db::phase1();
+    let dir = TempDir::new("tui-quit");
+    let fixture = std::fs::read_to_string(common::repo().join("tests/fixtures/tui_runbook.toml"))
+        .expect("fixture");
+    let runbook = fixture.replace("sleep 0.3", "sleep 5");
+    let path = dir.write("runbook.toml", &runbook);
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["run", &path.display().to_string()]);
+    cmd.cwd(&dir.0);
+    cmd.env("DATABASE_URL", db.owner_url());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    let mut pty = Pty::spawn(cmd, 80, 24);
+    pty.wait_for("tick 1", WAIT);
+    pty.send("q");
+    let screen = pty.wait_for("Stop the run and quit?", WAIT);
+    assert!(screen.contains("golive run --resume"), "{screen}");
+    assert!(screen.contains("n no, go back"), "{screen}");
+    pty.send("y");
+    let code = pty.wait_exit(WAIT);
+    assert_eq!(code, 1, "interrupted:\n{}", pty.screen());
+    let raw = String::from_utf8_lossy(&pty.raw()).to_string();
+    let run_dir = common::latest_run(&dir.0);
+    let tail = &raw[raw.rfind("golive: the run").expect("the farewell line")..];
+    assert!(tail.contains("was interrupted"), "{tail}");
+    assert!(tail.contains("golive run --resume"), "{tail}");
+    let name = run_dir
+        .file_name()
+        .expect("run id")
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        tail.contains("run directory:") && tail.contains(&name),
+        "{tail}"
+    );
+    assert!(tail.contains("golive report"), "{tail}");
+    assert_restored(&pty.raw());
+}
+
+/// Full-screen `golive monitor` is the console: a header saying what it watches, the console's
+/// keys (`?` help), and the terminal restored on SIGTERM, SIGHUP and `q`.
+#[test]
+fn full_screen_monitor_is_the_console_and_gives_the_terminal_back() {
+    let dir = TempDir::new("tui-monitor");
+    for how in ["SIGTERM", "SIGHUP", "q"] {
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+        cmd.args(["monitor"]);
+        cmd.cwd(&dir.0);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("RUST_LOG");
+        for var in [
+            "PROMETHEUS_URL",
+            "APP_METRICS_URL",
+            "APP_URL",
+            "APP_DATABASE_URL",
+        ] {
+            cmd.env_remove(var);
+        }
+        let mut pty = Pty::spawn(cmd, 100, 30);
+        let screen = pty.wait_for_all(&["monitor · built-in thresholds", "watching"], WAIT);
+        assert!(screen.contains("traffic"), "says what feeds it:\n{screen}");
+        pty.send("?");
+        pty.wait_for("Keys (any key closes)", WAIT);
+        pty.send("?");
+        match how {
+            // SAFETY: sending a signal to our own child process.
+            "SIGTERM" => unsafe {
+                libc::kill(pty.pid(), libc::SIGTERM);
+            },
+            // SAFETY: as above.
+            "SIGHUP" => unsafe {
+                libc::kill(pty.pid(), libc::SIGHUP);
+            },
+            _ => pty.send("q"),
+        }
+        let code = pty.wait_exit(WAIT);
+        assert_eq!(code, 0, "{how}: nothing breached");
+        assert_restored(&pty.raw());
+    }
+}

@@ -96,10 +96,7 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     let mut pty = Pty::spawn(cmd, 120, 40);
 
     // The question's last line is drawn after its title: the whole dialog is on screen.
-    pty.wait_for_all(
-        &["DESTRUCTIVE: Catalog v2 columns", "Type “shop” and Enter"],
-        WAIT,
-    );
+    pty.wait_for_all(&["DESTRUCTIVE: Catalog v2 columns", "Enter run it"], WAIT);
     pty.send("shop\r");
     answer(&mut pty, "DESTRUCTIVE: Catalog v2 backfill", "shop\r");
     answer(
@@ -146,4 +143,54 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
         let text = std::fs::read(log.path()).expect("step log");
         assert_no_password(&log.path().display().to_string(), &text);
     }
+}
+
+/// The 5xx scenario at 2 a.m.: the watch breaches, `r` in the failure dialog leads to the fast
+/// rollback (never a retry of the watch with the flags on), and afterwards the dashboard keeps
+/// refreshing and says what changed, its 5xx numbers moving.
+#[test]
+fn a_breach_then_r_rolls_back_and_the_dashboard_stays_live() {
+    let dir = TempDir::new("tui-breach");
+    std::fs::copy(repo().join("runbook.toml"), dir.join("runbook.toml")).expect("runbook");
+    copy_dir(&repo().join("assets"), &dir.join("assets"));
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["rehearse", "--scenario", "5xx-spike", "--watch", "5m"]);
+    cmd.cwd(&dir.0);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    for var in ["DATABASE_URL", "APP_DATABASE_URL", "APP_URL", "NO_COLOR"] {
+        cmd.env_remove(var);
+    }
+    let mut pty = Pty::spawn(cmd, 120, 40);
+    answer(&mut pty, "DESTRUCTIVE: Catalog v2 columns", "shop\r");
+    answer(
+        &mut pty,
+        "DESTRUCTIVE: Deploy the fail-closed RLS",
+        "shop\r",
+    );
+    answer(&mut pty, "Gate: Deploy the Phase 2 application build", "y");
+    answer(&mut pty, "DESTRUCTIVE: Feature flags on", "shop\r");
+    let failed = pty.wait_for_all(&["Failed: ", "(recommended after a breach)"], WAIT * 3);
+    assert!(
+        failed.contains("▸r"),
+        "the rollback is highlighted:\n{failed}"
+    );
+    pty.send("r");
+    let really = pty.wait_for("Really roll back", WAIT);
+    assert!(!really.contains("Really retry"), "{really}");
+    pty.send("y");
+    let live = pty.wait_for("LIVE · rollback `fast` completed", WAIT);
+    assert!(live.contains("WATCH VERDICT"), "the verdict apart:\n{live}");
+    assert!(live.contains("rolled back"), "the header agrees:\n{live}");
+    // The numbers move: the breaching panel's trend is computed from the live refreshes.
+    let moving = pty.wait_for("and falling", WAIT * 3);
+    assert!(moving.contains("5xx ratio"), "{moving}");
+    pty.send("q");
+    let code = pty.wait_exit(WAIT);
+    assert_eq!(code, 1, "rolled back:\n{}", pty.screen());
+    assert_restored(&pty.raw());
+    let run = latest_run(&dir.0);
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).expect("journal");
+    assert!(journal.contains(r#""outcome":"rolled_back""#), "{journal}");
+    assert!(!journal.contains(r#""what":"retry""#), "{journal}");
 }

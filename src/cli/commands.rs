@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{Cli, Command, RunArgs, VerifyCommand};
 use crate::engine::events::EngineEvent;
+use crate::engine::events::Outcome;
 use crate::engine::{self, EngineConfig, RunMode, Selection};
 use crate::headless::{self, HeadlessOptions};
 use crate::logging::LogSink;
@@ -63,7 +64,22 @@ fn load(path: &Path) -> Result<Runbook, ExitCode> {
 fn check(path: &Path) -> ExitCode {
     let runbook = match load(path) {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(code) => {
+            // The unset variables too, so one `check` lists everything to fix.
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let unset = runbook::unset_required_vars(path, &text, env_lookup(&[]));
+            for d in &unset {
+                eprintln!("{d}");
+            }
+            if !unset.is_empty() {
+                eprintln!(
+                    "{}: and {} required variable(s) are not set",
+                    path.display(),
+                    unset.len()
+                );
+            }
+            return code;
+        }
     };
     if let Err(missing) = Vars::resolve(&runbook, env_lookup(&[])) {
         for d in &missing {
@@ -195,6 +211,8 @@ pub(crate) struct RunEnd {
     pub code: ExitCode,
     /// `.golive/runs/<run-id>`, when the run started.
     pub run_dir: Option<std::path::PathBuf>,
+    /// How the engine ended it, when it ran.
+    pub outcome: Option<Outcome>,
 }
 
 impl From<ExitCode> for RunEnd {
@@ -202,6 +220,7 @@ impl From<ExitCode> for RunEnd {
         RunEnd {
             code,
             run_dir: None,
+            outcome: None,
         }
     }
 }
@@ -277,6 +296,20 @@ pub(crate) async fn run_observed(
         }
     }
     let exit_for = selection.clone();
+    // The console keeps the dashboard live after a watch with the same configuration.
+    let live = runbook
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Monitor(_)))
+        .then(|| {
+            crate::monitor::config::MonitorConfig::from_table(
+                runbook.monitor.as_ref(),
+                &vars,
+                &|k| std::env::var(k).ok(),
+            )
+            .ok()
+        })
+        .flatten();
     let config = EngineConfig {
         runbook,
         vars: vars.clone(),
@@ -294,7 +327,6 @@ pub(crate) async fn run_observed(
         }
     };
     let watcher = observe.map(|observe| observe(handle.observer.clone()));
-    let run_dir = handle.run_dir.clone();
     if let Err(e) = log.attach(&handle.run_dir.join("golive.log"), vars.redactor().clone()) {
         eprintln!(
             "golive: cannot write golive.log in {}: {e}",
@@ -302,6 +334,8 @@ pub(crate) async fn run_observed(
         );
     }
     tracing::info!(run_dir = %handle.run_dir.display(), "run started");
+    let run_dir = handle.run_dir.clone();
+    let json = args.json;
     let outcome = if headless {
         headless::run(handle, options).await
     } else {
@@ -311,7 +345,12 @@ pub(crate) async fn run_observed(
             done,
             ..
         } = handle;
-        if let Err(e) = crate::tui::run(events, commands, crate::tui::TuiOptions::default()).await {
+        let options = crate::tui::TuiOptions {
+            rehearsal: mode == RunMode::Rehearse,
+            live,
+            ..crate::tui::TuiOptions::default()
+        };
+        if let Err(e) = crate::tui::run(events, commands, options).await {
             eprintln!("golive: the console stopped: {e:#}");
         }
         done.await
@@ -321,10 +360,46 @@ pub(crate) async fn run_observed(
     if let Some(watcher) = watcher {
         let _ = watcher.await;
     }
+    if mode == RunMode::Run {
+        let words = farewell(outcome, &run_dir, mode);
+        if json {
+            eprint!("{words}");
+        } else {
+            print!("{words}");
+        }
+    }
     RunEnd {
         code: outcome.exit_code_of(&exit_for),
         run_dir: Some(run_dir),
+        outcome: Some(outcome),
     }
+}
+
+/// What golive says once a run is over (after the console gave the terminal back, and headless
+/// too): how it ended, the way on, where its journal is and how to read it as a change record.
+pub(crate) fn farewell(outcome: Outcome, run_dir: &Path, mode: RunMode) -> String {
+    let how = match outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Aborted => "was aborted",
+        Outcome::Refused => "was refused (a confirmation was not given)",
+        Outcome::RolledBack => "was rolled back",
+        Outcome::Interrupted => "was interrupted",
+    };
+    let next = match (outcome, mode) {
+        (Outcome::Passed, _) => "",
+        (_, RunMode::Rehearse) => "; the sandbox went away with it: `golive rehearse` starts over",
+        (Outcome::Interrupted, RunMode::Run) => "; `golive run --resume` continues it",
+        _ => "",
+    };
+    let what = match mode {
+        RunMode::Run => "run",
+        RunMode::Rehearse => "rehearsal",
+    };
+    let dir = run_dir.display();
+    format!(
+        "golive: the {what} {how}{next}.\n  run directory: {dir}\n  change record: golive report {dir}\n"
+    )
 }
 
 /// Destructive steps and gates of the selection that headless approvals do not cover.

@@ -34,15 +34,16 @@ impl Runner {
     ) -> Reply {
         let id = self.next_question;
         self.next_question += 1;
+        let question = Question {
+            id,
+            step,
+            kind,
+            prompt,
+            detail,
+            expect_typed,
+        };
         self.emit(EngineEvent::Ask {
-            question: Question {
-                id,
-                step,
-                kind,
-                prompt,
-                detail,
-                expect_typed,
-            },
+            question: question.clone(),
         })
         .await;
         loop {
@@ -51,6 +52,16 @@ impl Runner {
                     return Reply::Answer(answer);
                 }
                 Some(Command::Answer { .. }) => {}
+                // A diagnostic is read-only: it runs now, beside whatever is asked, and the same
+                // question comes back afterwards (a failed step can still be retried, skipped or
+                // rolled back).
+                Some(Command::StartProcedure(p)) if self.is_diagnostic(&p) => {
+                    Box::pin(self.diagnostic(&p)).await;
+                    self.emit(EngineEvent::Ask {
+                        question: question.clone(),
+                    })
+                    .await;
+                }
                 Some(Command::StartProcedure(p)) => return Reply::Procedure(p),
                 Some(Command::Interrupt) | None => return Reply::Interrupt,
             }
@@ -120,12 +131,14 @@ impl Runner {
                         "typed `{typed}`, which is not `{}`",
                         expect.clone().unwrap_or_default()
                     );
-                    self.refuse(&qualified, what, &reason)?;
-                    self.emit(EngineEvent::Notice {
-                        level: super::events::NoticeLevel::Warn,
-                        text: format!("not confirmed: {reason}; `{qualified}` did not run"),
+                    self.record(Entry::Mistyped {
+                        step: qualified.clone(),
+                        by: self.operator.clone(),
+                        reason: reason.clone(),
                     })
-                    .await;
+                    .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
+                    // No notice: it would stay under the header for the rest of the run. The
+                    // console says it in its footer, and the question comes back at once.
                 }
                 Reply::Answer(_) => {
                     self.refuse(&qualified, what, "refused by the operator")?;

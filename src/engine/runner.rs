@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 mod attempt;
+mod diagnostic;
 mod failure;
 
 use super::ask::Reply;
@@ -67,6 +68,8 @@ pub(super) struct Runner {
     dbs: Databases,
     pub(super) operator: String,
     pub(super) next_question: u64,
+    /// Diagnostics asked for while a step ran: they run when it ends, without stopping it.
+    pub(super) queued_diagnostics: Vec<String>,
 }
 
 impl Runner {
@@ -89,6 +92,7 @@ impl Runner {
             dbs: Databases::default(),
             operator: crate::provenance::user(),
             next_question: 1,
+            queued_diagnostics: Vec::new(),
         }
     }
 
@@ -142,18 +146,17 @@ impl Runner {
             }
             Selection::Procedure(id) => SeqEnd::Procedure(id),
         };
+        // Diagnostics run beside the run (see `diagnostic`); only a rollback, or a procedure
+        // run on its own, ends up here.
         let (outcome, message) = match end {
             SeqEnd::Done => (Outcome::Passed, "every step passed".to_string()),
             SeqEnd::Stop(outcome, message) => (outcome, message),
             SeqEnd::Procedure(id) => {
                 let (outcome, message) = self.procedure(&id).await;
-                let diagnostic = !self.runbook.rollbacks.iter().any(|p| p.id == id);
-                if diagnostic && !alone && outcome == Outcome::Passed {
+                if !alone && outcome == Outcome::Passed && self.is_diagnostic(&id) {
                     (
                         Outcome::Interrupted,
-                        format!(
-                            "{message}; the run stopped for it: continue with `golive run --resume`"
-                        ),
+                        format!("{message}; continue with `golive run --resume`"),
                     )
                 } else {
                     (outcome, message)
@@ -176,6 +179,7 @@ impl Runner {
         if let Err(e) = self.journal.append(Entry::ProcedureStarted {
             procedure: id.to_string(),
             by: self.operator.clone(),
+            kind: Some(self.procedure_kind(id).to_string()),
         }) {
             return (Outcome::Failed, e.to_string());
         }
@@ -191,7 +195,7 @@ impl Runner {
             self.set_state(i, StepState::Pending, 0, None, None).await;
         }
         let is_rollback = self.runbook.rollbacks.iter().any(|p| p.id == id);
-        match self.sequence(steps, false).await {
+        let (outcome, message) = match self.sequence(steps, false).await {
             SeqEnd::Done if is_rollback => (
                 Outcome::RolledBack,
                 format!("rollback `{id}` completed: {proc_info}"),
@@ -202,7 +206,14 @@ impl Runner {
                 Outcome::Aborted,
                 format!("procedure `{id}` stopped to start `{other}`; start it on its own"),
             ),
-        }
+        };
+        let _ = self.record(Entry::ProcedureFinished {
+            procedure: id.to_string(),
+            kind: self.procedure_kind(id).to_string(),
+            passed: matches!(outcome, Outcome::Passed | Outcome::RolledBack),
+            message: message.clone(),
+        });
+        (outcome, message)
     }
 
     /// Run `steps` in order. `main` offers the rollbacks on failure.
@@ -284,6 +295,10 @@ impl Runner {
             }
             self.set_state(idx, state, attempt, Some(elapsed), Some(detail.clone()))
                 .await;
+            let interrupt = match interrupt {
+                None => Box::pin(self.queued_diagnostics()).await,
+                some => some,
+            };
             match (result, interrupt) {
                 (_, Some(Reply::Procedure(p))) => return SeqEnd::Procedure(p),
                 (_, Some(_)) | (Err(StepError::Cancelled), None) => {

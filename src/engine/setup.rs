@@ -184,7 +184,7 @@ pub(super) async fn prepare(
                 preview: plan::preview(step, &runbook, &vars),
                 target: plan::target(step, &runbook, &vars).map(|t| t.shown),
                 state,
-                expected: expected.get(&qualified).copied(),
+                expected: watch_length(step, &vars).max(expected.get(&qualified).copied()),
             };
             planned.push(Planned {
                 step: step.clone(),
@@ -297,4 +297,15 @@ fn targets(
         }
     }
     out
+}
+
+/// A monitor step lasts its `duration` unless it breaches: the time left counts the whole watch,
+/// even when a rehearsal watched for less.
+fn watch_length(step: &crate::runbook::Step, vars: &crate::runbook::Vars) -> Option<Duration> {
+    match &step.kind {
+        crate::runbook::StepKind::Monitor(spec) => {
+            humantime::parse_duration(vars.interpolate(&spec.duration).trim()).ok()
+        }
+        _ => None,
+    }
 }

@@ -136,11 +136,33 @@ fn failure(code: i32, ctx: &StepCtx<'_>) -> String {
 }
 
 fn last_line(ctx: &StepCtx<'_>) -> String {
-    ctx.out
-        .tail(1)
-        .pop()
-        .map(|l| format!(": {}", l.trim()))
+    cause(&ctx.out.tail(8))
+        .map(|l| format!(": {l}"))
         .unwrap_or_default()
+}
+
+/// The line of a failed command's last output that says why: the last one that names an error,
+/// else the last that is not a follow-up (`detail: Query was: LOCK TABLE …`, `HINT:`,
+/// `CONTEXT:`), else the last line.
+fn cause(lines: &[String]) -> Option<&str> {
+    let follow_up = |l: &str| {
+        let l = l.to_ascii_lowercase();
+        ["detail:", "hint:", "context:", "query was:", "line "]
+            .iter()
+            .any(|w| l.contains(w))
+    };
+    let lines: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .iter()
+        .rev()
+        .find(|l| l.to_ascii_lowercase().contains("error") && !follow_up(l))
+        .or_else(|| lines.iter().rev().find(|l| !follow_up(l)))
+        .or_else(|| lines.last())
+        .copied()
 }
 
 /// Read a pipe in large chunks and pass on whole lines, many at a time: the cost of a flood of
@@ -249,4 +271,26 @@ pub fn leftover_group(pid_file: &std::path::Path) -> Option<i32> {
         .parse()
         .ok()?;
     group_alive(pgid).then_some(pgid)
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::cause;
+
+    #[test]
+    fn pg_dump_failures_name_the_error_not_the_query() {
+        let lines: Vec<String> = [
+            "pg_dump: error: query failed: ERROR:  permission denied for table customers",
+            "pg_dump: detail: Query was: LOCK TABLE public.customers IN ACCESS SHARE MODE",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        assert_eq!(
+            cause(&lines),
+            Some("pg_dump: error: query failed: ERROR:  permission denied for table customers")
+        );
+        let plain: Vec<String> = vec!["copied 3 files".into(), "disk full".into(), String::new()];
+        assert_eq!(cause(&plain), Some("disk full"));
+        assert_eq!(cause(&[]), None);
+    }
 }

@@ -106,12 +106,35 @@ pub enum Entry {
         /// Why (wrong text typed, not approved in headless mode, …).
         reason: String,
     },
+    /// A confirmation's typed text did not match: nothing ran and the question was asked again.
+    Mistyped {
+        /// Qualified id of the step.
+        step: String,
+        /// Who.
+        by: String,
+        /// What was typed and what was expected.
+        reason: String,
+    },
     /// A procedure (rollback or diagnostic) started.
     ProcedureStarted {
         /// Its id.
         procedure: String,
         /// Who started it.
         by: String,
+        /// `rollback` or `diagnostic` (absent in journals written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+    },
+    /// A procedure ended.
+    ProcedureFinished {
+        /// Its id.
+        procedure: String,
+        /// `rollback` or `diagnostic`.
+        kind: String,
+        /// Whether every step passed.
+        passed: bool,
+        /// One line.
+        message: String,
     },
     /// Something worth keeping (lock taken, runbook changed since the rehearsal, …).
     Note {

@@ -13,7 +13,6 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::config::MonitorConfig;
-use super::dashboard::{DashboardAction, DashboardState};
 use super::snapshot::Snapshot;
 use super::verdict::{Tracker, Verdict, fmt_value};
 use super::watch::Watch;
@@ -59,7 +58,26 @@ pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
         eprintln!("{baseline_note}");
         headless_loop(&mut watch, &args, &rollback).await
     } else {
-        fullscreen_loop(&mut watch, &args, &rollback).await
+        // Full screen is the console: its loop polls with the same configuration.
+        let watching = crate::tui::monitor::Watching {
+            source: if args.runbook.exists() {
+                args.runbook.display().to_string()
+            } else {
+                "built-in thresholds (no runbook)".to_string()
+            },
+            notes: watch.notes().to_vec(),
+            rollback: (!rollback.is_empty())
+                .then(|| rollback.trim_start_matches(" — ").to_string()),
+        };
+        let cfg = watch.config().clone();
+        drop(watch);
+        crate::tui::monitor::run(
+            cfg,
+            watching,
+            args.for_duration,
+            crate::tui::TuiOptions::default(),
+        )
+        .await
     }
 }
 
@@ -113,6 +131,13 @@ fn load_config(args: &MonitorArgs) -> anyhow::Result<(MonitorConfig, String)> {
     };
     let mut cfg = MonitorConfig::from_table(table.as_ref(), &vars, &env)
         .with_context(|| format!("in {}", args.runbook.display()))?;
+    if default_missing {
+        eprintln!(
+            "golive monitor: no runbook.toml here, so the built-in thresholds apply: {}; pass a \
+             runbook to use its [monitor] table",
+            super::view::thresholds_note(&cfg)
+        );
+    }
     if let Some(r) = args.refresh {
         anyhow::ensure!(!r.is_zero(), "--refresh must be longer than zero, e.g. 5s");
         cfg.refresh = r;
@@ -207,56 +232,4 @@ pub fn human_line(snap: &Snapshot) -> String {
         parts.push(text);
     }
     parts.join(" | ")
-}
-
-async fn fullscreen_loop(
-    watch: &mut Watch,
-    args: &MonitorArgs,
-    rollback: &str,
-) -> anyhow::Result<i32> {
-    let color = !super::view::no_color();
-    use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
-    use futures_util::StreamExt;
-
-    let mut terminal = ratatui::init();
-    let mut tracker = Tracker::new(watch.config());
-    let mut state = DashboardState::default();
-    let mut events = EventStream::new();
-    let end = deadline(args);
-    let result: anyhow::Result<()> = async {
-        loop {
-            terminal.draw(|f| super::view::render_colored(f, f.area(), &state, color))?;
-            tokio::select! {
-                () = tokio::time::sleep_until(end) => return Ok(()),
-                _ = tokio::signal::ctrl_c() => return Ok(()),
-                snap = watch.next() => {
-                    if let Some(b) = tracker.observe(&snap) {
-                        state.breach = Some(format!("{b}{rollback}"));
-                    }
-                    state.apply(snap);
-                }
-                ev = events.next() => match ev {
-                    Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => match k.code {
-                        KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
-                        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Ok(()),
-                        KeyCode::Char(c) => {
-                            if let Some(a) = DashboardAction::from_key(c) {
-                                state.handle(a);
-                            }
-                        }
-                        _ => {}
-                    },
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(e.into()),
-                    None => return Ok(()),
-                },
-            }
-        }
-    }
-    .await;
-    ratatui::restore();
-    result?;
-    let verdict = tracker.verdict();
-    print_verdict(&verdict, rollback);
-    Ok(verdict.exit_code())
 }

@@ -16,17 +16,17 @@ pub enum DashboardAction {
     LongerWindow,
     /// Show the next shorter window (`[`).
     ShorterWindow,
-    /// Follow the watch's own window again (`a`): fine at first, longer later.
+    /// Follow the watch's own window again (`w`): fine at first, longer later.
     AutoWindow,
 }
 
 impl DashboardAction {
-    /// The suggested key for an action, for help lines: `[`, `]`, `a`.
+    /// The suggested key for an action, for help lines: `[`, `]`, `w`.
     pub fn from_key(key: char) -> Option<Self> {
         match key {
             ']' => Some(DashboardAction::LongerWindow),
             '[' => Some(DashboardAction::ShorterWindow),
-            'a' => Some(DashboardAction::AutoWindow),
+            'w' => Some(DashboardAction::AutoWindow),
             _ => None,
         }
     }
@@ -45,6 +45,8 @@ pub struct DashboardState {
     pub route_history: BTreeMap<(String, String), VecDeque<Option<f64>>>,
     /// A breach reported by the engine (shown as a banner with the rollback hint).
     pub breach: Option<String>,
+    /// What the title says instead of "… into the watch" (the console's live view after a watch).
+    pub phase: Option<String>,
 }
 
 fn push(q: &mut VecDeque<Option<f64>>, v: Option<f64>) {

@@ -49,15 +49,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &DashboardState) {
         return;
     };
     let window = state.window();
+    let phase = state
+        .phase
+        .clone()
+        .unwrap_or_else(|| format!("{} into the watch", fmt_secs(snap.elapsed_seconds)));
     let title = format!(
-        " dashboard · window {} ({}) · {} into the watch · [ ] window, a auto ",
+        " dashboard · window {} ({}) · {phase} · [ ] window, w auto ",
         fmt_secs(window),
         if state.chosen_window.is_some() {
             "chosen"
         } else {
             "auto"
         },
-        fmt_secs(snap.elapsed_seconds),
     );
     let panels = state.panels();
     let banner = u16::from(state.breach.is_some());
@@ -162,7 +165,25 @@ fn state_word(state: State) -> &'static str {
     }
 }
 
-fn title_of(id: &str) -> &str {
+/// The thresholds in force, one panel after another, for people: `5xx ratio warn 1.00% crit
+/// 5.00% · …` (what `golive monitor` without a runbook says it uses).
+pub fn thresholds_note(cfg: &super::MonitorConfig) -> String {
+    cfg.panels
+        .iter()
+        .map(|(id, t)| {
+            format!(
+                "{} warn {} crit {}",
+                title_of(id),
+                fmt_panel_value(id, t.warn),
+                fmt_panel_value(id, t.crit)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// A panel's name for people (`5xx ratio`).
+pub fn title_of(id: &str) -> &str {
     match id {
         "http_5xx_ratio" => "5xx ratio",
         "http_4xx_ratio" => "4xx ratio",
@@ -175,7 +196,7 @@ fn title_of(id: &str) -> &str {
 }
 
 /// A value in the panel's unit: ratios as percentages, latency in ms, counts whole.
-fn fmt_panel_value(id: &str, v: Option<f64>) -> String {
+pub fn fmt_panel_value(id: &str, v: Option<f64>) -> String {
     match v {
         None => "—".into(),
         Some(v) if id.ends_with("_ratio") => format!("{:.2}%", v * 100.0),
@@ -205,7 +226,7 @@ fn panel_table<'a>(state: &'a DashboardState, panels: &'a [Panel]) -> Table<'a> 
         let trend = state
             .history
             .get(&p.id)
-            .map(|h| sparkline(h.iter().copied()))
+            .map(|h| sparkline(h.iter().copied(), spark_scale(p)))
             .unwrap_or_default();
         Row::new(vec![
             Cell::from(title_of(&p.id).to_string()),
@@ -267,10 +288,10 @@ fn route_table<'a>(state: &'a DashboardState, p: &'a Panel, capacity: usize) -> 
         let trend = state
             .route_history
             .get(&(p.id.clone(), route.clone()))
-            .map(|h| sparkline(h.iter().copied()))
+            .map(|h| sparkline(h.iter().copied(), spark_scale(p)))
             .unwrap_or_default();
         Row::new(vec![
-            Cell::from(route.clone()),
+            Cell::from(route_name(route)),
             Cell::from(Span::styled(
                 v.map_or("NO DATA".into(), |v| format!("{:.2}%", v * 100.0)),
                 style,
@@ -291,12 +312,24 @@ fn route_table<'a>(state: &'a DashboardState, p: &'a Panel, capacity: usize) -> 
     .header(header)
 }
 
-/// Unicode blocks scaled to the largest value; a gap for no data.
-fn sparkline(values: impl Iterator<Item = Option<f64>> + Clone) -> String {
+/// The value a full sparkline bar stands for: the panel's highest threshold, so a bar's height
+/// reads the same from one refresh to the next and against the thresholds (a healthy value stays
+/// low); the largest value shown when the panel has no threshold.
+fn spark_scale(p: &Panel) -> Option<f64> {
+    [p.warn, p.crit]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > 0.0)
+        .reduce(f64::max)
+}
+
+/// Unicode blocks on a fixed scale (`scale` is a full bar; values above it are full too), or
+/// scaled to the largest value without one; a gap for no data.
+fn sparkline(values: impl Iterator<Item = Option<f64>> + Clone, scale: Option<f64>) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let values: Vec<Option<f64>> = values.collect();
     let tail = &values[values.len().saturating_sub(12)..];
-    let max = tail.iter().flatten().fold(0.0_f64, |m, v| m.max(*v));
+    let max = scale.unwrap_or_else(|| tail.iter().flatten().fold(0.0_f64, |m, v| m.max(*v)));
     tail.iter()
         .map(|v| match v {
             None => ' ',
@@ -306,6 +339,36 @@ fn sparkline(values: impl Iterator<Item = Option<f64>> + Clone) -> String {
         .collect()
 }
 
+/// A route as people read it: the exporter labels requests that matched no route `None`.
+fn route_name(route: &str) -> String {
+    if route == "None" {
+        "(unmatched)".to_string()
+    } else {
+        route.to_string()
+    }
+}
+
 fn fmt_secs(s: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(s)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_are_on_the_thresholds_scale_not_their_own() {
+        // A steady 3.9 % under a 5 % / 10 % threshold is a low bar, not a full one.
+        let steady = sparkline([Some(0.039); 4].into_iter(), Some(0.10));
+        assert_eq!(steady, "▄▄▄▄");
+        // Above the scale is a full bar; without a scale the largest value is.
+        assert_eq!(sparkline([Some(0.5)].into_iter(), Some(0.10)), "█");
+        assert_eq!(sparkline([Some(0.039)].into_iter(), None), "█");
+    }
+
+    #[test]
+    fn the_unmatched_route_has_a_name() {
+        assert_eq!(route_name("None"), "(unmatched)");
+        assert_eq!(route_name("/api/x"), "/api/x");
+    }
 }

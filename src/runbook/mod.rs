@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use model::*;
-pub use parse::{load, parse};
+pub use parse::{load, parse, unset_required_vars};
 pub use vars::Vars;
 
 /// One problem in a runbook, printed as `file:line:col: message`.

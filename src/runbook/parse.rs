@@ -65,6 +65,29 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, LoadError> {
     Err(LoadError::Invalid(found.into_iter().map(diag).collect()))
 }
 
+/// The required variables of the runbook text that `lookup` does not set, even when the rest of
+/// the runbook is invalid (`golive check` lists both at once). Empty when the TOML itself does
+/// not parse.
+pub fn unset_required_vars(
+    path: &Path,
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Vec<Diagnostic> {
+    let lines = LineIndex::new(text);
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        return Vec::new();
+    }
+    let problems = Problems::default();
+    let top = Table::new(&problems, root.get_ref(), root.span(), "the runbook".into());
+    read_vars(&top, &lines)
+        .iter()
+        .filter(|d| d.required && d.default.is_none())
+        .filter(|d| lookup(&d.name).is_none_or(|v| v.is_empty()))
+        .map(|d| super::vars::unset(path, d))
+        .collect()
+}
+
 fn read_runbook(
     top: &Table<'_>,
     path: &Path,

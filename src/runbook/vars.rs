@@ -51,20 +51,7 @@ impl Vars {
                     let v = interpolate_with(default, &values);
                     values.insert(decl.name.clone(), v);
                 }
-                (None, None) if decl.required => missing.push(Diagnostic {
-                    file: runbook.path.display().to_string(),
-                    line: decl.line,
-                    col: 1,
-                    message: format!(
-                        "required variable {} is not set; export {}=…{}",
-                        decl.name,
-                        decl.name,
-                        decl.description
-                            .as_deref()
-                            .map(|d| format!(" ({d})"))
-                            .unwrap_or_default()
-                    ),
-                }),
+                (None, None) if decl.required => missing.push(unset(&runbook.path, decl)),
                 (None, None) => {
                     values.insert(decl.name.clone(), String::new());
                 }
@@ -149,6 +136,24 @@ fn interpolate_with(text: &str, values: &BTreeMap<String, String>) -> String {
     }
     out.push_str(&text[last..]);
     out
+}
+
+/// A required variable that is not set, at its declaration.
+pub(super) fn unset(path: &std::path::Path, decl: &super::VarDecl) -> Diagnostic {
+    Diagnostic {
+        file: path.display().to_string(),
+        line: decl.line,
+        col: 1,
+        message: format!(
+            "required variable {} is not set; export {}=…{}",
+            decl.name,
+            decl.name,
+            decl.description
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ),
+    }
 }
 
 #[cfg(test)]

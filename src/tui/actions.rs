@@ -7,7 +7,7 @@ use super::app::{App, Pane, View};
 use super::keymap::Action;
 use super::state::dialog::{ConfirmDialog, Dialog, Effect};
 use super::state::output::Scroll;
-use crate::engine::events::NoticeLevel;
+use crate::engine::events::{NoticeLevel, StepState};
 
 impl App {
     pub(super) fn search_key(&mut self, key: &KeyEvent) {
@@ -103,7 +103,9 @@ impl App {
                 let from = self.search.current.unwrap_or_else(|| self.top_line());
                 self.jump_to_match(from, forward);
             }
-            Action::Procedures => {
+            Action::Rollback if self.alone.is_some() => self.rollback_alone(),
+            Action::Dashboard if self.alone.is_some() => {}
+            Action::Rollback => {
                 if self.checklist.procedures.is_empty() {
                     self.run.message = Some((
                         NoticeLevel::Warn,
@@ -137,6 +139,14 @@ impl App {
                 }
             }
             Action::DismissNotices => self.run.notices.clear(),
+            // Dialog actions: their dialogs read them.
+            Action::Pick(_)
+            | Action::Retry
+            | Action::Skip
+            | Action::Abort
+            | Action::Yes
+            | Action::No
+            | Action::Back => {}
             Action::Help => self.ui.help = true,
             Action::Quit => self.quit(),
         }
@@ -154,28 +164,68 @@ impl App {
     }
 
     fn quit(&mut self) {
-        if self.ui.quitting || !self.run.is_live() {
+        if self.ui.quitting || !self.run.is_live() || self.alone.is_some() {
             self.ui.exit = true;
             return;
         }
-        let running = self
-            .checklist
-            .running()
-            .and_then(|i| self.checklist.steps.get(i))
-            .map(|s| {
-                format!(
-                    "“{}” is running: its whole process group is stopped.",
-                    s.info.title
-                )
-            });
-        let mut lines: Vec<String> = running.into_iter().collect();
-        lines.push("The run ends as interrupted; `golive run --resume` continues it.".to_string());
         self.dialog = Some(Dialog::Confirm(ConfirmDialog {
             title: "Stop the run and quit?".to_string(),
-            lines,
+            lines: self.what_is_at_stake(),
             danger: true,
             effect: Effect::Stop,
             back: None,
+            scroll: 0,
         }));
+    }
+
+    /// What quitting now leaves behind, and the way back.
+    fn what_is_at_stake(&self) -> Vec<String> {
+        let steps = &self.checklist.steps;
+        let mut lines = Vec::new();
+        if let Some(s) = self.checklist.running().and_then(|i| steps.get(i)) {
+            lines.push(format!(
+                "“{}” is running: its whole process group is stopped.",
+                s.info.title
+            ));
+            if s.info.kind == "monitor" {
+                lines.push("The watch stops: nothing watches the dashboard after this.".into());
+            }
+        }
+        let rolled_back = steps
+            .iter()
+            .any(|s| s.info.procedure.is_some() && s.state == StepState::Passed);
+        let flags: Vec<&str> = steps
+            .iter()
+            .filter(|s| {
+                s.info.procedure.is_none() && s.info.kind == "flags" && s.state == StepState::Passed
+            })
+            .map(|s| s.info.title.as_str())
+            .collect();
+        if !flags.is_empty() && !rolled_back {
+            lines.push(format!(
+                "Feature flags stay ON (set by “{}”): roll back first ({}) if they should not.",
+                flags.join("”, “"),
+                self.keymap.key(Action::Rollback)
+            ));
+        }
+        let done = steps
+            .iter()
+            .filter(|s| s.info.procedure.is_none() && s.state == StepState::Passed)
+            .count();
+        let main = steps.iter().filter(|s| s.info.procedure.is_none()).count();
+        lines.push(format!("{done} of {main} steps have passed."));
+        if self.ui.rehearsal {
+            lines.push(
+                "This is a rehearsal: the sandbox goes away with the run, so there is nothing \
+                 to resume; `golive rehearse` starts over."
+                    .into(),
+            );
+        } else {
+            lines.push(format!(
+                "The run ends as interrupted; `golive run --resume` continues it (journal in {}).",
+                self.run.run_dir.display()
+            ));
+        }
+        lines
     }
 }

@@ -61,6 +61,8 @@ pub struct Ui {
     pub quitting: bool,
     /// Leave the event loop.
     pub exit: bool,
+    /// The run is a rehearsal (its sandbox goes away with it).
+    pub rehearsal: bool,
     /// Spinner frame.
     pub spinner: usize,
 }
@@ -92,6 +94,11 @@ pub struct App {
     pub ui: Ui,
     output_cap: usize,
     outbox: Vec<Command>,
+    pub(super) live: Option<crate::monitor::config::MonitorConfig>,
+    /// `golive monitor`: the dashboard alone, what it watches (no run, no engine).
+    pub alone: Option<super::monitor::Watching>,
+    /// `golive monitor`: follows the live snapshots for a breach.
+    pub(super) tracker: Option<crate::monitor::verdict::Tracker>,
 }
 
 impl App {
@@ -110,10 +117,14 @@ impl App {
             dashboard: Dashboard::default(),
             ui: Ui {
                 size: Rect::new(0, 0, width, height),
+                rehearsal: options.rehearsal,
                 ..Ui::default()
             },
             output_cap: options.output_cap,
             outbox: Vec::new(),
+            live: options.live.clone(),
+            alone: None,
+            tracker: None,
         }
     }
 
@@ -135,7 +146,7 @@ impl App {
     /// Advance clocks and the spinner (ten frames a second); returns whether the screen changed.
     pub fn tick(&mut self, now: Instant) -> bool {
         self.checklist.tick(now);
-        let clock = self.run.tick(now);
+        let clock = self.run.tick(now) | self.dashboard.tick(now);
         let before = self.ui.spinner;
         if self.checklist.running().is_some() {
             let ms = self.run.elapsed.as_millis() / 100;
@@ -161,11 +172,17 @@ impl App {
                 detail,
             } => {
                 match state {
-                    StepState::Failed => self.dashboard.step_failed(step, detail.as_deref()),
-                    StepState::Passed
-                        if self.dashboard.step == Some(step) && self.ui.view == View::Dashboard =>
-                    {
-                        self.ui.view = View::Checklist;
+                    StepState::Running => self.dashboard.step_running(step),
+                    StepState::Failed => {
+                        self.dashboard
+                            .step_ended(step, true, detail.as_deref(), now);
+                    }
+                    StepState::Passed if self.dashboard.step == Some(step) => {
+                        self.dashboard
+                            .step_ended(step, false, detail.as_deref(), now);
+                        if self.ui.view == View::Dashboard {
+                            self.ui.view = View::Checklist;
+                        }
                     }
                     _ => {}
                 }
@@ -183,12 +200,30 @@ impl App {
                     self.ui.view = View::Dashboard;
                 }
             }
-            EngineEvent::Finished { outcome, message } => self.finish(outcome, message),
+            EngineEvent::Finished { outcome, message } => {
+                if outcome == Outcome::RolledBack {
+                    let what = message.split(':').next().unwrap_or(&message);
+                    self.dashboard.rolled_back(what, now);
+                }
+                self.finish(outcome, message);
+            }
         }
         if self.checklist.selected != selected {
             self.scroll = Scroll::Follow;
             self.search.current = None;
         }
+    }
+
+    /// The `[monitor]` configuration to poll with when the dashboard should stay live on its
+    /// own (the watch has ended); `None` otherwise.
+    pub fn live_watch(&self) -> Option<&crate::monitor::config::MonitorConfig> {
+        self.live.as_ref().filter(|_| self.dashboard.wants_live())
+    }
+
+    /// A snapshot from the console's own poller (after a watch, or `golive monitor`).
+    pub fn live_snapshot(&mut self, snapshot: crate::monitor::snapshot::Snapshot) {
+        self.observe_alone(&snapshot);
+        self.dashboard.live_snapshot(snapshot);
     }
 
     /// The engine's channel closed.
@@ -229,6 +264,10 @@ impl App {
         };
         self.run.message = Some((level, message.clone()));
         self.run.finished = Some((outcome, message));
+        // The header says how the run ended: a notice that a procedure is running is over.
+        self.run
+            .notices
+            .retain(|(_, text)| !text.starts_with("running procedure "));
         self.question = None;
         if !matches!(self.dialog, Some(Dialog::Procedures(_)) | None) {
             self.dialog = None;
@@ -256,7 +295,7 @@ impl App {
 
     pub(super) fn question_dialog(&self, question: &Question) -> Dialog {
         let step = question.step.and_then(|i| self.checklist.steps.get(i));
-        Dialog::Question(QuestionDialog {
+        let mut dialog = QuestionDialog {
             question: question.clone(),
             step_title: step.map(|s| s.info.title.clone()),
             target: step.and_then(|s| s.info.target.clone()),
@@ -268,7 +307,11 @@ impl App {
                 .collect(),
             typed: String::new(),
             choice: 0,
-        })
+            breach: step.is_some_and(|s| s.info.kind == "monitor"),
+            scroll: 0,
+        };
+        dialog.choice = dialog.default_choice();
+        Dialog::Question(dialog)
     }
 
     pub(super) fn procedure_picker(&self) -> ProcedurePicker {
@@ -314,6 +357,7 @@ impl App {
         ProcedurePicker {
             entries,
             selected: 0,
+            scroll: 0,
         }
     }
 
@@ -331,7 +375,7 @@ impl App {
         if ctrl_c {
             self.perform(Action::Quit);
         } else if let Some(dialog) = self.dialog.as_mut() {
-            let reaction = dialog.on_key(&key);
+            let reaction = dialog.on_key(&key, &self.keymap);
             self.react(reaction);
         } else if self.search.input.is_some() {
             self.search_key(&key);
@@ -352,6 +396,7 @@ impl App {
                 ));
             }
             Reaction::Open(dialog) => self.dialog = Some(dialog),
+            Reaction::Help => self.ui.help = true,
             Reaction::Do(effect) => {
                 self.dialog = None;
                 self.run_effect(effect);

@@ -13,6 +13,8 @@ use super::App;
 use super::app::View;
 use super::event_loop::drive;
 use super::state::dialog::Dialog;
+use insta::assert_snapshot;
+
 use super::test_fixtures::*;
 use crate::engine::events::{
     Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, StepState,
@@ -234,6 +236,38 @@ fn failure_choices_are_confirmed_before_they_are_sent() {
     );
 }
 
+/// After a breach, `r` and Enter both lead to the recommended rollback, never to a retry of the
+/// watch with the flags still on; retry is `t`, as everywhere.
+#[test]
+fn after_a_breach_r_and_enter_roll_back_and_t_retries() {
+    let mut app = started(None, 100, 30);
+    running(&mut app);
+    let rollback = Answer::Decide(Decision::Rollback("fast".into()));
+    apply(&mut app, vec![breach_question(9)]);
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(9, rollback.clone())]);
+
+    apply(&mut app, vec![breach_question(10)]);
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(10, rollback.clone())]);
+
+    // Not a breach (the snapshot failed): `r` is still rollback; Enter defaults to retry.
+    apply(&mut app, vec![failure_question(11)]);
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(app.take_commands(), vec![answer(11, rollback)]);
+
+    apply(&mut app, vec![failure_question(12)]);
+    app.on_key(key(KeyCode::Char('t')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.take_commands(),
+        vec![answer(12, Answer::Decide(Decision::Retry))]
+    );
+}
+
 #[test]
 fn rollback_is_one_key_away_and_confirmed() {
     let mut app = started(None, 100, 30);
@@ -389,7 +423,7 @@ fn window_keys_change_the_dashboard_window_and_a_breach_is_its_banner() {
     app.on_key(key(KeyCode::Char('[')));
     assert_eq!(app.dashboard.state.window(), 60);
     app.on_key(key(KeyCode::Char(']')));
-    app.on_key(key(KeyCode::Char('a')));
+    app.on_key(key(KeyCode::Char('w')));
     assert_eq!(app.dashboard.state.chosen_window, None);
     apply(
         &mut app,
@@ -400,11 +434,79 @@ fn window_keys_change_the_dashboard_window_and_a_breach_is_its_banner() {
             Some("http_5xx_ratio critical for 3 refreshes"),
         )],
     );
-    assert_eq!(
-        app.dashboard.state.breach.as_deref(),
-        Some("http_5xx_ratio critical for 3 refreshes")
-    );
+    let verdict = app.dashboard.verdict.as_ref().expect("the watch's verdict");
+    assert!(verdict.failed);
+    assert_eq!(verdict.text, "http_5xx_ratio critical for 3 refreshes");
     assert_eq!(app.ui.view, View::Dashboard, "a breach stays on screen");
+}
+
+fn typed_snapshot(five_xx: f64) -> crate::monitor::snapshot::Snapshot {
+    let EngineEvent::Monitor { mut snapshot, .. } = monitor_snapshot(30) else {
+        unreachable!("monitor_snapshot is a snapshot")
+    };
+    snapshot["panels"][0]["value"] = serde_json::json!(five_xx);
+    snapshot["panels"][0]["state"] = serde_json::json!(if five_xx >= 0.05 { "crit" } else { "ok" });
+    serde_json::from_value(snapshot).expect("a snapshot")
+}
+
+/// After a breach the dashboard stays live: the verdict is frozen as it was, the console's own
+/// snapshots keep moving the numbers, and after the rollback it says what changed and where the
+/// breaching panel is going; a retry of the watch hands the dashboard back to the watch.
+#[test]
+fn after_a_breach_the_dashboard_stays_live_and_says_what_changed() {
+    let mut app = started(None, 100, 30);
+    let t0 = std::time::Instant::now();
+    apply(&mut app, vec![state(4, StepState::Running, None, None)]);
+    app.apply(
+        EngineEvent::Monitor {
+            step: 4,
+            snapshot: serde_json::to_value(typed_snapshot(0.107)).expect("json"),
+        },
+        t0,
+    );
+    assert!(
+        !app.dashboard.wants_live(),
+        "the watch feeds it while it runs"
+    );
+    app.apply(
+        state(
+            4,
+            StepState::Failed,
+            Some(20_000),
+            Some("5xx ratio is 10.70% (crit 5.00%)"),
+        ),
+        t0,
+    );
+    assert!(
+        app.dashboard.wants_live(),
+        "the console polls once the watch ended"
+    );
+    for v in [0.08, 0.04, 0.01, 0.002] {
+        app.live_snapshot(typed_snapshot(v));
+    }
+    let panel = &app.dashboard.state.panels()[0];
+    assert_eq!(panel.value, Some(0.002), "the numbers move after the watch");
+    app.apply(
+        EngineEvent::Finished {
+            outcome: Outcome::RolledBack,
+            message: "rollback `fast` completed: Fast rollback: feature flags off".into(),
+        },
+        t0 + std::time::Duration::from_secs(5),
+    );
+    app.tick(t0 + std::time::Duration::from_secs(47));
+    let live = app.dashboard.live_line().expect("a live line");
+    assert!(
+        live.contains("rollback `fast` completed 0:42 ago"),
+        "{live}"
+    );
+    assert!(live.contains("5xx ratio 0.20% and falling"), "{live}");
+    let verdict = app.dashboard.verdict_line().expect("the verdict");
+    assert!(verdict.contains("FAILED: 5xx ratio is 10.70%"), "{verdict}");
+    app.ui.view = View::Dashboard;
+    assert_snapshot!(draw(&app).backend());
+
+    apply(&mut app, vec![state(4, StepState::Running, None, None)]);
+    assert!(!app.dashboard.wants_live() && app.dashboard.verdict.is_none());
 }
 
 #[test]
@@ -557,4 +659,39 @@ fn an_inconclusive_watch_asks_to_accept_it_and_y_accepts_n_declines() {
     );
     app.on_key(key(KeyCode::Char('y')));
     assert_eq!(app.take_commands(), vec![answer(6, Answer::Refuse)]);
+}
+
+/// `golive monitor` full screen: the console's own app, alone: a header saying what it watches,
+/// a breach as its line with the way to roll back, `r` saying how, `q` leaving at once.
+#[test]
+fn the_dashboard_alone_says_what_it_watches_and_a_breach() {
+    let mut app = App::new(&options(true), 100, 30);
+    let cfg = crate::monitor::config::MonitorConfig::from_table(
+        None,
+        &crate::runbook::Vars::default(),
+        &|_| None,
+    )
+    .expect("built-in configuration");
+    let watching = super::monitor::Watching {
+        source: "runbook.toml".into(),
+        notes: vec!["traffic: scraping http://127.0.0.1:8080/metrics".into()],
+        rollback: Some("golive run runbook.toml --procedure fast".into()),
+    };
+    app.watch_alone(cfg, watching, std::time::Instant::now());
+    assert!(app.live_watch().is_some(), "it polls from the start");
+    for _ in 0..6 {
+        app.live_snapshot(typed_snapshot(0.107));
+    }
+    let verdict = app.dashboard.verdict_line().expect("the breach");
+    assert!(verdict.starts_with("BREACH"), "{verdict}");
+    assert!(
+        verdict.contains("golive run runbook.toml --procedure fast"),
+        "{verdict}"
+    );
+    app.on_key(key(KeyCode::Char('r')));
+    let said = app.run.message.clone().expect("how to roll back").1;
+    assert!(said.contains("--procedure fast"), "{said}");
+    assert_snapshot!(draw(&app).backend());
+    app.on_key(key(KeyCode::Char('q')));
+    assert!(app.should_exit(), "nothing to stop: q leaves");
 }

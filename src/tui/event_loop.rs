@@ -20,6 +20,8 @@ use tokio::time::{MissedTickBehavior, interval};
 
 use super::{App, TuiOptions, terminal, view};
 use crate::engine::events::{Command, EngineEvent};
+use crate::monitor::snapshot::Snapshot;
+use crate::monitor::watch::Watch;
 
 /// How much output (in bytes) one turn of the loop applies at most before it looks at the keys
 /// again: about a millisecond of work, so a key waits for that, not for the whole queue.
@@ -65,18 +67,40 @@ fn apply_queued(
 /// operator quits (after stopping the run), or until SIGTERM, SIGHUP or `options.cancel` (which
 /// interrupt a live run). The terminal is restored in every case, including a panic.
 pub async fn run(
-    mut events: mpsc::Receiver<EngineEvent>,
+    events: mpsc::Receiver<EngineEvent>,
     commands: mpsc::UnboundedSender<Command>,
     options: TuiOptions,
 ) -> anyhow::Result<()> {
+    let make = |w, h| App::new(&options, w, h);
+    run_app(make, events, &commands, &options, None).await?;
+    Ok(())
+}
+
+/// The console's one way to own the terminal, for a run and for `golive monitor` alike: the
+/// terminal guard, SIGTERM, SIGHUP, `options.cancel` and an optional deadline, then [`drive`]
+/// over the app `make` builds for the terminal's size; returns the app as it ended.
+pub(super) async fn run_app(
+    make: impl FnOnce(u16, u16) -> App,
+    mut events: mpsc::Receiver<EngineEvent>,
+    commands: &mpsc::UnboundedSender<Command>,
+    options: &TuiOptions,
+    deadline: Option<tokio::time::Instant>,
+) -> anyhow::Result<App> {
     let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot watch for SIGHUP")?;
     let cancel = options.cancel.clone();
     let shutdown = async move {
+        let until = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = term.recv() => "SIGTERM",
             _ = hup.recv() => "SIGHUP",
             () = cancel.cancelled() => "cancelled",
+            () = until => "the end of --for",
         }
     };
     let mut guard = terminal::enter()
@@ -85,19 +109,19 @@ pub async fn run(
         .terminal
         .size()
         .context("cannot read the terminal's size")?;
-    let mut app = App::new(&options, size.width, size.height);
+    let mut app = make(size.width, size.height);
     let result = drive(
         &mut guard.terminal,
         &mut app,
         EventStream::new(),
         &mut events,
-        &commands,
+        commands,
         shutdown,
         options.tick_rate,
     )
     .await;
     drop(guard);
-    result
+    result.map(|()| app)
 }
 
 fn send(app: &mut App, commands: &mpsc::UnboundedSender<Command>) {
@@ -130,7 +154,18 @@ where
     let mut engine_open = true;
     let mut draw_now = true;
     let mut changed = false;
+    let mut live: Option<Watch> = None;
     loop {
+        // After a watch the console polls on its own, so the dashboard stays live through the
+        // failure dialog, a rollback and diagnostics, until the operator leaves.
+        match (app.live_watch(), live.is_some()) {
+            (Some(cfg), false) => match Watch::start(cfg.clone()) {
+                Ok(watch) => live = Some(watch),
+                Err(e) => tracing::warn!(error = %e, "cannot keep the dashboard live"),
+            },
+            (None, true) => live = None,
+            _ => {}
+        }
         if draw_now {
             terminal
                 .draw(|frame| view::draw(frame, app))
@@ -173,10 +208,22 @@ where
                 draw_now = app.tick(Instant::now()) || changed;
                 changed = false;
             }
+            snapshot = next_live(&mut live), if live.is_some() => {
+                app.live_snapshot(snapshot);
+                changed = true;
+            }
             first = events.recv(), if engine_open => {
                 engine_open = apply_queued(app, events, first);
                 changed = true;
             }
         }
+    }
+}
+
+/// The live poller's next snapshot (never, without one).
+async fn next_live(live: &mut Option<Watch>) -> Snapshot {
+    match live {
+        Some(watch) => watch.next().await,
+        None => std::future::pending().await,
     }
 }

@@ -12,6 +12,7 @@ pub mod app;
 pub mod dashboard;
 pub mod event_loop;
 pub mod keymap;
+pub mod monitor;
 pub mod state;
 pub mod terminal;
 pub mod theme;
@@ -38,6 +39,11 @@ pub struct TuiOptions {
     pub output_cap: usize,
     /// Cancelling it stops the console (interrupting a live run).
     pub cancel: CancellationToken,
+    /// The run is a rehearsal: its sandbox goes away with it, so there is nothing to resume.
+    pub rehearsal: bool,
+    /// The runbook's `[monitor]` configuration: after a watch ends, the console keeps polling
+    /// with it so the dashboard stays live through failures, rollbacks and diagnostics.
+    pub live: Option<crate::monitor::config::MonitorConfig>,
 }
 
 impl Default for TuiOptions {
@@ -50,6 +56,8 @@ impl Default for TuiOptions {
             keymap: Keymap::default(),
             output_cap: state::output::DEFAULT_CAP,
             cancel: CancellationToken::new(),
+            rehearsal: false,
+            live: None,
         }
     }
 }
@@ -63,6 +71,8 @@ impl TuiOptions {
 
 #[cfg(test)]
 mod app_tests;
+#[cfg(test)]
+mod dialog_view_tests;
 #[cfg(test)]
 mod test_fixtures;
 #[cfg(test)]

@@ -159,6 +159,26 @@ pub fn destructive_question(id: u64) -> EngineEvent {
     }
 }
 
+/// The destructive question with a long SQL preview: 60 statements, one line far wider than any
+/// terminal.
+pub fn long_sql_question(id: u64) -> EngineEvent {
+    let mut detail = String::from("BEGIN;\n");
+    for n in 0..60 {
+        detail.push_str(&format!(
+            "ALTER TABLE t{n} ENABLE ROW LEVEL SECURITY; -- table {n} of 60\n"
+        ));
+    }
+    detail.push_str(&format!(
+        "-- {}\nCOMMIT;",
+        "a very long comment ".repeat(20)
+    ));
+    let EngineEvent::Ask { mut question } = destructive_question(id) else {
+        unreachable!("destructive_question is a question")
+    };
+    question.detail = detail;
+    EngineEvent::Ask { question }
+}
+
 pub fn gate_question(id: u64) -> EngineEvent {
     EngineEvent::Ask {
         question: Question {
@@ -183,6 +203,23 @@ pub fn failure_question(id: u64) -> EngineEvent {
             },
             prompt: "`snapshot` failed. What now?".to_string(),
             detail: "pg_dump: error: connection refused".to_string(),
+            expect_typed: None,
+        },
+    }
+}
+
+/// The watch (step 4) failed on a breach.
+pub fn breach_question(id: u64) -> EngineEvent {
+    EngineEvent::Ask {
+        question: Question {
+            id,
+            step: Some(4),
+            kind: QuestionKind::Failure {
+                error: "5xx rate is 10.70 % (crit 5 %) for 3 refreshes in a row".to_string(),
+                rollbacks: vec!["fast".to_string()],
+            },
+            prompt: "`watch` failed: retry, skip, abort or roll back?".to_string(),
+            detail: "5xx rate is 10.70 % (crit 5 %) for 3 refreshes in a row".to_string(),
             expect_typed: None,
         },
     }

@@ -16,8 +16,9 @@ mod locks;
 mod verdict;
 
 use super::RunArgs;
-use super::commands::{ExitCode, run_observed};
+use super::commands::{ExitCode, farewell, run_observed};
 use crate::engine::RunMode;
+use crate::engine::events::Outcome;
 use crate::logging::LogSink;
 use crate::sandbox::{Sandbox, SandboxOptions, Scenario};
 
@@ -141,6 +142,7 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
         false,
     ));
     let oracle = sandbox.oracle().clone();
+    let json = args.run.json;
     let sampler = locks::start(&sandbox).await;
     let runbook = args.run.runbook.clone();
     let end = run_observed(
@@ -154,13 +156,22 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
     .await;
     locks::finish(sampler, &runbook).await;
     let mut code = end.code;
-    if let Some(run_dir) = &end.run_dir {
+    if let (Some(run_dir), Some(outcome)) = (&end.run_dir, end.outcome) {
         // The state the run left serves on: judge it too.
         tokio::time::sleep(verdict::SETTLE).await;
         let wrong = verdict::judge(&oracle, run_dir, std::time::SystemTime::UNIX_EPOCH);
         eprintln!("{}", verdict::summary(oracle.checked(), &wrong));
-        if !wrong.is_empty() {
+        let outcome = if wrong.is_empty() {
+            outcome
+        } else {
             code = code.max(1);
+            Outcome::Failed
+        };
+        let words = farewell(outcome, run_dir, RunMode::Rehearse);
+        if json {
+            eprint!("{words}");
+        } else {
+            print!("{words}");
         }
     }
     if args.drill && code == 0 {

@@ -68,6 +68,23 @@ impl Runner {
                             interrupt = Some(Reply::Interrupt);
                             cancel.cancel();
                         }
+                        // A diagnostic does not stop the step: it runs when the step ends.
+                        Some(Command::StartProcedure(p))
+                            if self.runbook.diagnostics.iter().any(|d| d.id == p) =>
+                        {
+                            let text = format!(
+                                "diagnostic `{p}` runs when `{}` ends (it does not stop it)",
+                                planned.qualified
+                            );
+                            self.queued_diagnostics.push(p);
+                            let _ = self
+                                .events
+                                .send(crate::engine::events::EngineEvent::Notice {
+                                    level: crate::engine::events::NoticeLevel::Info,
+                                    text,
+                                })
+                                .await;
+                        }
                         Some(Command::StartProcedure(p)) => {
                             interrupt = Some(Reply::Procedure(p));
                             cancel.cancel();

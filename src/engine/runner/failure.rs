@@ -13,7 +13,10 @@ impl Runner {
         error: String,
         main: bool,
     ) -> Result<bool, SeqEnd> {
-        let rollbacks: Vec<String> = if main {
+        // A rollback undoes a change: none is offered before anything changed the system (a
+        // failed snapshot right after the preflight has nothing to restore, and no snapshot to
+        // restore from).
+        let rollbacks: Vec<String> = if main && self.something_changed(idx) {
             self.runbook
                 .rollbacks
                 .iter()
@@ -79,5 +82,22 @@ impl Runner {
             )),
             Decision::Rollback(p) => Err(SeqEnd::Procedure(p)),
         }
+    }
+}
+
+impl Runner {
+    /// Whether a main-sequence step that changes the system (destructive, or feature flags) has
+    /// passed in this run, or the failed step `idx` is one and may have partly run.
+    fn something_changed(&self, idx: StepIdx) -> bool {
+        let changes = |i: usize| {
+            let step = &self.planned[i].step;
+            step.destructive || matches!(step.kind, crate::runbook::StepKind::Flags(_))
+        };
+        changes(idx)
+            || (0..self.planned.len()).any(|i| {
+                self.planned[i].info.procedure.is_none()
+                    && self.states[i] == StepState::Passed
+                    && changes(i)
+            })
     }
 }

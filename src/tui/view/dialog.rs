@@ -1,4 +1,8 @@
 //! Dialogs drawn over the screen: the engine's questions, confirmations, the procedure picker.
+//!
+//! Every dialog has a body that scrolls (PgUp/PgDn) and a fixed part under it that is always on
+//! screen, from 80x24 up: the typed-input line, a failure's choices, and the key line, which is
+//! drawn from the same keymap the dialog's handler reads. Long lines wrap; nothing is typed blind.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -7,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use crate::engine::events::QuestionKind;
+use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::state::dialog::{ConfirmDialog, Dialog, ProcedurePicker, QuestionDialog};
 use crate::tui::theme::Theme;
 
@@ -51,85 +56,115 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     out
 }
 
-fn boxed(frame: &mut Frame, area: Rect, title: Line<'_>, border: Style, lines: Vec<Line<'_>>) {
-    let width = dialog_width(area);
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let popup = centered(area, width, height.min(area.height.saturating_sub(2)));
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Double)
-        .border_style(border)
-        .title(title);
-    frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+/// `text` wrapped to `width`, every line in `style`, with `indent` before each.
+fn para(text: &str, width: usize, indent: &str, style: Style) -> Vec<Line<'static>> {
+    wrap(text, width.saturating_sub(indent.len()).max(1))
+        .into_iter()
+        .map(|l| Line::from(Span::styled(format!("{indent}{l}"), style)))
+        .collect()
 }
 
-/// Lines of `text`, indented and wrapped to `width`, at most `max` of them (then a count of the
-/// rest).
-fn excerpt(text: &str, width: usize, max: usize, theme: Theme) -> Vec<Line<'static>> {
-    let all = wrap(text, width.saturating_sub(2));
-    let mut lines: Vec<Line> = all
-        .iter()
-        .take(max)
-        .map(|l| Line::from(format!("  {l}")))
-        .collect();
-    if all.len() > max {
-        lines.push(Line::from(Span::styled(
-            format!("  … {} more lines (see `golive plan`)", all.len() - max),
-            theme.dim(),
-        )));
+/// Key hints packed into as many lines of `width` as they need (never cut).
+pub fn key_lines(hints: &[(String, &str)], width: usize, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut spans: Vec<Span> = Vec::new();
+    let mut used = 0;
+    for (key, what) in hints {
+        let len = key.chars().count() + what.chars().count() + 3;
+        if used > 0 && used + len > width {
+            lines.push(Line::from(std::mem::take(&mut spans)));
+            used = 0;
+        }
+        spans.push(Span::styled(key.clone(), theme.key()));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+        used += len;
+    }
+    if !spans.is_empty() {
+        lines.push(Line::from(spans));
     }
     lines
 }
 
-fn question(frame: &mut Frame, area: Rect, q: &QuestionDialog, theme: Theme) {
-    let room = usize::from(area.height.saturating_sub(12)).max(3);
+/// A dialog's content: a body that scrolls and a part under it that always shows.
+struct Content {
+    title: String,
+    border: Style,
+    body: Vec<Line<'static>>,
+    fixed: Vec<Line<'static>>,
+    scroll: usize,
+}
+
+/// Draw `content` centred in `area`. When the body does not fit, its last row says which lines
+/// show and how to scroll.
+fn boxed(frame: &mut Frame, area: Rect, content: Content, keymap: &Keymap, theme: Theme) {
+    let width = dialog_width(area);
+    let max_height = usize::from(area.height);
+    let wanted = content.body.len() + content.fixed.len() + 2;
+    let height = wanted.min(max_height);
+    let rows = height.saturating_sub(2 + content.fixed.len());
+    let total = content.body.len();
+    let mut lines: Vec<Line> = if total <= rows {
+        content.body
+    } else {
+        let shown = rows.saturating_sub(1);
+        let top = content.scroll.min(total - shown);
+        let mut lines: Vec<Line> = content.body.into_iter().skip(top).take(shown).collect();
+        if rows > 0 {
+            let more = format!(
+                "  lines {}–{} of {total} · {} scrolls",
+                top + 1,
+                top + shown,
+                keymap.hint(Context::Confirm, Action::PageUp).0
+            );
+            lines.push(Line::from(Span::styled(more, theme.dim())));
+        }
+        lines
+    };
+    lines.extend(content.fixed);
+    let popup = centered(area, width, u16::try_from(height).unwrap_or(u16::MAX));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(content.border)
+        .title(Line::from(content.title));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+fn question(
+    q: &QuestionDialog,
+    width: usize,
+    keymap: &Keymap,
+    hints: &[(String, &str)],
+    theme: Theme,
+) -> Content {
     let subject = q.step_title.as_deref().unwrap_or("the run");
-    let width = text_width(area);
-    let mut lines: Vec<Line> = wrap(&q.question.prompt, width)
-        .into_iter()
-        .map(|l| Line::from(Span::styled(l, theme.strong())))
-        .collect();
+    let mut body = para(&q.question.prompt, width, "", theme.strong());
     if let Some(target) = &q.target {
-        lines.push(Line::from(vec![
-            Span::styled("target: ", theme.dim()),
-            Span::styled(target.as_str(), theme.danger()),
-        ]));
+        body.extend(para(
+            &format!("target: {target}"),
+            width,
+            "",
+            theme.danger(),
+        ));
     }
+    let mut fixed = Vec::new();
     let (title, border) = match &q.question.kind {
         QuestionKind::Destructive => {
-            lines.push(Line::from(Span::styled("what will run:", theme.dim())));
-            lines.extend(excerpt(&q.question.detail, width, room, theme));
-            lines.push(Line::default());
+            body.push(Line::from(Span::styled("what will run:", theme.dim())));
+            body.extend(para(&q.question.detail, width, "  ", theme.text()));
             if let Some(expect) = &q.question.expect_typed {
-                lines.push(Line::from(vec![
+                fixed.push(Line::from(vec![
                     Span::raw("Type "),
                     Span::styled(format!("“{expect}”"), theme.strong()),
-                    Span::raw(" and Enter to run it · "),
-                    Span::styled("ctrl-n", theme.key()),
-                    Span::raw(" refuses (journaled)"),
+                    Span::raw(" to run it (refusing is journaled)"),
                 ]));
-                lines.push(Line::from(vec![
-                    Span::styled("> ", theme.key()),
-                    Span::styled(q.typed.as_str(), theme.strong()),
-                    Span::styled("█", theme.key()),
-                ]));
-            } else {
-                lines.push(Line::from("y runs it · n refuses (journaled)"));
+                fixed.extend(para(&format!("> {}█", q.typed), width, "", theme.strong()));
             }
             (format!(" DESTRUCTIVE: {subject} "), theme.danger())
         }
         QuestionKind::Gate | QuestionKind::RerunInterrupted => {
-            lines.extend(excerpt(&q.question.detail, width, room, theme));
-            lines.push(Line::default());
-            lines.push(Line::from(vec![
-                Span::styled("y", theme.key()),
-                Span::raw(" confirm · "),
-                Span::styled("n", theme.key()),
-                Span::raw(" refuse (stops the run) · "),
-                Span::styled("Esc", theme.key()),
-                Span::raw(" put away"),
-            ]));
+            body.extend(para(&q.question.detail, width, "  ", theme.text()));
             let title = if q.question.kind == QuestionKind::Gate {
                 format!(" Gate: {subject} ")
             } else {
@@ -138,138 +173,133 @@ fn question(frame: &mut Frame, area: Rect, q: &QuestionDialog, theme: Theme) {
             (title, theme.warn())
         }
         QuestionKind::Inconclusive { .. } => {
-            lines.extend(excerpt(&q.question.detail, width, room, theme));
-            lines.push(Line::default());
-            lines.push(Line::from(vec![
-                Span::styled("y", theme.key()),
-                Span::raw(" accept as passed (journaled) · "),
-                Span::styled("n", theme.key()),
-                Span::raw(" decline: retry, skip or roll back · "),
-                Span::styled("Esc", theme.key()),
-                Span::raw(" put away"),
-            ]));
+            body.extend(para(&q.question.detail, width, "  ", theme.text()));
+            body.extend(para(
+                "y: accept as passed (journaled) · n: decline: the step fails, then retry, skip or roll back",
+                width,
+                "",
+                theme.dim(),
+            ));
             (format!(" Watch inconclusive: {subject} "), theme.warn())
         }
         QuestionKind::Failure { error, .. } => {
-            lines.push(Line::from(Span::styled(
-                format!("error: {error}"),
-                theme.danger(),
-            )));
-            lines.extend(excerpt(
-                &q.question.detail,
-                width,
-                room.saturating_sub(4),
-                theme,
-            ));
-            lines.push(Line::default());
-            for (i, (_, what)) in q.choices().into_iter().enumerate() {
-                let key = match i {
-                    0 => "r".to_string(),
-                    1 => "s".to_string(),
-                    2 => "a".to_string(),
-                    n => (n - 2).to_string(),
-                };
+            body.extend(para(&format!("error: {error}"), width, "", theme.danger()));
+            if q.question.detail != *error {
+                body.extend(para(&q.question.detail, width, "  ", theme.text()));
+            }
+            for (i, (_, what, action)) in q.choices().into_iter().enumerate() {
+                let key = keymap.key_in(Context::Failure, action);
                 let style = if i == q.choice {
                     theme.selected()
                 } else {
                     theme.text()
                 };
-                lines.push(Line::from(vec![
-                    Span::styled(format!(" {key} "), theme.key()),
-                    Span::styled(what, style),
-                ]));
+                let mut lines = para(&what, width.saturating_sub(5), "", style);
+                for (n, line) in lines.iter_mut().enumerate() {
+                    // The highlighted choice is marked in words too (NO_COLOR, screen readers).
+                    let mark = if i == q.choice { '▸' } else { ' ' };
+                    let lead = if n == 0 {
+                        format!("{mark}{key:<3}")
+                    } else {
+                        "    ".to_string()
+                    };
+                    line.spans.insert(0, Span::styled(lead, theme.key()));
+                }
+                fixed.extend(lines);
             }
             (format!(" Failed: {subject} "), theme.danger())
         }
     };
-    boxed(frame, area, Line::from(title), border, lines);
+    fixed.extend(key_lines(hints, width, theme));
+    Content {
+        title,
+        border,
+        body,
+        fixed,
+        scroll: q.scroll,
+    }
 }
 
-fn confirm(frame: &mut Frame, area: Rect, c: &ConfirmDialog, theme: Theme) {
-    let room = usize::from(area.height.saturating_sub(8)).max(3);
-    let mut lines: Vec<Line> = c
+fn confirm(c: &ConfirmDialog, width: usize, hints: &[(String, &str)], theme: Theme) -> Content {
+    let body = c
         .lines
         .iter()
-        .take(room)
-        .map(|l| Line::from(l.as_str()))
+        .flat_map(|l| para(l, width, "", theme.text()))
         .collect();
-    if c.lines.len() > room {
-        lines.push(Line::from(Span::styled(
-            format!("… {} more lines", c.lines.len() - room),
-            theme.dim(),
-        )));
-    }
-    lines.push(Line::default());
-    lines.push(Line::from(vec![
-        Span::styled("y", theme.key()),
-        Span::raw(" yes · "),
-        Span::styled("n", theme.key()),
-        Span::raw(" no"),
-    ]));
     let border = if c.danger {
         theme.danger()
     } else {
         theme.warn()
     };
-    boxed(
-        frame,
-        area,
-        Line::from(format!(" {} ", c.title)),
+    Content {
+        title: format!(" {} ", c.title),
         border,
-        lines,
-    );
+        body,
+        fixed: key_lines(hints, width, theme),
+        scroll: c.scroll,
+    }
 }
 
-fn picker(frame: &mut Frame, area: Rect, p: &ProcedurePicker, theme: Theme) {
-    let mut lines = Vec::new();
+fn picker(p: &ProcedurePicker, width: usize, hints: &[(String, &str)], theme: Theme) -> Content {
+    let mut body = Vec::new();
     for (i, e) in p.entries.iter().enumerate() {
         let style = if i == p.selected {
             theme.selected()
         } else {
             theme.text()
         };
-        lines.push(Line::from(Span::styled(
-            format!(" {} `{}`: {} ", e.section, e.id, e.title),
+        body.extend(para(
+            &format!(" {} `{}`: {} ", e.section, e.id, e.title),
+            width,
+            "",
             style,
-        )));
+        ));
     }
     if let Some(e) = p.entries.get(p.selected) {
-        lines.push(Line::default());
+        body.push(Line::default());
         if let Some(d) = &e.description {
-            lines.push(Line::from(Span::styled(d.as_str(), theme.text())));
+            body.extend(para(d, width, "", theme.text()));
         }
         for (n, (title, preview)) in e.steps.iter().enumerate() {
-            lines.push(Line::from(Span::styled(
-                format!("{}. {title}", n + 1),
+            body.extend(para(
+                &format!("{}. {title}", n + 1),
+                width,
+                "",
                 theme.strong(),
-            )));
-            lines.extend(excerpt(preview, text_width(area), 3, theme));
+            ));
+            body.extend(para(preview, width, "  ", theme.text()));
         }
     }
-    lines.push(Line::default());
-    lines.push(Line::from(Span::styled(
-        "Enter starts the highlighted one (after a confirmation) · Esc closes",
-        theme.dim(),
-    )));
-    boxed(frame, area, Line::from(" Procedures "), theme.warn(), lines);
+    Content {
+        title: " Procedures ".to_string(),
+        border: theme.warn(),
+        body,
+        fixed: key_lines(hints, width, theme),
+        scroll: p.scroll,
+    }
 }
 
 /// Draw the open dialog over `area`.
 ///
 /// ```text
 ///        ╔ DESTRUCTIVE: Deploy RLS policies ══════════════╗
-///        ║ Run the SQL file on the database?               ║
+///        ║ Run the SQL file on the database?               ║   body: scrolls
 ///        ║ target: app@db:5432/shop                        ║
 ///        ║ what will run:                                  ║
 ///        ║   BEGIN; DROP POLICY IF EXISTS …                ║
-///        ║ Type “shop” and Enter to run it; …              ║
+///        ║   lines 1–9 of 40 · PgUp/PgDn scrolls           ║
+///        ║ Type “shop” to run it (refusing is journaled)   ║   fixed: always shows
 ///        ║ > sho█                                          ║
+///        ║ Enter run it  ctrl-n refuse…  Esc put away      ║
 ///        ╚═════════════════════════════════════════════════╝
 /// ```
-pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
-    match dialog {
-        Dialog::Question(q) => question(frame, area, q, theme),
-        Dialog::Confirm(c) => confirm(frame, area, c, theme),
-        Dialog::Procedures(p) => picker(frame, area, p, theme),
-    }
+pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &Keymap, theme: Theme) {
+    let width = text_width(area);
+    let hints = dialog.hints(keymap);
+    let content = match dialog {
+        Dialog::Question(q) => question(q, width, keymap, &hints, theme),
+        Dialog::Confirm(c) => confirm(c, width, &hints, theme),
+        Dialog::Procedures(p) => picker(p, width, &hints, theme),
+    };
+    boxed(frame, area, content, keymap, theme);
 }

@@ -5,32 +5,42 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::engine::events::{NoticeLevel, QuestionKind};
+use crate::engine::events::NoticeLevel;
 use crate::tui::App;
 use crate::tui::app::View;
-use crate::tui::keymap::Action;
-use crate::tui::state::dialog::Dialog;
+use crate::tui::keymap::{Action, Context};
 use crate::tui::theme::Theme;
+use crate::tui::view::dialog::key_lines;
 
-fn keys<'a>(theme: Theme, pairs: &[(String, &'a str)]) -> Line<'a> {
+/// The hints that fit in one line of `width`; when some do not, the last place goes to the help
+/// key, which lists them all, so the line is never cut mid-hint.
+fn keys<'a>(theme: Theme, pairs: &[(String, &'a str)], help: &str, width: usize) -> Line<'a> {
+    let packed = key_lines(pairs, width.saturating_sub(1), theme);
     let mut spans = vec![Span::raw(" ")];
-    for (key, what) in pairs {
-        spans.push(Span::styled(key.clone(), theme.key()));
-        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    match packed.len() {
+        0 | 1 => spans.extend(packed.into_iter().flat_map(|l| l.spans)),
+        _ => {
+            let more = format!("{help} all keys");
+            let room = width.saturating_sub(more.chars().count() + 3);
+            let rest: Vec<(String, &str)> =
+                pairs.iter().filter(|(k, _)| k != help).cloned().collect();
+            let fitting = key_lines(&rest, room, theme);
+            spans.extend(fitting.into_iter().take(1).flat_map(|l| l.spans));
+            spans.push(Span::styled(help.to_string(), theme.key()));
+            spans.push(Span::styled(" all keys", theme.dim()));
+        }
     }
     Line::from(spans)
 }
 
-fn fixed<'a>(theme: Theme, pairs: &[(&str, &'a str)]) -> Line<'a> {
-    let owned: Vec<(String, &str)> = pairs.iter().map(|(k, w)| ((*k).to_string(), *w)).collect();
-    keys(theme, &owned)
-}
-
-/// The keys that work in the current mode.
-fn key_line(app: &App) -> Line<'_> {
+/// The keys that work in the current mode, from the keymap the handlers read.
+fn key_line(app: &App, width: usize) -> Line<'_> {
     let theme = app.theme;
+    let km = &app.keymap;
+    let help = km.key(Action::Help);
+    let keys = |pairs: &[(String, &'static str)]| keys(theme, pairs, &help, width);
     if app.ui.help {
-        return fixed(theme, &[("any key", "close help")]);
+        return keys(&[("any key".to_string(), "close help")]);
     }
     if let Some(input) = &app.search.input {
         return Line::from(vec![
@@ -42,93 +52,58 @@ fn key_line(app: &App) -> Line<'_> {
             Span::styled(" cancel", theme.dim()),
         ]);
     }
-    match &app.dialog {
-        Some(Dialog::Question(q)) => match (&q.question.kind, &q.question.expect_typed) {
-            (QuestionKind::Destructive, Some(_)) => fixed(
-                theme,
-                &[
-                    ("type", "the name"),
-                    ("Enter", "run it"),
-                    ("ctrl-n", "refuse…"),
-                    ("Esc", "put away"),
-                ],
-            ),
-            (QuestionKind::Failure { .. }, _) => fixed(
-                theme,
-                &[
-                    ("↑↓", "choose"),
-                    ("r/s/a/1-9", "pick"),
-                    ("Enter", "choose"),
-                    ("Esc", "put away"),
-                ],
-            ),
-            _ => fixed(
-                theme,
-                &[("y", "confirm"), ("n", "refuse"), ("Esc", "put away")],
-            ),
-        },
-        Some(Dialog::Confirm(_)) => fixed(theme, &[("y", "yes"), ("n/Esc", "no")]),
-        Some(Dialog::Procedures(_)) => fixed(
-            theme,
-            &[("↑↓", "choose"), ("Enter", "start…"), ("Esc", "close")],
-        ),
-        None => {
-            let km = &app.keymap;
-            let mut pairs = Vec::new();
-            if app.question.is_some() {
-                pairs.push((km.key(Action::Activate), "answer"));
-            }
-            if app.ui.view == View::Checklist {
-                pairs.push((
-                    format!("{}/{}", km.key(Action::Up), km.key(Action::Down)),
-                    "move",
-                ));
-                pairs.push((km.key(Action::SwitchPane), "pane"));
-                pairs.push((km.key(Action::Search), "search"));
-                if !app.search.query.is_empty() {
-                    pairs.push((
-                        format!(
-                            "{}/{}",
-                            km.key(Action::NextMatch),
-                            km.key(Action::PrevMatch)
-                        ),
-                        "match",
-                    ));
-                }
-                pairs.push((km.key(Action::Follow), "follow"));
-            }
-            if !app.checklist.procedures.is_empty() {
-                pairs.push((km.key(Action::Procedures), "rollback"));
-            }
-            if app.ui.view == View::Dashboard {
-                pairs.push((km.key(Action::Dashboard), "checklist"));
-                pairs.push((
-                    format!(
-                        "{}/{}",
-                        km.key(Action::ShorterWindow),
-                        km.key(Action::LongerWindow)
-                    ),
-                    "window",
-                ));
-                pairs.push((km.key(Action::AutoWindow), "auto window"));
-            } else if app.dashboard.has_snapshot() {
-                pairs.push((km.key(Action::Dashboard), "dashboard"));
-            }
-            if !app.run.notices.is_empty() {
-                pairs.push((km.key(Action::DismissNotices), "put notices away"));
-            }
-            pairs.push((km.key(Action::Help), "help"));
-            pairs.push((
-                km.key(Action::Quit),
-                if app.run.is_live() {
-                    "stop & quit"
-                } else {
-                    "quit"
-                },
-            ));
-            keys(theme, &pairs)
+    if let Some(dialog) = &app.dialog {
+        let context = dialog.context();
+        let mut pairs = dialog.hints(km);
+        if context == Context::Typed {
+            pairs.insert(0, ("type".to_string(), "the name"));
         }
+        pairs.push(("ctrl-c".to_string(), "stop & quit…"));
+        return keys(&pairs);
     }
+    let main = |a: Action| km.hint(Context::Main, a);
+    let mut pairs = Vec::new();
+    if app.question.is_some() {
+        pairs.push(main(Action::Activate));
+    }
+    if app.ui.view == View::Checklist {
+        pairs.push(main(Action::Up));
+        pairs.push(main(Action::SwitchPane));
+        pairs.push(main(Action::Search));
+        if !app.search.query.is_empty() {
+            pairs.push(main(Action::NextMatch));
+        }
+        pairs.push(main(Action::Follow));
+    }
+    if !app.checklist.procedures.is_empty()
+        || app.alone.as_ref().is_some_and(|w| w.rollback.is_some())
+    {
+        pairs.push(main(Action::Rollback));
+    }
+    if app.ui.view == View::Dashboard {
+        if app.alone.is_none() {
+            pairs.push((km.key(Action::Dashboard), "checklist"));
+        }
+        pairs.push(main(Action::ShorterWindow));
+        pairs.push(main(Action::AutoWindow));
+    } else if app.dashboard.has_snapshot() {
+        pairs.push(main(Action::Dashboard));
+    }
+    if !app.run.notices.is_empty() {
+        pairs.push(main(Action::DismissNotices));
+    }
+    pairs.push(main(Action::Help));
+    pairs.push((
+        km.key(Action::Quit),
+        if app.ui.quitting {
+            "leave now"
+        } else if app.run.is_live() && app.alone.is_none() {
+            "stop & quit…"
+        } else {
+            "quit"
+        },
+    ));
+    keys(&pairs)
 }
 
 /// Draw the footer.
@@ -153,5 +128,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         }
         None => Line::default(),
     };
-    frame.render_widget(Paragraph::new(vec![message, key_line(app)]), area);
+    frame.render_widget(
+        Paragraph::new(vec![message, key_line(app, usize::from(area.width))]),
+        area,
+    );
 }

@@ -5,8 +5,50 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::engine::events::Outcome;
 use crate::tui::App;
 use crate::tui::state::run::clock;
+
+/// Where the run is, in the same words the footer's message uses: the outcome once it is over,
+/// a procedure while one runs, a question waiting, or running.
+fn procedure_state(app: &App) -> (String, ratatui::style::Style) {
+    let theme = app.theme;
+    if let Some((outcome, _)) = &app.run.finished {
+        return match outcome {
+            Outcome::Passed => ("✔ passed".into(), theme.good()),
+            Outcome::RolledBack => ("↩ rolled back".into(), theme.warn()),
+            Outcome::Interrupted => ("■ interrupted".into(), theme.warn()),
+            Outcome::Failed => ("✘ failed".into(), theme.danger()),
+            Outcome::Aborted => ("✘ aborted".into(), theme.danger()),
+            Outcome::Refused => ("✘ refused".into(), theme.danger()),
+        };
+    }
+    let running = app
+        .checklist
+        .running()
+        .and_then(|i| app.checklist.steps.get(i));
+    if let Some(procedure) = running.and_then(|s| s.info.procedure.as_deref()) {
+        let section = app
+            .checklist
+            .procedures
+            .iter()
+            .find(|p| p.id == procedure)
+            .map_or("procedure", |p| p.section.as_str());
+        return (format!("{section} `{procedure}` running"), theme.warn());
+    }
+    if app.question.is_some() {
+        return ("waiting for you".into(), theme.warn());
+    }
+    if app.alone.is_some() {
+        let breached = app.dashboard.verdict.as_ref().is_some_and(|v| v.failed);
+        return if breached {
+            ("✘ breached".into(), theme.danger())
+        } else {
+            ("watching".into(), theme.good())
+        };
+    }
+    ("running".into(), theme.dim())
+}
 
 /// Draw the header.
 ///
@@ -57,14 +99,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             theme.dim(),
         ));
     }
-    let (done, total) = app.checklist.progress();
-    top.push(Span::styled(format!("  {done}/{total} steps"), theme.dim()));
-    top.push(Span::styled(format!("  run {}", run.run_id), theme.dim()));
+    if app.alone.is_none() {
+        let (done, total) = app.checklist.progress();
+        top.push(Span::styled(format!("  {done}/{total} steps"), theme.dim()));
+        top.push(Span::styled(format!("  run {}", run.run_id), theme.dim()));
+    }
     if run.resumed {
         top.push(Span::styled(" (resumed)", theme.warn()));
     }
 
-    let mut bottom = vec![Span::raw(" ")];
+    let (word, style) = procedure_state(app);
+    let mut bottom = vec![
+        Span::raw(" "),
+        Span::styled(word, style),
+        Span::styled(" · ", theme.dim()),
+    ];
     if run.targets.is_empty() {
         bottom.push(Span::styled("no targets declared", theme.dim()));
     }

@@ -5,30 +5,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
-use super::dialog::centered;
-use crate::tui::keymap::{Action, Keymap};
+use super::dialog::{centered, key_lines};
+use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::theme::Theme;
-
-const DIALOG_KEYS: [(&str, &str); 6] = [
-    (
-        "text + Enter",
-        "destructive step: type the target's name to run it",
-    ),
-    (
-        "ctrl-n",
-        "destructive step: refuse it (asks y/n; ends the run)",
-    ),
-    (
-        "y / n",
-        "confirm / refuse (gates, skip, retry, abort, rollback)",
-    ),
-    (
-        "r s a 1-9",
-        "after a failure: retry, skip, abort, roll back",
-    ),
-    ("Esc", "put a question away (Enter brings it back)"),
-    ("ctrl-c", "stop the run and quit, from anywhere"),
-];
 
 /// Draw the help overlay.
 ///
@@ -51,13 +30,22 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: Theme) {
             ])
         })
         .collect();
-    lines.push(Line::from(Span::styled(" In dialogs", theme.strong())));
-    lines.extend(DIALOG_KEYS.iter().map(|(k, what)| {
-        Line::from(vec![
-            Span::styled(format!(" {k:<key_width$}"), theme.key()),
-            Span::raw(*what),
-        ])
-    }));
+    // The dialogs, one line each, from the same table their handlers and key lines read.
+    // Packed narrow enough for one of the two columns at 80x24.
+    for context in Context::DIALOGS {
+        lines.push(Line::from(Span::styled(
+            format!(" {}", context.name()),
+            theme.strong(),
+        )));
+        for mut line in key_lines(&keymap.hints(context), 34, theme) {
+            line.spans.insert(0, Span::raw("   "));
+            lines.push(line);
+        }
+    }
+    lines.push(Line::from(vec![
+        Span::styled(format!(" {:<key_width$}", "ctrl-c"), theme.key()),
+        Span::raw("stop & quit, anywhere"),
+    ]));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)

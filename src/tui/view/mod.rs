@@ -71,7 +71,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             area.width,
             area.bottom().saturating_sub(areas.body.y),
         );
-        dialog::render(frame, below, dialog, app.theme);
+        dialog::render(frame, below, dialog, &app.keymap, app.theme);
     }
     if app.ui.help {
         help::render(frame, area, &app.keymap, app.theme);
