@@ -78,6 +78,18 @@ fn answer(pty: &mut Pty, title: &str, keys: &str) {
     pty.send(keys);
 }
 
+/// After the first confirmation: the backfill, the dormant policies, the deploy gate, RLS on and
+/// the flags, each typed or confirmed as a person would.
+fn confirm_up_to_the_flags(pty: &mut Pty) {
+    answer(pty, "DESTRUCTIVE: Catalog v2 backfill", "shop\r");
+    answer(pty, "DESTRUCTIVE: Define the fail-closed RLS", "shop\r");
+    answer(pty, "Gate: Deploy the Phase 2 application build", "y");
+    answer(pty, "DESTRUCTIVE: Enable and force RLS", "shop\r");
+    // The baseline before the flags lasts a third of the watch (at most a minute).
+    pty.wait_for("DESTRUCTIVE: Feature flags on", WAIT * 3);
+    pty.send("shop\r");
+}
+
 #[test]
 fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     let dir = TempDir::new("tui-rehearse");
@@ -98,15 +110,7 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     // The question's last line is drawn after its title: the whole dialog is on screen.
     pty.wait_for_all(&["DESTRUCTIVE: Catalog v2 columns", "Enter run it"], WAIT);
     pty.send("shop\r");
-    answer(&mut pty, "DESTRUCTIVE: Catalog v2 backfill", "shop\r");
-    answer(
-        &mut pty,
-        "DESTRUCTIVE: Define the fail-closed RLS",
-        "shop\r",
-    );
-    answer(&mut pty, "Gate: Deploy the Phase 2 application build", "y");
-    answer(&mut pty, "DESTRUCTIVE: Enable and force RLS", "shop\r");
-    answer(&mut pty, "DESTRUCTIVE: Feature flags on", "shop\r");
+    confirm_up_to_the_flags(&mut pty);
     // The route tables are drawn below the panels: every panel row is on screen.
     let dashboard = pty.wait_for_all(
         &[
@@ -163,13 +167,7 @@ fn a_breach_then_r_rolls_back_and_the_dashboard_stays_live() {
     }
     let mut pty = Pty::spawn(cmd, 120, 40);
     answer(&mut pty, "DESTRUCTIVE: Catalog v2 columns", "shop\r");
-    answer(
-        &mut pty,
-        "DESTRUCTIVE: Deploy the fail-closed RLS",
-        "shop\r",
-    );
-    answer(&mut pty, "Gate: Deploy the Phase 2 application build", "y");
-    answer(&mut pty, "DESTRUCTIVE: Feature flags on", "shop\r");
+    confirm_up_to_the_flags(&mut pty);
     let failed = pty.wait_for_all(&["Failed: ", "(recommended after a breach)"], WAIT * 3);
     assert!(
         failed.contains("▸r"),

@@ -28,11 +28,15 @@ pub fn app_addr(sandbox: &Sandbox) -> String {
 }
 
 /// The known mix, 75 requests as tenant A: 40 catalog reads (10 answered 200, 30 revalidated
-/// with the ETag and answered 304), 5 v2 catalog previews before the Catalog v2 migration
-/// (answered 500: the columns do not exist yet), 10 unknown paths (404, `url_rule="None"`),
+/// with the ETag and answered 304), 5 v2 catalog previews to the Phase 2 build before the
+/// Catalog v2 migration (answered 500: the columns do not exist yet), 10 unknown paths (404, `url_rule="None"`),
 /// 20 add-to-invoice writes answered 201, 2 of them held about 600 ms behind a row lock on the
 /// invoice.
 pub async fn send_known_mix(sandbox: &Sandbox) {
+    sandbox
+        .build()
+        .deploy(golive::sandbox::Build::Phase2)
+        .unwrap();
     let base = sandbox.app_url();
     let client = reqwest_client();
     let mut owner = golive::pg::connect(sandbox.database_url(), "monitor-tests")
