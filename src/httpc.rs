@@ -15,6 +15,15 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
 
+/// The answer's `ETag`, if it has a readable one.
+pub fn etag(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 /// A request error as one line: what failed, with a hint, and no password from the URL.
 pub fn describe(err: &reqwest::Error) -> String {
     let mut text = err.to_string();

@@ -78,6 +78,23 @@ fn answer(pty: &mut Pty, title: &str, keys: &str) {
     pty.send(keys);
 }
 
+/// `golive rehearse ARGS` in the console at 120x40, in `dir` holding a copy of the shipped
+/// runbook, with no variable of a real target in its environment.
+fn rehearse_in_console(dir: &TempDir, args: &[&str]) -> Pty {
+    std::fs::copy(repo().join("runbook.toml"), dir.join("runbook.toml")).expect("runbook");
+    copy_dir(&repo().join("assets"), &dir.join("assets"));
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.arg("rehearse");
+    cmd.args(args);
+    cmd.cwd(&dir.0);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    for var in ["DATABASE_URL", "APP_DATABASE_URL", "APP_URL", "NO_COLOR"] {
+        cmd.env_remove(var);
+    }
+    Pty::spawn(cmd, 120, 40)
+}
+
 /// After the first confirmation: the backfill, the dormant policies, the deploy gate, RLS on and
 /// the flags, each typed or confirmed as a person would.
 fn confirm_up_to_the_flags(pty: &mut Pty) {
@@ -93,19 +110,9 @@ fn confirm_up_to_the_flags(pty: &mut Pty) {
 #[test]
 fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     let dir = TempDir::new("tui-rehearse");
-    std::fs::copy(repo().join("runbook.toml"), dir.join("runbook.toml")).expect("runbook");
-    copy_dir(&repo().join("assets"), &dir.join("assets"));
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
     // Two refreshes of the shipped runbook's 5 s at least: a shorter watch cannot see a rate,
     // so it would be inconclusive (and ask whether to accept it).
-    cmd.args(["rehearse", "--watch", "10s"]);
-    cmd.cwd(&dir.0);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
-    for var in ["DATABASE_URL", "APP_DATABASE_URL", "APP_URL", "NO_COLOR"] {
-        cmd.env_remove(var);
-    }
-    let mut pty = Pty::spawn(cmd, 120, 40);
+    let mut pty = rehearse_in_console(&dir, &["--watch", "10s"]);
 
     // The question's last line is drawn after its title: the whole dialog is on screen.
     pty.wait_for_all(&["DESTRUCTIVE: Catalog v2 columns", "Enter run it"], WAIT);
@@ -155,17 +162,7 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
 #[test]
 fn a_breach_then_r_rolls_back_and_the_dashboard_stays_live() {
     let dir = TempDir::new("tui-breach");
-    std::fs::copy(repo().join("runbook.toml"), dir.join("runbook.toml")).expect("runbook");
-    copy_dir(&repo().join("assets"), &dir.join("assets"));
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.args(["rehearse", "--scenario", "5xx-spike", "--watch", "5m"]);
-    cmd.cwd(&dir.0);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
-    for var in ["DATABASE_URL", "APP_DATABASE_URL", "APP_URL", "NO_COLOR"] {
-        cmd.env_remove(var);
-    }
-    let mut pty = Pty::spawn(cmd, 120, 40);
+    let mut pty = rehearse_in_console(&dir, &["--scenario", "5xx-spike", "--watch", "5m"]);
     answer(&mut pty, "DESTRUCTIVE: Catalog v2 columns", "shop\r");
     confirm_up_to_the_flags(&mut pty);
     let failed = pty.wait_for_all(&["Failed: ", "(recommended after a breach)"], WAIT * 3);

@@ -253,11 +253,7 @@ async fn send_and_judge(
         }
     };
     let status = response.status().as_u16();
-    let etag = response
-        .headers()
-        .get("etag")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let etag = crate::httpc::etag(&response);
     match response.bytes().await {
         Ok(body) => oracle.judge(
             what,

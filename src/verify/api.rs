@@ -149,11 +149,7 @@ async fn get(
     };
     let response = request.send().await.map_err(failed)?;
     let status = response.status().as_u16();
-    let etag = response
-        .headers()
-        .get("etag")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let etag = crate::httpc::etag(&response);
     let body = response.text().await.map_err(failed)?;
     Ok(Response { status, etag, body })
 }
