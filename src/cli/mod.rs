@@ -49,8 +49,9 @@ pub enum Command {
     /// Drive the runbook: the full-screen console on a terminal, line output otherwise.
     Run(RunArgs),
     /// Rehearse on the built-in sandbox: a throwaway PostgreSQL with the Phase 1 database, the
-    /// target app and live traffic; the runbook runs as with `golive run`, then everything is
-    /// torn down.
+    /// target app serving its Phase 1 build, and live traffic whose every answer an oracle
+    /// judges; the runbook runs as with `golive run` (gates run their `rehearse` command), any
+    /// wrong answer fails the rehearsal, then everything is torn down.
     #[command(after_help = crate::sandbox::Scenario::help_text())]
     Rehearse(RehearseArgs),
     /// Start only the sandbox and print its DATABASE_URL, APP_URL and metrics URL (as `export`
