@@ -17,6 +17,7 @@ pub mod pg;
 pub mod plan;
 pub mod provenance;
 pub mod redact;
+pub mod registry;
 pub mod report;
 pub mod runbook;
 pub mod sandbox;

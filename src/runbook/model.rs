@@ -21,6 +21,9 @@ pub struct Runbook {
     pub environment: Option<String>,
     /// `[runbook] lock`: the variable naming the database the go-live lock is taken on.
     pub lock: Option<String>,
+    /// `[runbook] registry` (default true): record the run in the lock database's `golive`
+    /// schema.
+    pub registry: bool,
     /// `[vars]`, in the order written.
     pub vars: Vec<VarDecl>,
     /// `[flags]`: how feature flags are switched.

@@ -79,15 +79,16 @@ fn read_runbook(
             "missing [runbook] table; start the file with `[runbook]` and `name = \"…\"`",
         );
     }
-    let (name, description, environment, lock_span) = match &header {
+    let (name, description, environment, lock_span, registry) = match &header {
         Some(h) => (
             h.req_str("name", "\"Phase 2 go-live\"")
                 .map(|s| s.into_inner()),
             h.str("description").map(|s| s.into_inner()),
             h.str("environment").map(|s| s.into_inner()),
             h.str("lock"),
+            h.bool("registry").unwrap_or(true),
         ),
-        None => (None, None, None, None),
+        None => (None, None, None, None, true),
     };
     let vars = read_vars(top, lines);
     let declared: HashSet<String> = vars.iter().map(|v| v.name.clone()).collect();
@@ -133,6 +134,7 @@ fn read_runbook(
         description,
         environment,
         lock: lock_span.map(|s| s.into_inner()),
+        registry,
         vars,
         flags,
         steps,
