@@ -13,6 +13,7 @@ pub mod journal;
 pub mod lock;
 pub mod logging;
 pub mod monitor;
+pub mod notify;
 pub mod pg;
 pub mod plan;
 pub mod provenance;

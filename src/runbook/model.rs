@@ -24,6 +24,8 @@ pub struct Runbook {
     /// `[runbook] registry` (default true): record the run in the lock database's `golive`
     /// schema.
     pub registry: bool,
+    /// `[notify]`: post to a webhook when a person is needed and when the run ends.
+    pub notify: Option<super::Notify>,
     /// `[vars]`, in the order written.
     pub vars: Vec<VarDecl>,
     /// `[flags]`: how feature flags are switched.

@@ -127,6 +127,9 @@ fn read_runbook(
     let diagnostics = read_procedures(top, "diagnostics", &ctx);
     // Validated by the monitor's own configuration reader (`golive check` runs it).
     let monitor = top.table("monitor").map(|t| to_toml_table(&t));
+    let notify = top
+        .table("notify")
+        .and_then(|t| super::notify::read_notify(t, &declared));
     Some(Runbook {
         path: path.to_path_buf(),
         base_dir: base_dir.to_path_buf(),
@@ -135,6 +138,7 @@ fn read_runbook(
         environment,
         lock: lock_span.map(|s| s.into_inner()),
         registry,
+        notify,
         vars,
         flags,
         steps,
