@@ -3,6 +3,7 @@
 //! The engine (runbook, executors, journal) never imports the UI; the full-screen console and the
 //! headless front end are two consumers of the same [`engine::EngineEvent`] stream.
 
+pub mod attach;
 pub mod cli;
 pub mod engine;
 pub mod exec;

@@ -79,6 +79,18 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
     },
+    /// Follow a live run from a second terminal on the same host, read-only: its journal's
+    /// records so far, then each new one; ends with the run or when its driver is gone.
+    Attach {
+        /// The run's directory, e.g. .golive/runs/20261126-201500-ab12.
+        run_dir: PathBuf,
+        /// Line output (the only form for now: the full-screen attach is not built yet).
+        #[arg(long)]
+        headless: bool,
+        /// One JSON record a line (implies --headless).
+        #[arg(long)]
+        json: bool,
+    },
     /// Every go-live recorded in a database's registry: run, runbook and sha256, user, host,
     /// mode, start, end, outcome, and who confirmed what.
     History {
