@@ -256,7 +256,7 @@ run = "true"
 }
 
 #[test]
-fn a_lock_role_without_create_warns_and_the_run_passes() {
+fn a_lock_role_without_create_warns_and_registers_once_a_dba_made_the_schema_for_it() {
     let db = Db::phase1();
     let dir = TempDir::new("registry-denied");
     let rb = runbook(&dir, "", STEPS);
@@ -278,6 +278,18 @@ fn a_lock_role_without_create_warns_and_the_run_passes() {
         None,
         "no schema without the privilege"
     );
+
+    // What a DBA does (and the sandbox does for rehearsals): the schema made for the lock's role.
+    common::sql(
+        &db.admin_url(),
+        "CREATE SCHEMA golive AUTHORIZATION app_owner",
+    );
+    let out = golive(&rb, &owner, "0", &[]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(!log.contains("cannot write the registry"), "{log}");
+    let lines = journal_lines(&dir);
+    assert_eq!(registered(&db.admin_url(), &run_id(&dir), lines), lines);
 }
 
 #[test]

@@ -20,7 +20,6 @@ pub const VERSION: i32 = 1;
 const CREATE_LOCK: i64 = 0x0067_6f6c_6972;
 
 const CREATE: &str = "
-CREATE SCHEMA IF NOT EXISTS golive;
 CREATE TABLE IF NOT EXISTS golive.registry_version (
     version        integer PRIMARY KEY,
     installed_at   timestamptz NOT NULL DEFAULT now(),
@@ -88,6 +87,15 @@ pub async fn ensure(client: &mut Client) -> Result<(), SchemaError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CREATE_LOCK])
         .await?;
+    // Skipped when the schema exists: a DBA may have made it for the lock's role
+    // (`CREATE SCHEMA golive AUTHORIZATION deployer`) without granting CREATE on the database.
+    let schema: bool = tx
+        .query_one("SELECT to_regnamespace('golive') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !schema {
+        tx.batch_execute("CREATE SCHEMA golive").await?;
+    }
     tx.batch_execute(CREATE).await?;
     tx.execute(
         "INSERT INTO golive.registry_version (version, golive_version) VALUES ($1, $2) \

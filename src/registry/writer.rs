@@ -98,8 +98,9 @@ impl Writer {
                             format!(
                                 "cannot write the registry on {}: {reason}; the run goes on, the \
                                  local journal keeps every record and the registry catches up \
-                                 when it can be written (grant CREATE and INSERT on schema \
-                                 golive, or set `registry = false` under [runbook])",
+                                 when it can be written (a DBA can run `CREATE SCHEMA \
+                                 golive AUTHORIZATION <the lock URL's role>`; or set \
+                                 `registry = false` under [runbook])",
                                 self.target
                             ),
                         )
