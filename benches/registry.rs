@@ -64,7 +64,10 @@ fn main() {
         let session = golive::pg::connect(&url, "bench").await.expect("connect");
         let rows: i64 = session
             .client
-            .query_one("SELECT count(*) FROM golive.events WHERE run_id = 'bench-run'", &[])
+            .query_one(
+                "SELECT count(*) FROM golive.events WHERE run_id = 'bench-run'",
+                &[],
+            )
             .await
             .expect("count")
             .get(0);
