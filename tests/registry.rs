@@ -304,3 +304,62 @@ fn registry_false_registers_nothing() {
         None
     );
 }
+
+#[test]
+fn a_resumed_run_after_a_crash_is_one_run_in_the_registry_with_every_record() {
+    let db = Db::phase1();
+    let url = db.admin_url();
+    let dir = TempDir::new("registry-resume");
+    let pidfile = dir.join("step.pid");
+    let marker = dir.join("marker");
+    let steps = format!(
+        r#"
+[[steps]]
+id = "first"
+title = "First"
+kind = "shell"
+run = "true"
+
+[[steps]]
+id = "hang"
+title = "Hangs the first time"
+kind = "shell"
+run = "if [ -f {marker} ]; then exit 0; fi; touch {marker}; echo $$ > {pid}; sleep 60"
+"#,
+        marker = marker.display(),
+        pid = pidfile.display()
+    );
+    let rb = runbook(&dir, "", &steps);
+    let mut driver = common::spawn(
+        &["run", &rb, "--headless"],
+        &[("DATABASE_URL", &url), ("TOKEN", TOKEN)],
+    );
+    common::wait_for(&pidfile);
+    driver.kill().expect("kill the driver");
+    let _ = driver.wait();
+    common::kill_group_in(&pidfile);
+
+    let out = golive(&rb, &url, "0", &["--resume"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let id = run_id(&dir);
+    let lines = journal_lines(&dir);
+    assert_eq!(registered(&url, &id, lines), lines, "the crashed part too");
+    assert_eq!(
+        value(
+            &url,
+            &format!(
+                "SELECT count(*) FROM golive.events WHERE run_id = '{id}' AND event = 'run_resumed'"
+            )
+        )
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(
+            &url,
+            "SELECT count(*) || ' ' || min(outcome) FROM golive.runs"
+        )
+        .as_deref(),
+        Some("1 passed")
+    );
+}

@@ -115,3 +115,33 @@ pub(super) fn body(pending: &[Notification]) -> Value {
     }
     body
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(kind: &'static str, text: &str) -> Notification {
+        Notification {
+            kind,
+            text: text.into(),
+            event: json!({"kind": kind}),
+        }
+    }
+
+    #[test]
+    fn one_notification_is_text_and_event_and_several_are_merged_into_one_post() {
+        let one = body(&[note("question", "waits")]);
+        assert_eq!(one, json!({"text": "waits", "event": {"kind": "question"}}));
+        let many = body(&[
+            note("breach", "panel critical"),
+            note("breach", "panel critical again"),
+            note("run_finished", "finished"),
+        ]);
+        assert_eq!(
+            many["text"],
+            "panel critical\npanel critical again\nfinished"
+        );
+        assert_eq!(many["event"]["kind"], "run_finished");
+        assert_eq!(many["events"].as_array().map(Vec::len), Some(3));
+    }
+}
