@@ -19,8 +19,9 @@ const BATCH: usize = 256;
 /// First wait before trying a refusing registry again; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// Tries left once the run has ended and the registry is still behind.
-const TRIES_AFTER_END: u32 = 2;
+/// Tries left once the run has ended and the registry is still behind: one, at once, so a
+/// registry that is down never delays the end of the run (the journal has every record).
+const TRIES_AFTER_END: u32 = 1;
 
 /// What the writer needs.
 pub(super) struct Writer {
@@ -145,10 +146,17 @@ impl Writer {
         } else {
             batch
         };
+        // After a replay, only the batch's records the file did not have yet (each record once,
+        // in order: a second `run_resumed` after `run_finished` would reopen the run).
+        let replayed_to = records.last().map_or(state.written, |a| a.seq);
         let fresh: Vec<&Appended> = records
             .iter()
-            .chain(if state.behind { batch } else { &[] })
             .filter(|a| a.seq > state.written)
+            .chain(
+                (if state.behind { batch } else { &[] })
+                    .iter()
+                    .filter(|a| a.seq > replayed_to),
+            )
             .collect();
         let last = insert(client, &self.run_id, &self.redactor, &fresh, state.written)
             .await
