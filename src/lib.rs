@@ -3,6 +3,7 @@
 //! The engine (runbook, executors, journal) never imports the UI; the full-screen console and the
 //! headless front end are two consumers of the same [`engine::EngineEvent`] stream.
 
+pub mod attach;
 pub mod cli;
 pub mod engine;
 pub mod exec;
@@ -15,10 +16,12 @@ pub mod lock;
 pub mod lockprofile;
 pub mod logging;
 pub mod monitor;
+pub mod notify;
 pub mod pg;
 pub mod plan;
 pub mod provenance;
 pub mod redact;
+pub mod registry;
 pub mod report;
 pub mod runbook;
 pub mod sandbox;

@@ -113,6 +113,14 @@ pub fn build(run_dir: &Path) -> Result<Report, ReportError> {
     Ok(report)
 }
 
+/// Build the report from records read elsewhere (the registry), in journal order.
+pub fn from_records(records: Vec<crate::journal::Record>) -> Option<Report> {
+    from_journal(&JournalRead {
+        records,
+        ..JournalRead::default()
+    })
+}
+
 fn from_journal(journal: &JournalRead) -> Option<Report> {
     let mut report = journal.records.iter().find_map(|r| match &r.entry {
         Entry::RunStarted {

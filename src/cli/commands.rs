@@ -30,7 +30,26 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
             edge(crate::verify::cli::run_api_command(args).await)
         }
         Command::Monitor(args) => edge(crate::monitor::run_monitor_command(args).await),
-        Command::Report { run_dir, format } => report(&run_dir, &format),
+        Command::Report {
+            run_dir,
+            format,
+            database_url: None,
+        } => report(
+            crate::report::build(&run_dir).map_err(|e| e.to_string()),
+            &format,
+        ),
+        Command::Report {
+            run_dir,
+            format,
+            database_url: Some(url),
+        } => report(
+            crate::registry::read::report(&url, &run_dir.to_string_lossy()).await,
+            &format,
+        ),
+        Command::Attach { run_dir, json, .. } => edge(crate::attach::attach(&run_dir, json).await),
+        Command::History { database_url, json } => {
+            edge(crate::registry::read::history_command(&database_url, json).await)
+        }
     }
 }
 
@@ -165,8 +184,8 @@ fn plan(path: &Path) -> ExitCode {
     0
 }
 
-fn report(run_dir: &Path, format: &str) -> ExitCode {
-    match crate::report::build(run_dir) {
+fn report(built: Result<crate::report::Report, String>, format: &str) -> ExitCode {
+    match built {
         Ok(report) if format == "json" => match serde_json::to_string_pretty(&report) {
             Ok(text) => {
                 println!("{text}");

@@ -70,11 +70,37 @@ pub enum Command {
     Monitor(crate::monitor::MonitorArgs),
     /// Report a run's journal as a change record.
     Report {
-        /// The run's directory, e.g. .golive/runs/20261126-201500-ab12.
+        /// The run's directory, e.g. .golive/runs/20261126-201500-ab12; with --database-url,
+        /// the run's id.
         run_dir: PathBuf,
         /// md (Markdown) or json.
         #[arg(long, default_value = "md", value_parser = ["md", "json"])]
         format: String,
+        /// Read the run from the registry in this database instead of a run directory.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Follow a live run from a second terminal on the same host, read-only: its journal's
+    /// records so far, then each new one; ends with the run or when its driver is gone.
+    Attach {
+        /// The run's directory, e.g. .golive/runs/20261126-201500-ab12.
+        run_dir: PathBuf,
+        /// Line output (the only form for now: the full-screen attach is not built yet).
+        #[arg(long)]
+        headless: bool,
+        /// One JSON record a line (implies --headless).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every go-live recorded in a database's registry: run, runbook and sha256, user, host,
+    /// mode, start, end, outcome, and who confirmed what.
+    History {
+        /// The database whose `golive` schema holds the registry (the runbook's lock database).
+        #[arg(long, value_name = "URL")]
+        database_url: String,
+        /// One JSON document (an array of runs).
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -158,7 +158,13 @@ pub async fn prepare(config: EngineConfig) -> Result<Prepared, EngineError> {
     let (events_tx, events) = mpsc::channel(EVENT_BUFFER);
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let observer = events_tx.downgrade();
+    let notifier = (config.runbook.notify.as_ref())
+        .and_then(|n| crate::notify::Notifier::new(n, &config.vars));
     let runner = setup::prepare(config, events_tx, commands_rx).await?;
+    let events = match notifier {
+        Some(notifier) => notifier.follow(events),
+        None => events,
+    };
     Ok(Prepared {
         runner,
         events,

@@ -167,6 +167,7 @@ impl Runner {
             outcome,
             message: message.clone(),
         });
+        self.journal.close_taps(Duration::from_secs(5)).await;
         self.emit(EngineEvent::Finished { outcome, message }).await;
         drop(self.lock.take());
         outcome

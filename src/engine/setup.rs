@@ -54,6 +54,13 @@ pub(super) async fn prepare(
     };
 
     let mut journal = Journal::open(&run_dir)?;
+    if let (Some(var), true) = (&runbook.lock, runbook.registry) {
+        let url = vars.get(var).unwrap_or_default();
+        let redactor = vars.redactor().clone();
+        let tap =
+            crate::registry::spawn(url, &run_id, journal.path(), redactor, events.downgrade());
+        journal.add_tap(tap);
+    }
     std::fs::create_dir_all(run_dir.join("steps")).map_err(|source| {
         crate::journal::JournalError {
             path: run_dir.join("steps"),

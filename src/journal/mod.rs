@@ -175,11 +175,36 @@ pub struct JournalError {
     pub source: std::io::Error,
 }
 
+/// A record just written and synced, with its line number in the journal (from 1): what a
+/// [`Tap`] receives.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// Its line number in `journal.jsonl`, from 1: stable across resumes, so a follower can
+    /// write it idempotently and catch up from the file.
+    pub seq: u64,
+    /// The record.
+    pub record: Record,
+}
+
+/// A follower of the journal on a task of its own (the registry): it gets every record after
+/// the record is on disk, over a channel that never blocks the writer, and may hand back notes
+/// (a warning about itself) that the journal writes before its next record.
+pub struct Tap {
+    /// Where appended records go.
+    pub records: tokio::sync::mpsc::UnboundedSender<Appended>,
+    /// Notes the follower asks the journal to keep.
+    pub notes: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// The follower's task: it ends once `records` is closed and it has caught up (or gave up).
+    pub done: tokio::task::JoinHandle<()>,
+}
+
 /// An open journal, appending.
 pub struct Journal {
     path: PathBuf,
     file: File,
     len: u64,
+    lines: u64,
+    taps: Vec<Tap>,
 }
 
 impl Journal {
@@ -203,7 +228,41 @@ impl Journal {
             file.write_all(b"\n").map_err(err)?;
             len += 1;
         }
-        Ok(Journal { path, file, len })
+        let lines = count_lines(&path).map_err(err)?;
+        Ok(Journal {
+            path,
+            file,
+            len,
+            lines,
+            taps: Vec::new(),
+        })
+    }
+
+    /// Send every record appended from now on to `tap` as well.
+    pub fn add_tap(&mut self, tap: Tap) {
+        self.taps.push(tap);
+    }
+
+    /// Close the taps: each follower finishes its queue (catching up from this file if it fell
+    /// behind), waited for up to `wait`; the notes they leave are written.
+    pub async fn close_taps(&mut self, wait: std::time::Duration) {
+        let taps = std::mem::take(&mut self.taps);
+        let mut notes = Vec::new();
+        for Tap {
+            records,
+            notes: mut rx,
+            done,
+        } in taps
+        {
+            drop(records);
+            let _ = tokio::time::timeout(wait, done).await;
+            while let Ok(note) = rx.try_recv() {
+                notes.push(note);
+            }
+        }
+        for text in notes {
+            let _ = self.append(Entry::Note { text });
+        }
     }
 
     /// The journal file.
@@ -213,6 +272,18 @@ impl Journal {
 
     /// Append one record and sync it to disk. On failure nothing of the record stays in the file.
     pub fn append(&mut self, entry: Entry) -> Result<(), JournalError> {
+        let notes: Vec<String> = self
+            .taps
+            .iter_mut()
+            .flat_map(|t| std::iter::from_fn(|| t.notes.try_recv().ok()))
+            .collect();
+        for text in notes {
+            self.write(Entry::Note { text })?;
+        }
+        self.write(entry)
+    }
+
+    fn write(&mut self, entry: Entry) -> Result<(), JournalError> {
         let record = Record {
             at: now_rfc3339(),
             entry,
@@ -229,6 +300,13 @@ impl Journal {
         match result {
             Ok(()) => {
                 self.len += line.len() as u64;
+                self.lines += 1;
+                for tap in &self.taps {
+                    let _ = tap.records.send(Appended {
+                        seq: self.lines,
+                        record: record.clone(),
+                    });
+                }
                 Ok(())
             }
             Err(source) => {
@@ -240,6 +318,11 @@ impl Journal {
             }
         }
     }
+}
+
+fn count_lines(path: &Path) -> std::io::Result<u64> {
+    let bytes = std::fs::read(path)?;
+    Ok(bytes.iter().filter(|&&b| b == b'\n').count() as u64)
 }
 
 fn ends_with_newline(path: &Path) -> std::io::Result<bool> {

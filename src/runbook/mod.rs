@@ -2,6 +2,7 @@
 
 mod fields;
 pub mod model;
+mod notify;
 mod parse;
 mod steps;
 pub mod vars;
@@ -10,6 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use model::*;
+pub use notify::{NOTIFY_EVENTS, Notify};
 pub use parse::{load, parse, unset_required_vars};
 pub use vars::Vars;
 

@@ -21,6 +21,11 @@ pub struct Runbook {
     pub environment: Option<String>,
     /// `[runbook] lock`: the variable naming the database the go-live lock is taken on.
     pub lock: Option<String>,
+    /// `[runbook] registry` (default true): record the run in the lock database's `golive`
+    /// schema.
+    pub registry: bool,
+    /// `[notify]`: post to a webhook when a person is needed and when the run ends.
+    pub notify: Option<super::Notify>,
     /// `[vars]`, in the order written.
     pub vars: Vec<VarDecl>,
     /// `[flags]`: how feature flags are switched.

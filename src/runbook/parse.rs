@@ -102,15 +102,16 @@ fn read_runbook(
             "missing [runbook] table; start the file with `[runbook]` and `name = \"…\"`",
         );
     }
-    let (name, description, environment, lock_span) = match &header {
+    let (name, description, environment, lock_span, registry) = match &header {
         Some(h) => (
             h.req_str("name", "\"Phase 2 go-live\"")
                 .map(|s| s.into_inner()),
             h.str("description").map(|s| s.into_inner()),
             h.str("environment").map(|s| s.into_inner()),
             h.str("lock"),
+            h.bool("registry").unwrap_or(true),
         ),
-        None => (None, None, None, None),
+        None => (None, None, None, None, true),
     };
     let vars = read_vars(top, lines);
     let declared: HashSet<String> = vars.iter().map(|v| v.name.clone()).collect();
@@ -149,6 +150,9 @@ fn read_runbook(
     let diagnostics = read_procedures(top, "diagnostics", &ctx);
     // Validated by the monitor's own configuration reader (`golive check` runs it).
     let monitor = top.table("monitor").map(|t| to_toml_table(&t));
+    let notify = top
+        .table("notify")
+        .and_then(|t| super::notify::read_notify(t, &declared));
     Some(Runbook {
         path: path.to_path_buf(),
         base_dir: base_dir.to_path_buf(),
@@ -156,6 +160,8 @@ fn read_runbook(
         description,
         environment,
         lock: lock_span.map(|s| s.into_inner()),
+        registry,
+        notify,
         vars,
         flags,
         steps,

@@ -39,6 +39,12 @@ pub(super) async fn create(cluster: &Cluster) -> Result<Logins, SandboxError> {
         .batch_execute(SCHEMA)
         .await
         .map_err(|e| SandboxError::sql("load assets/sandbox/schema.sql", &e))?;
+    // The registry's schema, made for the deploying role as a DBA would on production: the
+    // rehearsal registers its run like the go-live will.
+    shop.client
+        .batch_execute("CREATE SCHEMA golive AUTHORIZATION app_owner")
+        .await
+        .map_err(|e| SandboxError::sql("create the registry's schema golive", &e))?;
     let logins = Logins {
         owner_password: random_secret()?,
         user_password: random_secret()?,

@@ -1,0 +1,89 @@
+//! Notifications: `[notify] url = "${GOLIVE_NOTIFY_URL}"` receives a POST with a JSON body
+//! `{"text": "...", "event": {...}}` (a Slack-compatible incoming webhook, or any HTTP endpoint)
+//! when a question waits for a person, a step fails, a threshold is breached, a procedure starts,
+//! and the run ends.
+//!
+//! The engine's event stream passes through a forwarder that looks at each event and hands the
+//! notifications it calls for to a bounded queue (full: dropped, never waited on); a poster on a
+//! task of its own posts them with retries and a rate limit. Nothing here can block or stop the
+//! run, and every body goes through the run's redactor.
+
+pub mod message;
+mod sender;
+
+use tokio::sync::mpsc;
+
+pub use message::{Notification, Watcher};
+
+use crate::engine::events::EngineEvent;
+use crate::runbook::{Notify, Vars};
+
+/// Notifications waiting to be posted, at most.
+const QUEUE: usize = 64;
+/// How long the end of the run waits for the last posts.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A configured notifier, not yet following a run.
+pub struct Notifier {
+    config: Notify,
+    url: String,
+    redactor: crate::redact::Redactor,
+}
+
+impl Notifier {
+    /// From `[notify]` with the run's variables; `None` when the URL comes out empty.
+    pub fn new(config: &Notify, vars: &Vars) -> Option<Notifier> {
+        let url = vars.interpolate(&config.url);
+        (!url.trim().is_empty()).then(|| Notifier {
+            config: config.clone(),
+            url,
+            redactor: vars.redactor().clone(),
+        })
+    }
+
+    /// Follow `events`: the returned stream carries the same events, in order, and ends after
+    /// the last notification was posted (or given up, after a while).
+    pub fn follow(self, mut events: mpsc::Receiver<EngineEvent>) -> mpsc::Receiver<EngineEvent> {
+        let (out_tx, out) = mpsc::channel(QUEUE.max(256));
+        let (queue_tx, queue) = mpsc::channel(QUEUE);
+        let poster = match crate::httpc::client(sender::REQUEST_TIMEOUT) {
+            Ok(client) => Some(tokio::spawn(
+                sender::Poster {
+                    client,
+                    url: self.url.clone(),
+                    min_interval: self.config.min_interval,
+                    redactor: self.redactor.clone(),
+                }
+                .run(queue),
+            )),
+            Err(e) => {
+                tracing::warn!(error = %e, "notify: no HTTP client; notifications are off");
+                None
+            }
+        };
+        let filter = self.config.events.clone();
+        tokio::spawn(async move {
+            let mut watcher = Watcher::default();
+            let mut batch = Vec::with_capacity(64);
+            while events.recv_many(&mut batch, 64).await > 0 {
+                for event in batch.drain(..) {
+                    for n in watcher.observe(&event) {
+                        let wanted = filter.is_empty() || filter.iter().any(|k| k == n.kind);
+                        if wanted && let Err(e) = queue_tx.try_send(n) {
+                            tracing::warn!(error = %e, "notify: queue full, dropped");
+                        }
+                    }
+                    if out_tx.send(event).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            drop(queue_tx);
+            if let Some(poster) = poster {
+                let _ = tokio::time::timeout(DRAIN, poster).await;
+            }
+            drop(out_tx);
+        });
+        out
+    }
+}

@@ -1,0 +1,192 @@
+//! Notifications through the real binary: a real HTTP receiver (hyper) gets a post for every
+//! kind of event (a question, a failed step, a procedure, the end of a run), although it answers
+//! a 500 and, later, too slowly in between; no body carries a secret.
+
+mod common;
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+use common::{TempDir, run, text};
+
+const TOKEN: &str = "tok-n0tify-secret-77";
+
+#[derive(Default)]
+struct Seen {
+    requests: usize,
+    /// Bodies answered 200.
+    delivered: Vec<String>,
+    /// Every body, answered or not.
+    all: Vec<String>,
+}
+
+/// A webhook on a free port: the 1st request gets a 500, the 3rd an answer after 5 s (longer
+/// than golive waits), the others 200.
+async fn receiver(seen: Arc<Mutex<Seen>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let seen = seen.clone();
+                    async move {
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+                            .unwrap_or_default();
+                        let n = {
+                            let mut s = seen.lock().expect("lock");
+                            s.requests += 1;
+                            s.all.push(body.clone());
+                            s.requests
+                        };
+                        let status = match n {
+                            1 => StatusCode::INTERNAL_SERVER_ERROR,
+                            3 => {
+                                tokio::time::sleep(Duration::from_secs(5)).await;
+                                StatusCode::OK
+                            }
+                            _ => StatusCode::OK,
+                        };
+                        if status == StatusCode::OK && n != 3 {
+                            seen.lock().expect("lock").delivered.push(body);
+                        }
+                        Ok::<_, Infallible>(
+                            Response::builder()
+                                .status(status)
+                                .body(Full::new(Bytes::from("ok")))
+                                .expect("response"),
+                        )
+                    }
+                });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service),
+            );
+        }
+    });
+    format!("http://{addr}/hooks/abc")
+}
+
+const RUNBOOK: &str = r#"[runbook]
+name = "notify test"
+
+[vars]
+GOLIVE_NOTIFY_URL = { required = true, secret = true }
+TOKEN = { required = true, secret = true }
+
+[notify]
+url = "${GOLIVE_NOTIFY_URL}"
+min_interval = "1s"
+
+[[steps]]
+id = "wipe"
+title = "Something destructive"
+kind = "shell"
+run = "true"
+destructive = true
+
+[[steps]]
+id = "broken"
+title = "Fails, printing the token"
+kind = "shell"
+run = 'echo "token $TOKEN" >&2; exit 1'
+
+[[rollback]]
+id = "back"
+title = "Put it back"
+
+[[rollback.steps]]
+id = "undo"
+title = "Undo"
+kind = "shell"
+run = "echo undo $TOKEN"
+"#;
+
+fn kinds(bodies: &[String]) -> Vec<String> {
+    let mut kinds = Vec::new();
+    for body in bodies {
+        let v: Value = serde_json::from_str(body).expect("a JSON body");
+        assert!(v["text"].is_string(), "Slack's text field: {body}");
+        let events = match v.get("events") {
+            Some(Value::Array(all)) => all.clone(),
+            _ => vec![v["event"].clone()],
+        };
+        for e in events {
+            kinds.push(e["kind"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    kinds
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_kind_reaches_the_webhook_through_a_500_and_a_timeout_without_secrets() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let url = receiver(seen.clone()).await;
+    let dir = TempDir::new("notify");
+    let rb = dir.write("runbook.toml", RUNBOOK).display().to_string();
+    let env = [("GOLIVE_NOTIFY_URL", url.as_str()), ("TOKEN", TOKEN)];
+    let (rb2, env2) = (rb.clone(), env.map(|(k, v)| (k.to_string(), v.to_string())));
+    let outputs = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env2.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let failed = run(&["run", &rb2, "--headless", "--approve-all"], &env);
+        let rolled = run(
+            &[
+                "run",
+                &rb2,
+                "--headless",
+                "--approve-all",
+                "--procedure",
+                "back",
+            ],
+            &env,
+        );
+        (failed, rolled)
+    })
+    .await
+    .expect("runs");
+    let (failed, rolled) = outputs;
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled));
+
+    let seen = seen.lock().expect("lock");
+    let delivered = kinds(&seen.delivered);
+    for kind in [
+        "question",
+        "step_failed",
+        "procedure_started",
+        "run_finished",
+    ] {
+        assert!(
+            delivered.iter().any(|k| k == kind),
+            "{kind} was not delivered: {delivered:?}"
+        );
+    }
+    assert_eq!(
+        delivered.iter().filter(|k| *k == "run_finished").count(),
+        2,
+        "each run's end, once: {delivered:?}"
+    );
+    assert!(
+        seen.requests >= seen.delivered.len() + 2,
+        "the 500 and the timeout were retried: {} requests, {} delivered",
+        seen.requests,
+        seen.delivered.len()
+    );
+    for body in &seen.all {
+        assert!(!body.contains(TOKEN), "a secret in a notification: {body}");
+    }
+}
