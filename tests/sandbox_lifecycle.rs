@@ -259,9 +259,15 @@ fn the_sandbox_command_prints_exports_and_cleans_up_on_sigterm() {
         ])
         .env(COMMAND_CHILD_ENV, "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let mut exports = std::collections::BTreeMap::new();
     let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     for line in stdout.lines().map_while(Result::ok) {
@@ -303,7 +309,8 @@ fn the_sandbox_command_prints_exports_and_cleans_up_on_sigterm() {
     // SAFETY: sending SIGTERM to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(!root.exists(), "{} left behind", root.display());
     assert!(gone_soon(pid), "postmaster {pid} still running");
     assert!(!listening(app_port));

@@ -1,6 +1,7 @@
 //! `golive sandbox`: start the sandbox alone, print its variables as `export` lines, and run
 //! until Ctrl-C, SIGTERM or SIGHUP.
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -33,10 +34,18 @@ pub async fn run_sandbox_command(scenario: Option<String>) -> anyhow::Result<i32
         }
         Err(e) => return Err(e).context("cannot start the sandbox"),
     };
-    // Meant for the user (`eval` them): the connection strings carry their passwords.
+    // Meant for the user (`eval` them): the connection strings carry their passwords. A reader
+    // that stopped reading (`| head`) is no reason to stop the sandbox, nor to panic.
+    let mut out = std::io::stdout().lock();
     for (name, value, _secret) in sandbox.vars() {
-        println!("export {name}={}", shell_quote(&value));
+        if writeln!(out, "export {name}={}", shell_quote(&value))
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            break;
+        }
     }
+    drop(out);
     let with = scenario.map_or(String::new(), |s| format!(" with scenario {s}"));
     eprintln!(
         "# sandbox up in {:.1} s{with}; press Ctrl-C to stop it and remove everything",
