@@ -91,10 +91,7 @@ fn qualified_ids(run: &RunInfo) -> Vec<(String, String)> {
     run.steps
         .iter()
         .map(|s| {
-            let q = match &s.procedure {
-                Some(p) => format!("{p}/{}", s.id),
-                None => s.id.clone(),
-            };
+            let q = crate::runbook::qualified_id(s.procedure.as_deref(), &s.id);
             (s.id.clone(), q)
         })
         .collect()

@@ -445,10 +445,7 @@ fn unapproved(runbook: &Runbook, selection: &Selection, options: &HeadlessOption
     steps
         .into_iter()
         .filter(|(_, s)| s.destructive || matches!(s.kind, StepKind::Gate(_)))
-        .map(|(p, s)| match p {
-            Some(p) => format!("{p}/{}", s.id),
-            None => s.id.clone(),
-        })
+        .map(|(p, s)| runbook::qualified_id(p, &s.id))
         .filter(|q| {
             let id = q.rsplit('/').next().unwrap_or(q);
             !options.approves(id, q)

@@ -171,10 +171,8 @@ pub(super) async fn prepare(
     for (procedure, steps) in sequences {
         let first = planned.len();
         for step in steps {
-            let qualified = match procedure {
-                Some((p, _)) => format!("{}/{}", p.id, step.id),
-                None => step.id.clone(),
-            };
+            let qualified =
+                crate::runbook::qualified_id(procedure.map(|(p, _)| p.id.as_str()), &step.id);
             let state = match prior.get(&qualified).map(|r| r.state) {
                 Some(StepState::Running) => StepState::Interrupted,
                 Some(s @ (StepState::Passed | StepState::Skipped)) if procedure.is_none() => s,

@@ -104,10 +104,7 @@ impl Watcher {
         self.steps = run
             .steps
             .iter()
-            .map(|s| match &s.procedure {
-                Some(p) => format!("{p}/{}", s.id),
-                None => s.id.clone(),
-            })
+            .map(|s| crate::runbook::qualified_id(s.procedure.as_deref(), &s.id))
             .collect();
     }
 

@@ -148,7 +148,8 @@ pub struct Sandbox {
     superuser_url: String,
     app_addr: SocketAddr,
     pg_log: PathBuf,
-    cluster_port: u16,
+    /// The superuser's login on the `postgres` database (for swapping `shop` in drills).
+    postgres_url: String,
     build: ServingBuild,
     oracle: Oracle,
     pause: Pause,
@@ -175,7 +176,7 @@ impl Sandbox {
         let app_database_url = cluster.url_as("app_user", &logins.user_password, database::DBNAME);
         let superuser_url = cluster.url(database::DBNAME);
         let root = cluster.root().to_path_buf();
-        let cluster_port = cluster.port();
+        let postgres_url = cluster.url("postgres");
         let pg_log = cluster.log_dir().join("postgresql.json");
         parts.own(cluster);
 
@@ -232,7 +233,7 @@ impl Sandbox {
             superuser_url,
             app_addr: app.addr,
             pg_log,
-            cluster_port,
+            postgres_url,
             build,
             oracle,
             pause,
@@ -297,12 +298,8 @@ impl Sandbox {
         self.pause.resume();
     }
 
-    /// The cluster's superuser login on `dbname` (no password: local trust).
-    fn cluster_url(&self, dbname: &str) -> String {
-        format!(
-            "postgres://postgres@127.0.0.1:{}/{dbname}?connect_timeout=10",
-            self.cluster_port
-        )
+    fn postgres_url(&self) -> &str {
+        &self.postgres_url
     }
 
     fn app_pool(&self) -> &app::pool::Pool {

@@ -49,7 +49,7 @@ impl Sandbox {
     async fn swap(&self, statements: &[String]) -> Result<(), SandboxError> {
         self.pause_traffic().await;
         let result = async {
-            let admin = crate::pg::connect(&self.cluster_url("postgres"), ADMIN_APP_NAME).await?;
+            let admin = crate::pg::connect(self.postgres_url(), ADMIN_APP_NAME).await?;
             admin
                 .client
                 .execute(

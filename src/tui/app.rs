@@ -245,8 +245,10 @@ impl App {
                 .checklist
                 .running()
                 .and_then(|i| self.checklist.step(i));
-            self.run.wrong_since =
-                Some(running.map_or_else(|| "between steps".into(), |row| step_name(&row.info)));
+            self.run.wrong_since = Some(running.map_or_else(
+                || "between steps".into(),
+                |row| crate::runbook::qualified_id(row.info.procedure.as_deref(), &row.info.id),
+            ));
         }
         let since = self.run.wrong_since.as_deref().unwrap_or_default();
         self.run.notices.retain(|(_, t)| !t.starts_with(MARK));
@@ -437,13 +439,5 @@ impl App {
             notices::rows(self.run.notices.len()),
         )
         .output_rows()
-    }
-}
-
-/// `id`, or `procedure/id`.
-fn step_name(info: &crate::engine::events::StepInfo) -> String {
-    match &info.procedure {
-        Some(p) => format!("{p}/{}", info.id),
-        None => info.id.clone(),
     }
 }
