@@ -93,16 +93,10 @@ fn driver_gone(driver: Option<&(String, u32)>) -> bool {
     let Some((host, pid)) = driver else {
         return false;
     };
-    if *host != crate::provenance::host() {
+    if *host != crate::os::host_name() {
         return false;
     }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state == "Z"),
-        Err(_) => true,
-    }
+    !crate::os::process_running(*pid as i32)
 }
 
 /// One line: the time, the event and its fields.

@@ -10,7 +10,7 @@ use crate::engine::EngineHandle;
 use crate::engine::events::{
     Answer, Command, Decision, EngineEvent, Outcome, Question, QuestionKind, RunInfo, Stream,
 };
-use crate::signals::Signals;
+use crate::os::Signals;
 
 /// How to print and what is approved.
 #[derive(Debug, Clone, Default)]
@@ -30,12 +30,16 @@ impl HeadlessOptions {
     }
 }
 
-/// Drive a started run to its end; returns its outcome.
-pub async fn run(mut handle: EngineHandle, options: HeadlessOptions) -> Outcome {
+/// Drive a started run to its end, stopping it at a step boundary on one of `signals`; returns
+/// its outcome.
+pub async fn run(
+    mut handle: EngineHandle,
+    options: HeadlessOptions,
+    mut signals: Signals,
+) -> Outcome {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut steps: Vec<(String, String)> = Vec::new();
-    let mut signals = Signals::new();
     let mut stopping = false;
     let mut batch = Vec::with_capacity(64);
     loop {

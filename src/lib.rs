@@ -3,6 +3,8 @@
 //! The engine (runbook, executors, journal) never imports the UI; the full-screen console and the
 //! headless front end are two consumers of the same [`engine::EngineEvent`] stream.
 
+#![deny(unsafe_code)]
+
 pub mod attach;
 pub mod cli;
 pub mod engine;
@@ -17,6 +19,7 @@ pub mod lockprofile;
 pub mod logging;
 pub mod monitor;
 pub mod notify;
+pub mod os;
 pub mod pg;
 pub mod plan;
 pub mod provenance;
@@ -25,6 +28,5 @@ pub mod registry;
 pub mod report;
 pub mod runbook;
 pub mod sandbox;
-pub mod signals;
 pub mod tui;
 pub mod verify;

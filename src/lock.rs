@@ -84,8 +84,8 @@ pub async fn acquire(url: &str, run: &str) -> Result<LockGuard, LockError> {
         LockError::Database(crate::redact::url_passwords(&e.to_string()).into_owned())
     })?;
     let holder = Holder {
-        user: crate::provenance::user(),
-        host: crate::provenance::host(),
+        user: crate::os::user_name(),
+        host: crate::os::host_name(),
         pid: std::process::id(),
         run: run.to_string(),
         since: crate::journal::now_rfc3339(),

@@ -1,4 +1,5 @@
 //! The `golive` binary: parse the command line, run the command, exit with its code.
+#![forbid(unsafe_code)]
 
 use clap::Parser;
 

@@ -294,7 +294,7 @@ run = "sleep 300 & echo $! > {}; wait"
         .parse()
         .expect("pid number");
     assert!(
-        !common::alive(pid),
+        !golive::os::process_running(pid),
         "the background child {pid} outlived the step"
     );
 }

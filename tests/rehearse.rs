@@ -342,8 +342,7 @@ fn sigterm_during_the_watch_tears_the_sandbox_down() {
         "the rehearsal never reached the monitor step: {events:?}"
     );
     assert!(!common::cluster_dirs_of(pid).is_empty());
-    // SAFETY: sending SIGTERM to our own child.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    golive::os::signal_process(pid as i32, golive::os::Sig::Term);
     let rest: Vec<String> = stdout.map_while(Result::ok).collect();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -6,15 +6,17 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Db, TempDir, alive, golive, latest_run, run, text, value, wait_exit, wait_for};
+use golive::os::Sig;
+
+use common::{Db, TempDir, golive, latest_run, run, text, value, wait_exit, wait_for};
 
 #[test]
 fn sigterm_and_sighup_stop_the_step_group_and_journal_it_as_interrupted() {
     let db = Db::phase1();
     for (signal, name) in [
-        (libc::SIGTERM, "SIGTERM"),
-        (libc::SIGHUP, "SIGHUP"),
-        (libc::SIGINT, "Ctrl-C"),
+        (Sig::Term, "SIGTERM"),
+        (Sig::Hup, "SIGHUP"),
+        (Sig::Int, "Ctrl-C"),
     ] {
         let dir = TempDir::new("signal");
         let pidfile = dir.join("child.pid");
@@ -40,14 +42,11 @@ fn sigterm_and_sighup_stop_the_step_group_and_journal_it_as_interrupted() {
             .trim()
             .parse()
             .expect("number");
-        // SAFETY: signalling our own child.
-        unsafe {
-            libc::kill(child.id() as i32, signal);
-        }
+        golive::os::signal_process(child.id() as i32, signal);
         let status = wait_exit(&mut child, Duration::from_secs(15));
         assert_eq!(status.code(), Some(1), "{name}");
         assert!(
-            !alive(sleeper),
+            !golive::os::process_running(sleeper),
             "{name}: the step's child {sleeper} survived"
         );
         let out = std::io::read_to_string(child.stdout.take().expect("stdout")).expect("read");

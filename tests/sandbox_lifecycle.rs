@@ -17,21 +17,10 @@ fn postmaster_pid(root: &Path) -> i32 {
     text.lines().next().unwrap().trim().parse().unwrap()
 }
 
-/// Whether `pid` runs: it exists and is not a zombie left for PID 1 to reap.
-fn alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    let exists = unsafe { libc::kill(pid, 0) == 0 };
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let zombie = stat
-        .rsplit_once(')')
-        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-    exists && !zombie
-}
-
 /// Wait up to 5 s for `pid` to be gone (an immediate stop's last moments, or a zombie's reaping).
 fn gone_soon(pid: i32) -> bool {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while alive(pid) {
+    while golive::os::process_running(pid) {
         if Instant::now() > deadline {
             return false;
         }
@@ -156,10 +145,13 @@ async fn shutdown_leaves_no_process_port_or_directory() {
     let pid = postmaster_pid(&root);
     let app_port = port_of(&sandbox.app_url());
     let db_port = port_of(sandbox.database_url());
-    assert!(alive(pid) && listening(app_port) && listening(db_port));
+    assert!(golive::os::process_running(pid) && listening(app_port) && listening(db_port));
     sandbox.shutdown().await;
     assert!(!root.exists(), "{} left behind", root.display());
-    assert!(!alive(pid), "postmaster {pid} still running");
+    assert!(
+        !golive::os::process_running(pid),
+        "postmaster {pid} still running"
+    );
     assert!(!listening(app_port), "app port {app_port} still open");
     assert!(!listening(db_port), "database port {db_port} still open");
 }
@@ -212,7 +204,7 @@ async fn a_sandbox_whose_owner_was_killed_is_reaped_by_the_next_start() {
     child.kill().unwrap(); // SIGKILL: no destructor runs
     child.wait().unwrap();
     assert!(
-        root.exists() && alive(pid),
+        root.exists() && golive::os::process_running(pid),
         "the killed owner's cluster should be left running"
     );
 
@@ -224,7 +216,7 @@ async fn a_sandbox_whose_owner_was_killed_is_reaped_by_the_next_start() {
     .unwrap();
     assert!(!root.exists(), "{} was not reaped", root.display());
     assert!(
-        !alive(pid),
+        !golive::os::process_running(pid),
         "postmaster {pid} of the killed owner still running"
     );
     next.shutdown().await;
@@ -306,8 +298,7 @@ fn the_sandbox_command_prints_exports_and_cleans_up_on_sigterm() {
     let app_port = port_of(&exports["APP_URL"]);
     assert!(listening(app_port));
 
-    // SAFETY: sending SIGTERM to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    golive::os::signal_process(child.id() as i32, golive::os::Sig::Term);
     let status = child.wait().unwrap();
     let stderr = stderr.join().unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");

@@ -11,6 +11,7 @@ mod tui_support;
 
 use std::time::Duration;
 
+use golive::os::Sig;
 use portable_pty::CommandBuilder;
 
 use common::{Db, TempDir, value};
@@ -79,12 +80,10 @@ fn the_terminal_comes_back_on_sigterm_sighup_and_quit() {
         pty.wait_for("waiting for the engine", WAIT);
         match how {
             "SIGTERM" => {
-                // SAFETY: sending a signal to our own child process.
-                unsafe { libc::kill(pty.pid(), libc::SIGTERM) };
+                golive::os::signal_process(pty.pid(), Sig::Term);
             }
             "SIGHUP" => {
-                // SAFETY: as above.
-                unsafe { libc::kill(pty.pid(), libc::SIGHUP) };
+                golive::os::signal_process(pty.pid(), Sig::Hup);
             }
             _ => pty.send("q"),
         }
@@ -292,14 +291,8 @@ fn full_screen_monitor_is_the_console_and_gives_the_terminal_back() {
         pty.wait_for("Keys (any key closes)", WAIT);
         pty.send("?");
         match how {
-            // SAFETY: sending a signal to our own child process.
-            "SIGTERM" => unsafe {
-                libc::kill(pty.pid(), libc::SIGTERM);
-            },
-            // SAFETY: as above.
-            "SIGHUP" => unsafe {
-                libc::kill(pty.pid(), libc::SIGHUP);
-            },
+            "SIGTERM" => golive::os::signal_process(pty.pid(), Sig::Term),
+            "SIGHUP" => golive::os::signal_process(pty.pid(), Sig::Hup),
             _ => pty.send("q"),
         }
         let code = pty.wait_exit(WAIT);

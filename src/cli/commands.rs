@@ -10,6 +10,7 @@ use crate::engine::events::Outcome;
 use crate::engine::{self, EngineConfig, RunMode, Selection};
 use crate::headless::{self, HeadlessOptions};
 use crate::logging::LogSink;
+use crate::os::Signals;
 use crate::runbook::{self, LoadError, Runbook, StepKind, Vars};
 
 /// A process exit code.
@@ -329,6 +330,14 @@ pub(crate) async fn run_observed(
             .ok()
         })
         .flatten();
+    // Caught from before the first step, so a Ctrl-C is never the default action's kill.
+    let signals = match headless.then(Signals::new).transpose() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("golive: {e:#}; nothing was run");
+            return 2.into();
+        }
+    };
     let config = EngineConfig {
         runbook,
         vars: vars.clone(),
@@ -355,8 +364,8 @@ pub(crate) async fn run_observed(
     tracing::info!(run_dir = %handle.run_dir.display(), "run started");
     let run_dir = handle.run_dir.clone();
     let json = args.json;
-    let outcome = if headless {
-        headless::run(handle, options).await
+    let outcome = if let Some(signals) = signals {
+        headless::run(handle, options, signals).await
     } else {
         let engine::EngineHandle {
             events,

@@ -90,7 +90,7 @@ impl Runner {
             rehearsal: parts.rehearsal,
             pace: parts.pace,
             dbs: Databases::default(),
-            operator: crate::provenance::user(),
+            operator: crate::os::user_name(),
             next_question: 1,
             queued_diagnostics: Vec::new(),
         }

@@ -77,8 +77,8 @@ pub(super) async fn prepare(
                 ));
             }
             journal.append(Entry::RunResumed {
-                user: provenance::user(),
-                host: provenance::host(),
+                user: crate::os::user_name(),
+                host: crate::os::host_name(),
                 pid: std::process::id(),
                 runbook_sha256: runbook.sha256.clone(),
             })?;
@@ -99,8 +99,8 @@ pub(super) async fn prepare(
             runbook_sha256: runbook.sha256.clone(),
             golive_version: provenance::VERSION.to_string(),
             mode: mode.name().to_string(),
-            user: provenance::user(),
-            host: provenance::host(),
+            user: crate::os::user_name(),
+            host: crate::os::host_name(),
             pid: std::process::id(),
             steps: runbook.steps.iter().map(|s| s.id.clone()).collect(),
         })?,

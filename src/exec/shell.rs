@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{StepCtx, StepError, StepResult};
 use crate::engine::events::Stream;
+use crate::os::{self, Sig};
 use crate::runbook::ShellSpec;
 
 /// How much of a pipe is read at once.
@@ -50,13 +51,7 @@ pub async fn run_script(
     }
     cmd.env("GOLIVE_RUN_DIR", ctx.run_dir);
     // If golive itself is killed (SIGKILL leaves no chance to stop the group), `sh` goes too.
-    // SAFETY: prctl is async-signal-safe and touches only the child being set up.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
+    crate::os::die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| {
         StepError::Failed(format!(
             "cannot start `sh`: {e}; is /bin/sh installed and on PATH?"
@@ -208,18 +203,18 @@ impl ProcessGroup {
     /// SIGTERM the group, wait up to [`GRACE`] for it to go, then SIGKILL.
     async fn terminate(&self) {
         let Some(pgid) = self.0 else { return };
-        signal_group(pgid, libc::SIGTERM);
+        os::signal_group(pgid, Sig::Term);
         let start = tokio::time::Instant::now();
-        while start.elapsed() < GRACE && group_alive(pgid) {
+        while start.elapsed() < GRACE && os::group_running(pgid) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        signal_group(pgid, libc::SIGKILL);
+        os::signal_group(pgid, Sig::Kill);
     }
 
     /// SIGKILL whatever is left of the group (children that outlived `sh`).
     fn kill(&self) {
         if let Some(pgid) = self.0 {
-            signal_group(pgid, libc::SIGKILL);
+            os::signal_group(pgid, Sig::Kill);
         }
     }
 }
@@ -230,38 +225,6 @@ impl Drop for ProcessGroup {
     }
 }
 
-fn signal_group(pgid: i32, signal: i32) {
-    // SAFETY: killpg only sends a signal; a group that is gone yields ESRCH, which is fine.
-    unsafe {
-        libc::killpg(pgid, signal);
-    }
-}
-
-/// Whether any process of the group still runs. Zombies do not count: an orphan killed after
-/// its parent died may wait a while for its reaper, but it runs nothing.
-fn group_alive(pgid: i32) -> bool {
-    // SAFETY: signal 0 checks for existence only.
-    if unsafe { libc::killpg(pgid, 0) } != 0 {
-        return false;
-    }
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return true;
-    };
-    entries.flatten().any(|entry| {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            return false;
-        };
-        // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            return false;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next();
-        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
-        pgrp == Some(pgid) && state != Some("Z")
-    })
-}
-
 /// The process group recorded in `pid_file`, if any process of it still runs: what a step
 /// interrupted by a killed golive may have left behind.
 pub fn leftover_group(pid_file: &std::path::Path) -> Option<i32> {
@@ -270,7 +233,7 @@ pub fn leftover_group(pid_file: &std::path::Path) -> Option<i32> {
         .trim()
         .parse()
         .ok()?;
-    group_alive(pgid).then_some(pgid)
+    os::group_running(pgid).then_some(pgid)
 }
 
 #[cfg(test)]

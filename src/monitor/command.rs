@@ -158,10 +158,11 @@ async fn headless_loop(
 ) -> anyhow::Result<i32> {
     let mut tracker = Tracker::new(watch.config());
     let end = deadline(args);
+    let mut signals = crate::os::Signals::new()?;
     loop {
         let snap = tokio::select! {
             () = tokio::time::sleep_until(end) => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = signals.next() => break,
             s = watch.next() => s,
         };
         let line = if args.json {

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::os;
+
 /// Why a cluster could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -88,8 +90,8 @@ impl Cluster {
     /// Initialise and start a new cluster; returns once it accepts connections.
     pub fn start(options: &ClusterOptions) -> Result<Self, ClusterError> {
         let bindir = find_bindir().ok_or(ClusterError::NotInstalled)?;
-        let as_postgres = is_root();
-        if as_postgres && postgres_ids().is_none() {
+        let as_postgres = os::is_root();
+        if as_postgres && os::user_ids("postgres").is_none() {
             return Err(ClusterError::NoPostgresUser);
         }
         let prefix = options.prefix.as_deref().unwrap_or("");
@@ -296,7 +298,7 @@ pub fn reap_stale() -> Vec<PathBuf> {
         let owner = std::fs::read_to_string(root.join("owner.pid"))
             .ok()
             .and_then(|s| s.trim().parse::<i32>().ok());
-        if owner.is_some_and(process_alive) {
+        if owner.is_some_and(os::process_running) {
             continue;
         }
         // An owner that never wrote its pid may still be starting: leave young directories alone.
@@ -313,7 +315,7 @@ pub fn reap_stale() -> Vec<PathBuf> {
             root: root.clone(),
             bindir: bindir.clone(),
             port: 0,
-            as_postgres: is_root(),
+            as_postgres: os::is_root(),
             stopped: !root.join("data").join("postmaster.pid").exists(),
         };
         drop(stale);
@@ -387,31 +389,8 @@ fn unique_suffix() -> String {
     format!("{nanos:x}{n}")
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn process_alive(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks whether the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-fn postgres_ids() -> Option<(u32, u32)> {
-    let name = std::ffi::CString::new("postgres").ok()?;
-    // SAFETY: getpwnam returns a pointer into static storage or null; we copy the ids out at once.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return None;
-    }
-    // SAFETY: pw is non-null and points to a valid passwd record.
-    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    Some((uid, gid))
-}
-
 fn chown_to_postgres(path: &Path) -> Result<(), ClusterError> {
-    let (uid, gid) = postgres_ids().ok_or(ClusterError::NoPostgresUser)?;
+    let (uid, gid) = os::user_ids("postgres").ok_or(ClusterError::NoPostgresUser)?;
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|source| ClusterError::Io {
         what: "cannot hand to the postgres user",
         path: path.to_path_buf(),

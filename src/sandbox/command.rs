@@ -5,7 +5,6 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::{Sandbox, SandboxOptions, Scenario};
 
@@ -20,7 +19,7 @@ pub async fn run_sandbox_command(scenario: Option<String>) -> anyhow::Result<i32
         }
     };
     // Listen before starting, so a signal that arrives at any moment tears the sandbox down.
-    let stop = StopSignals::new()?;
+    let mut stop = crate::os::Signals::new()?;
     let started = Instant::now();
     let options = SandboxOptions {
         scenario,
@@ -51,36 +50,10 @@ pub async fn run_sandbox_command(scenario: Option<String>) -> anyhow::Result<i32
         "# sandbox up in {:.1} s{with}; press Ctrl-C to stop it and remove everything",
         started.elapsed().as_secs_f64()
     );
-    stop.wait().await;
+    stop.next().await;
     sandbox.shutdown().await;
     eprintln!("# sandbox stopped and removed");
     Ok(0)
-}
-
-/// Ctrl-C, SIGTERM and SIGHUP, caught from the moment this is created.
-struct StopSignals {
-    interrupt: Signal,
-    terminate: Signal,
-    hangup: Signal,
-}
-
-impl StopSignals {
-    fn new() -> anyhow::Result<Self> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
-            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
-            hangup: signal(SignalKind::hangup()).context("cannot watch SIGHUP")?,
-        })
-    }
-
-    /// Wait for the first of them.
-    async fn wait(mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-            _ = self.hangup.recv() => {}
-        }
-    }
 }
 
 /// `value` quoted for a POSIX shell.

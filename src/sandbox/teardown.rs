@@ -49,7 +49,7 @@ impl Parts {
         let _ = tokio::task::spawn_blocking(move || drop(cluster)).await;
         if let Some(pid) = pid {
             let deadline = Instant::now() + SERVER_EXIT;
-            while running(pid) && Instant::now() < deadline {
+            while crate::os::process_running(pid) && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
@@ -70,22 +70,4 @@ impl Drop for Parts {
 fn postmaster_pid(root: &Path) -> Option<i32> {
     let text = std::fs::read_to_string(root.join("data").join("postmaster.pid")).ok()?;
     text.lines().next()?.trim().parse().ok()
-}
-
-/// Whether `pid` is a running process (a zombie waiting for its parent to reap it is not).
-fn running(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    let exists = unsafe { libc::kill(pid, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    exists && !zombie(pid)
-}
-
-fn zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
-            Some(state == 'Z')
-        })
-        .unwrap_or(false)
 }

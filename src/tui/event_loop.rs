@@ -13,7 +13,6 @@ use crossterm::event::{Event, EventStream};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::time::{MissedTickBehavior, interval};
@@ -86,8 +85,7 @@ pub(super) async fn run_app(
     options: &TuiOptions,
     deadline: Option<tokio::time::Instant>,
 ) -> anyhow::Result<App> {
-    let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot watch for SIGHUP")?;
+    let mut signals = crate::os::Signals::new()?;
     let cancel = options.cancel.clone();
     let shutdown = async move {
         let until = async {
@@ -97,8 +95,7 @@ pub(super) async fn run_app(
             }
         };
         tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = hup.recv() => "SIGHUP",
+            name = signals.next() => name,
             () = cancel.cancelled() => "cancelled",
             () = until => "the end of --for",
         }

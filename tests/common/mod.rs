@@ -318,26 +318,12 @@ pub fn wait_exit(
     }
 }
 
-/// Whether a process runs (a zombie waiting for its reaper does not).
-pub fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z"),
-        Err(_) => false,
-    }
-}
-
 /// SIGKILL the process group whose leader's pid is in `pidfile` (a step's `echo $$ > file`).
 pub fn kill_group_in(pidfile: &Path) {
     if let Ok(pid) = std::fs::read_to_string(pidfile)
         && let Ok(pid) = pid.trim().parse::<i32>()
     {
-        // SAFETY: only sends SIGKILL to that process group.
-        unsafe {
-            libc::killpg(pid, libc::SIGKILL);
-        }
+        golive::os::signal_group(pid, golive::os::Sig::Kill);
     }
 }
 
