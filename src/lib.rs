@@ -4,6 +4,7 @@
 //! headless front end are two consumers of the same [`engine::EngineEvent`] stream.
 
 #![deny(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod attach;
 pub mod cli;

@@ -1,5 +1,6 @@
 //! The `golive` binary: parse the command line, run the command, exit with its code.
 #![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use clap::Parser;
 

@@ -48,8 +48,8 @@ run = "echo done"
 "#,
     );
     let mut driver = spawn(&["run", &rb, "--headless"], &[]);
-    wait_for(&dir.0.join(".golive/runs"));
-    let run_dir = latest_run(&dir.0);
+    wait_for(&dir.path().join(".golive/runs"));
+    let run_dir = latest_run(dir.path());
     let journal = run_dir.join("journal.jsonl");
     wait_for_text(&journal, r#""step":"slow""#);
     let out = run(
@@ -110,7 +110,7 @@ run = "echo $$ > {}; sleep 60"
     );
     let mut driver = spawn(&["run", &rb, "--headless"], &[]);
     wait_for(&pidfile);
-    let run_dir = latest_run(&dir.0).display().to_string();
+    let run_dir = latest_run(dir.path()).display().to_string();
     let attach = std::thread::spawn(move || run(&["attach", &run_dir, "--headless"], &[]));
     std::thread::sleep(Duration::from_millis(300));
     driver.kill().expect("kill the driver");

@@ -51,7 +51,7 @@ fn drive(
 }
 
 fn journal(dir: &TempDir) -> String {
-    std::fs::read_to_string(common::latest_run(&dir.0).join("journal.jsonl")).expect("journal")
+    std::fs::read_to_string(common::latest_run(dir.path()).join("journal.jsonl")).expect("journal")
 }
 
 const HEADER: &str = "[runbook]\nname = \"decisions\"\n\n[vars]\nDATABASE_URL = { required = true, secret = true }\n\n";
@@ -116,7 +116,7 @@ fn a_wrong_typed_name_refuses_and_the_right_one_runs_the_destructive_step() {
     assert!(!j.contains(r#""event":"refused""#), "{j}");
     assert!(j.contains("typed `production`"), "{j}");
     let record = golive::report::markdown(
-        &golive::report::build(&common::latest_run(&dir.0)).expect("report"),
+        &golive::report::build(&common::latest_run(dir.path())).expect("report"),
     );
     assert!(record.contains("confirmation mistyped"), "{record}");
     assert!(!record.contains("REFUSED"), "{record}");
@@ -265,7 +265,7 @@ fn a_diagnostic_during_a_failure_then_a_retry_that_passes() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let db = Db::phase1();
     let dir = TempDir::new("diag-retry");
-    let once = dir.0.join("failed-once");
+    let once = dir.path().join("failed-once");
     let path = dir.write(
         "runbook.toml",
         &format!(
@@ -311,7 +311,7 @@ fn a_diagnostic_during_a_failure_then_a_retry_that_passes() {
     assert!(j.contains(r#""step":"flaky","state":"passed""#), "{j}");
 
     let record = golive::report::markdown(
-        &golive::report::build(&common::latest_run(&dir.0)).expect("report"),
+        &golive::report::build(&common::latest_run(dir.path())).expect("report"),
     );
     assert!(record.contains("diagnostic `probe` started"), "{record}");
     assert!(!record.contains("rollback `probe`"), "{record}");

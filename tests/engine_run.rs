@@ -101,7 +101,7 @@ set = { catalog_api_v2 = true }
         .as_deref(),
         Some("true")
     );
-    let run_dir = latest_run(&dir.0);
+    let run_dir = latest_run(dir.path());
     let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).expect("journal");
     for step in ["hello", "migrate", "count", "catalog", "flags"] {
         assert!(
@@ -495,7 +495,7 @@ url = "http://deploy:${DATABASE_URL}@127.0.0.1:9/hook"
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(!shown.contains("hunter2-http-secret"), "{shown}");
     let journal =
-        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+        std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("journal");
     assert!(!journal.contains("hunter2-http-secret"), "{journal}");
     drop(db);
 }
@@ -560,7 +560,7 @@ run = "exit 4"
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(marker.exists(), "the rollback ran");
     let journal =
-        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("the journal");
+        std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("the journal");
     assert!(journal.contains(r#""outcome":"rolled_back""#), "{journal}");
 
     let out = run(&["run", &rb, "--headless", "--procedure", "broken"], &env);

@@ -54,9 +54,9 @@ file = "sql/migrate.sql"
 const FILE_SQL: &str = "-- a comment\n\nCREATE INDEX vehicles_vin_idx\n    ON vehicles (vin);\n";
 
 fn write(dir: &TempDir, runbook: &str) -> String {
-    std::fs::create_dir_all(dir.0.join("sql")).unwrap();
-    std::fs::write(dir.0.join("sql/migrate.sql"), FILE_SQL).unwrap();
-    let path = dir.0.join("runbook.toml");
+    std::fs::create_dir_all(dir.path().join("sql")).unwrap();
+    std::fs::write(dir.path().join("sql/migrate.sql"), FILE_SQL).unwrap();
+    let path = dir.path().join("runbook.toml");
     std::fs::write(&path, runbook).unwrap();
     path.display().to_string()
 }
@@ -96,7 +96,7 @@ fn check_warns_of_a_blocking_index_and_a_rewriting_default_at_their_lines() {
     // now() is stable: evaluated once, no rewrite, no warning on line 16.
     assert!(!msg.contains(&format!("{path}:16:")), "{msg}");
     // SQL from `file = …` is reported at that file's path and line, with the fix.
-    let file = dir.0.join("sql/migrate.sql").display().to_string();
+    let file = dir.path().join("sql/migrate.sql").display().to_string();
     assert!(
         msg.contains(&format!(
             "{file}:3:1: warning: [require-concurrent-index-creation]"

@@ -34,7 +34,7 @@ async fn a_step_holding_access_exclusive_while_a_sandbox_query_waits() {
     let db = Db::phase1();
     let url = db.admin_url();
     let dir = TempDir::new("locks");
-    let mut journal = Journal::open(&dir.0).unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
     let sampler = LockSampler::start(&url, CancellationToken::new())
         .await
         .unwrap();
@@ -127,9 +127,9 @@ sql = "LOCK TABLE customers IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(1)"
 #[test]
 fn a_rehearsal_records_prints_and_reports_its_locks() {
     let dir = TempDir::new("locks-rehearse");
-    std::fs::write(dir.0.join("runbook.toml"), HOLD_RUNBOOK).unwrap();
+    std::fs::write(dir.path().join("runbook.toml"), HOLD_RUNBOOK).unwrap();
     let out = golive()
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .args(["rehearse", "--headless"])
         .output()
         .unwrap();
@@ -139,7 +139,7 @@ fn a_rehearsal_records_prints_and_reports_its_locks() {
         stderr.contains("hold: ACCESS EXCLUSIVE on customers for"),
         "{stderr}"
     );
-    let run = latest_run(&dir.0);
+    let run = latest_run(dir.path());
     assert!(run.join("locks.json").exists());
 
     let report = golive()
@@ -154,7 +154,7 @@ fn a_rehearsal_records_prints_and_reports_its_locks() {
     );
 
     let plan = golive()
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .args(["plan"])
         .output()
         .unwrap();

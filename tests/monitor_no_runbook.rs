@@ -9,7 +9,7 @@ fn monitor_without_a_runbook_names_its_thresholds() {
     let dir = TempDir::new("monitor-no-runbook");
     let out = golive()
         .args(["monitor", "--headless", "--for", "1s"])
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .env_remove("PROMETHEUS_URL")
         .env_remove("APP_METRICS_URL")
         .env_remove("APP_URL")

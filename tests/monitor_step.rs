@@ -109,7 +109,7 @@ fn a_blind_watch_fails_the_step_headless_unless_approved_and_the_acceptance_is_j
         "{log}"
     );
     assert!(!log.contains("canary-pw"), "no secret on screen: {log}");
-    let j = journal(&latest_run(&dir.0));
+    let j = journal(&latest_run(dir.path()));
     let monitor = finished(&j, "monitor");
     assert_eq!(monitor["state"], "failed", "{monitor}");
     let detail = monitor["detail"].as_str().expect("detail");
@@ -135,7 +135,7 @@ fn a_blind_watch_fails_the_step_headless_unless_approved_and_the_acceptance_is_j
     );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
-    let run_dir = latest_run(&dir.0);
+    let run_dir = latest_run(dir.path());
     let j = journal(&run_dir);
     let accepted: Vec<&Value> = j
         .iter()

@@ -59,7 +59,7 @@ fn golive(rb: &str, url: &str, fail: &str, extra: &[&str]) -> std::process::Outp
 }
 
 fn run_id(dir: &TempDir) -> String {
-    latest_run(&dir.0)
+    latest_run(dir.path())
         .file_name()
         .expect("run dir name")
         .to_string_lossy()
@@ -69,7 +69,7 @@ fn run_id(dir: &TempDir) -> String {
 /// Lines of the journal up to and including `run_finished`.
 fn journal_lines(dir: &TempDir) -> usize {
     let journal =
-        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+        std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("journal");
     journal
         .lines()
         .position(|l| l.contains(r#""event":"run_finished""#))
@@ -235,7 +235,7 @@ run = "true"
         "warned once: {log}"
     );
     let journal =
-        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+        std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("journal");
     assert!(journal.contains("cannot write the registry"), "{journal}");
     assert!(log.contains("is written again"), "{log}");
     let id = run_id(&dir);

@@ -27,7 +27,7 @@ struct Rehearsal {
 /// Start `golive rehearse --headless --approve-all --json ARGS` in `dir`.
 fn spawn(dir: &TempDir, args: &[&str]) -> Child {
     golive()
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .args(["rehearse", "--headless", "--approve-all", "--json"])
         .args(args)
         .stdout(Stdio::piped())
@@ -147,7 +147,8 @@ impl Rehearsal {
 
     /// The last `step_finished` state the journal holds for each step, in journal order.
     fn journal_states(&self) -> Vec<(String, String)> {
-        let text = std::fs::read_to_string(latest_run(&self.dir.0).join("journal.jsonl")).unwrap();
+        let text =
+            std::fs::read_to_string(latest_run(self.dir.path()).join("journal.jsonl")).unwrap();
         let mut states: Vec<(String, String)> = Vec::new();
         for event in parse_events(&text) {
             if event["event"] != "step_finished" {
@@ -359,7 +360,7 @@ fn sigterm_during_the_watch_tears_the_sandbox_down() {
     assert_eq!(finished["outcome"], "interrupted", "{finished}");
     assert!(stderr.contains("sandbox removed"), "{stderr}");
     assert_no_sandbox_left(pid, app_port(&events));
-    let text = std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).unwrap();
+    let text = std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).unwrap();
     assert!(
         text.contains(r#""event":"step_finished","step":"monitor","state":"interrupted""#),
         "{text}"

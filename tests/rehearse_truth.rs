@@ -16,7 +16,7 @@ use common::{TempDir, golive, latest_run, shipped_runbook_dir};
 /// `golive rehearse --headless --approve-all --json ARGS` in `dir`.
 fn rehearse(dir: &TempDir, args: &[&str]) -> Output {
     golive()
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .args(["rehearse", "--headless", "--approve-all", "--json"])
         .args(["--watch", "5s", "--pace", "300ms"])
         .args(args)
@@ -49,7 +49,7 @@ fn edit_runbook(dir: &TempDir, edit: impl FnOnce(String) -> String) {
 }
 
 fn journal(dir: &TempDir) -> Vec<Value> {
-    let text = std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).unwrap();
+    let text = std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).unwrap();
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
@@ -112,7 +112,7 @@ fn the_shipped_order_gives_no_wrong_answer_and_the_old_order_fails_at_rls_enable
     );
     let report = golive()
         .args(["report"])
-        .arg(latest_run(&old.0))
+        .arg(latest_run(old.path()))
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&report.stdout);

@@ -60,7 +60,7 @@ sql = "INSERT INTO ledger (step) VALUES ('three')"
     wait_for(&started);
     first.kill().expect("SIGKILL golive");
     let _ = first.wait();
-    let run_dir = latest_run(&dir.0);
+    let run_dir = latest_run(dir.path());
     let journal = run_dir.join("journal.jsonl");
     let killed = std::fs::read_to_string(&journal).expect("journal");
     assert!(killed.contains(r#""step":"slow","attempt":1"#), "{killed}");
@@ -280,7 +280,7 @@ fn random_sigkills_never_lose_or_invent_a_step() {
             }
         }
         assert!(finished, "trial {trial}: the run never completed");
-        let run_dir = latest_run(&dir.0);
+        let run_dir = latest_run(dir.path());
         let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).expect("journal");
         for i in 0..steps {
             let starts = journal

@@ -52,7 +52,7 @@ fn sigterm_and_sighup_stop_the_step_group_and_journal_it_as_interrupted() {
         let out = std::io::read_to_string(child.stdout.take().expect("stdout")).expect("read");
         assert!(out.contains("stopping the running step"), "{name}: {out}");
         let journal =
-            std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+            std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("journal");
         assert!(
             journal.contains(r#""step":"long","state":"interrupted""#),
             "{name}: {journal}"
@@ -72,7 +72,7 @@ fn a_full_disk_stops_the_run_before_the_next_step_and_the_journal_stays_whole() 
     let dir = TempDir::new("full");
     let status = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(&dir.0)
+        .arg(dir.path())
         .status()
         .expect("mount");
     assert!(
@@ -85,7 +85,7 @@ fn a_full_disk_stops_the_run_before_the_next_step_and_the_journal_stays_whole() 
             let _ = std::process::Command::new("umount").arg(&self.0).status();
         }
     }
-    let _unmount = Unmount(dir.0.clone());
+    let _unmount = Unmount(dir.path().to_path_buf());
     let rb = dir.write(
         "runbook.toml",
         &format!(
@@ -108,7 +108,7 @@ fn a_full_disk_stops_the_run_before_the_next_step_and_the_journal_stays_whole() 
     assert!(log.contains("golive finished: failed"), "{log}");
     assert!(!marker.exists(), "a step ran that could not be recorded");
     let journal =
-        std::fs::read_to_string(latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+        std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("journal");
     for line in journal.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("every journal line is whole");
     }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use golive::sandbox::{Sandbox, SandboxOptions, Scenario};
 
 /// Set in the child process that starts a sandbox and waits to be killed.
@@ -168,10 +170,12 @@ async fn dropping_the_sandbox_also_tears_it_down() {
 
 /// Not a test on its own: the child side of `a_sandbox_whose_owner_was_killed_is_reaped`.
 #[test]
+#[ignore = "the child process of a_sandbox_whose_owner_was_killed_is_reaped_by_the_next_start"]
 fn child_holding_a_sandbox() {
-    if std::env::var_os(CHILD_ENV).is_none() {
-        return;
-    }
+    common::assert_child_of(
+        CHILD_ENV,
+        "a_sandbox_whose_owner_was_killed_is_reaped_by_the_next_start",
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let sandbox = Sandbox::start(&SandboxOptions::default()).await.unwrap();
@@ -184,6 +188,7 @@ fn child_holding_a_sandbox() {
 async fn a_sandbox_whose_owner_was_killed_is_reaped_by_the_next_start() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
+            "--ignored",
             "--exact",
             "child_holding_a_sandbox",
             "--nocapture",
@@ -227,10 +232,12 @@ const COMMAND_CHILD_ENV: &str = "GOLIVE_SANDBOX_TEST_COMMAND";
 
 /// Not a test on its own: the child side of `the_sandbox_command_prints_exports_and_cleans_up_on_sigterm`.
 #[test]
+#[ignore = "the child process of the_sandbox_command_prints_exports_and_cleans_up_on_sigterm"]
 fn child_running_the_sandbox_command() {
-    if std::env::var_os(COMMAND_CHILD_ENV).is_none() {
-        return;
-    }
+    common::assert_child_of(
+        COMMAND_CHILD_ENV,
+        "the_sandbox_command_prints_exports_and_cleans_up_on_sigterm",
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let code = runtime
         .block_on(golive::sandbox::run_sandbox_command(Some(
@@ -244,6 +251,7 @@ fn child_running_the_sandbox_command() {
 fn the_sandbox_command_prints_exports_and_cleans_up_on_sigterm() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
+            "--ignored",
             "--exact",
             "child_running_the_sandbox_command",
             "--nocapture",

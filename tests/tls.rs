@@ -95,13 +95,16 @@ fn make_readable_by_postgres(path: &Path) {
 fn require_encrypts_and_verify_full_checks_the_server_against_the_ca() {
     // Another CA, which did not sign the server's certificate.
     let other = TempDir::new("tls-other");
-    certificates(&other.0, "other-ca");
+    certificates(other.path(), "other-ca");
     let serving = TempDir::new("tls-serving");
-    certificates(&serving.0, "good-ca");
+    certificates(serving.path(), "good-ca");
     for f in ["server.crt", "server.key"] {
         make_readable_by_postgres(&serving.join(f));
     }
-    let _ = Command::new("chmod").arg("755").arg(&serving.0).status();
+    let _ = Command::new("chmod")
+        .arg("755")
+        .arg(serving.path())
+        .status();
     let cluster = Cluster::start(&ClusterOptions {
         settings: vec![
             ("ssl".into(), "on".into()),

@@ -2,8 +2,8 @@
 //! through vt100, keys typed as a person would, and the terminal's modes checked afterwards.
 //!
 //! Two kinds of program run here: the `golive` binary on a test runbook against a throwaway
-//! PostgreSQL, and this test binary itself re-run as a child (`child_*` tests, which do nothing
-//! unless `GOLIVE_TUI_CHILD` is set) to check that the terminal comes back after a panic, on
+//! PostgreSQL, and this test binary itself re-run as a child (the `#[ignore]`d `child_*` tests,
+//! run only by their parents, with `GOLIVE_TUI_CHILD` set) to check that the terminal comes back after a panic, on
 //! SIGTERM and on SIGHUP.
 
 mod common;
@@ -19,27 +19,28 @@ use tui_support::{self as pty, Pty, assert_restored};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn child_mode() -> Option<String> {
-    std::env::var("GOLIVE_TUI_CHILD").ok()
-}
+/// Set in the child processes, so a child run alone says whose it is instead of hanging.
+const CHILD_ENV: &str = "GOLIVE_TUI_CHILD";
 
-/// Child program (only with `GOLIVE_TUI_CHILD=panic`): takes the terminal over, then panics.
+/// Child program of `the_terminal_comes_back_after_a_panic`: takes the terminal over, then
+/// panics.
 #[test]
+#[ignore = "the child process of the_terminal_comes_back_after_a_panic"]
 fn child_panics_inside_the_console() {
-    if child_mode().as_deref() != Some("panic") {
-        return;
-    }
+    common::assert_child_of(CHILD_ENV, "the_terminal_comes_back_after_a_panic");
     let _guard = golive::tui::terminal::enter().expect("take the terminal");
     panic!("deliberate panic inside the console");
 }
 
-/// Child program (only with `GOLIVE_TUI_CHILD=console`): the console with an engine that has not
-/// started; it returns on SIGTERM, SIGHUP or `q`.
+/// Child program of the signal tests: the console with an engine that has not started; it
+/// returns on SIGTERM, SIGHUP or `q`.
 #[test]
+#[ignore = "the child process of the console's signal tests"]
 fn child_runs_the_console() {
-    if child_mode().as_deref() != Some("console") {
-        return;
-    }
+    common::assert_child_of(
+        CHILD_ENV,
+        "the_terminal_comes_back_on_sigterm_sighup_and_quit",
+    );
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let (_engine, events) = tokio::sync::mpsc::channel(8);
@@ -51,17 +52,23 @@ fn child_runs_the_console() {
     println!("CONSOLE RETURNED");
 }
 
-fn child(mode: &str, test: &str) -> Pty {
+fn child(test: &str) -> Pty {
     let mut cmd = CommandBuilder::new(std::env::current_exe().expect("test binary"));
-    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"]);
-    cmd.env("GOLIVE_TUI_CHILD", mode);
+    cmd.args([
+        test,
+        "--ignored",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    cmd.env(CHILD_ENV, "1");
     cmd.env("TERM", "xterm-256color");
     Pty::spawn(cmd, 100, 30)
 }
 
 #[test]
 fn the_terminal_comes_back_after_a_panic() {
-    let mut pty = child("panic", "child_panics_inside_the_console");
+    let mut pty = child("child_panics_inside_the_console");
     pty.wait_exit(WAIT);
     let raw = pty.raw();
     assert_restored(&raw);
@@ -76,7 +83,7 @@ fn the_terminal_comes_back_after_a_panic() {
 #[test]
 fn the_terminal_comes_back_on_sigterm_sighup_and_quit() {
     for how in ["SIGTERM", "SIGHUP", "q"] {
-        let mut pty = child("console", "child_runs_the_console");
+        let mut pty = child("child_runs_the_console");
         pty.wait_for("waiting for the engine", WAIT);
         match how {
             "SIGTERM" => {
@@ -120,7 +127,7 @@ fn a_person_drives_a_runbook_in_the_console() {
     let path = dir.write("runbook.toml", &runbook);
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
     cmd.args(["run", &path.display().to_string()]);
-    cmd.cwd(&dir.0);
+    cmd.cwd(dir.path());
     cmd.env("DATABASE_URL", db.owner_url());
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("RUST_LOG");
@@ -171,8 +178,8 @@ fn a_person_drives_a_runbook_in_the_console() {
     let code = pty.wait_exit(WAIT);
     assert_eq!(code, 0, "the run passed:\n{}", pty.screen());
     assert_restored(&pty.raw());
-    let journal =
-        std::fs::read_to_string(common::latest_run(&dir.0).join("journal.jsonl")).expect("journal");
+    let journal = std::fs::read_to_string(common::latest_run(dir.path()).join("journal.jsonl"))
+        .expect("journal");
     assert!(
         journal.contains("wrong-name"),
         "the refusal is journaled:\n{journal}"
@@ -198,7 +205,7 @@ fn typing_at_80x24_with_a_long_sql_preview_shows_the_typed_text() {
     let path = dir.write("runbook.toml", &runbook);
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
     cmd.args(["run", &path.display().to_string()]);
-    cmd.cwd(&dir.0);
+    cmd.cwd(dir.path());
     cmd.env("DATABASE_URL", db.owner_url());
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("RUST_LOG");
@@ -234,7 +241,7 @@ fn quit_mid_run_prints_the_outcome_and_the_run_directory() {
     let path = dir.write("runbook.toml", &runbook);
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
     cmd.args(["run", &path.display().to_string()]);
-    cmd.cwd(&dir.0);
+    cmd.cwd(dir.path());
     cmd.env("DATABASE_URL", db.owner_url());
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("RUST_LOG");
@@ -248,7 +255,7 @@ fn quit_mid_run_prints_the_outcome_and_the_run_directory() {
     let code = pty.wait_exit(WAIT);
     assert_eq!(code, 1, "interrupted:\n{}", pty.screen());
     let raw = String::from_utf8_lossy(&pty.raw()).to_string();
-    let run_dir = common::latest_run(&dir.0);
+    let run_dir = common::latest_run(dir.path());
     let tail = &raw[raw.rfind("golive: the run").expect("the farewell line")..];
     assert!(tail.contains("was interrupted"), "{tail}");
     assert!(tail.contains("golive run --resume"), "{tail}");
@@ -273,7 +280,7 @@ fn full_screen_monitor_is_the_console_and_gives_the_terminal_back() {
     for how in ["SIGTERM", "SIGHUP", "q"] {
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
         cmd.args(["monitor"]);
-        cmd.cwd(&dir.0);
+        cmd.cwd(dir.path());
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("RUST_LOG");
         for var in [

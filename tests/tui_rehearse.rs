@@ -86,7 +86,7 @@ fn rehearse_in_console(dir: &TempDir, args: &[&str]) -> Pty {
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
     cmd.arg("rehearse");
     cmd.args(args);
-    cmd.cwd(&dir.0);
+    cmd.cwd(dir.path());
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("RUST_LOG");
     for var in ["DATABASE_URL", "APP_DATABASE_URL", "APP_URL", "NO_COLOR"] {
@@ -143,7 +143,7 @@ fn a_person_rehearses_the_shipped_runbook_in_the_console() {
     );
     assert_no_password("the bytes written to the terminal", &raw);
 
-    let run = latest_run(&dir.0);
+    let run = latest_run(dir.path());
     let journal = std::fs::read_to_string(run.join("journal.jsonl")).expect("journal");
     assert!(journal.contains("\"passed\""), "{journal}");
     assert_no_password("the journal", journal.as_bytes());
@@ -184,7 +184,7 @@ fn a_breach_then_r_rolls_back_and_the_dashboard_stays_live() {
     let code = pty.wait_exit(WAIT);
     assert_eq!(code, 1, "rolled back:\n{}", pty.screen());
     assert_restored(&pty.raw());
-    let run = latest_run(&dir.0);
+    let run = latest_run(dir.path());
     let journal = std::fs::read_to_string(run.join("journal.jsonl")).expect("journal");
     assert!(journal.contains(r#""outcome":"rolled_back""#), "{journal}");
     assert!(!journal.contains(r#""what":"retry""#), "{journal}");

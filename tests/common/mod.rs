@@ -200,41 +200,37 @@ fn superuser_url(port: u16, db: &str) -> String {
     format!("postgres://postgres@127.0.0.1:{port}/{db}")
 }
 
-/// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
+/// A throwaway directory (`tempfile`'s), removed when dropped.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
-    /// A new empty directory.
+    /// A new empty directory, its name starting with `golive-test-{tag}-`.
     pub fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "golive-test-{tag}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("golive-test-{tag}-"))
+            .tempdir()
+            .expect("temp dir");
         TempDir(dir)
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        self.0.path()
     }
 
     /// A path inside it.
     pub fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
+        self.path().join(p)
     }
 
     /// Write a file inside it.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
+        let path = self.join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("mkdir");
         }
         std::fs::write(&path, text).expect("write");
         path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -469,5 +465,14 @@ pub fn assert_no_sandbox_left(pid: u32, app_port: u16) {
     assert!(
         !listening(app_port),
         "the app's port {app_port} still answers"
+    );
+}
+
+/// The guard of an `#[ignore]`d child-process helper: it runs only when its parent test started
+/// it (with `env` set); run alone, it says whose it is instead of hanging or passing for nothing.
+pub fn assert_child_of(env: &str, parent: &str) {
+    assert!(
+        std::env::var_os(env).is_some(),
+        "a child process of `{parent}`, started by that test: run it instead"
     );
 }
