@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use golive::sandbox::locks::{LockSampler, SAMPLER_APP_NAME};
+use golive::lockprofile::sampler::{LockSampler, SAMPLER_APP_NAME};
 use golive::sandbox::{Sandbox, SandboxOptions};
 use tokio_util::sync::CancellationToken;
 

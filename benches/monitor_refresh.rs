@@ -7,8 +7,9 @@
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
-use golive::monitor::{Board, DashboardState, MonitorConfig, Sample, promtext};
+use golive::monitor::{Board, MonitorConfig, Sample, promtext};
 use golive::runbook::Vars;
+use golive::tui::dashboard::state::DashboardState;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -98,7 +99,7 @@ impl Pipeline {
         let snap = self.board.snapshot(at);
         self.view.apply(snap);
         self.terminal
-            .draw(|f| golive::monitor::render(f, f.area(), &self.view))
+            .draw(|f| golive::tui::dashboard::panels::render(f, f.area(), &self.view))
             .unwrap();
     }
 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, mpsc as std_mpsc};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use golive::engine::events::{EngineEvent, OutputChunk, RunInfo, StepInfo, StepState, Stream};
+use golive::events::{EngineEvent, OutputChunk, RunInfo, StepInfo, StepState, Stream};
 use golive::tui::event_loop::drive;
 use golive::tui::{App, TuiOptions};
 use ratatui::Terminal;

@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use golive::engine::events::{EngineEvent, OutputChunk, RunInfo, StepInfo, StepState, Stream};
+use golive::events::{EngineEvent, OutputChunk, RunInfo, StepInfo, StepState, Stream};
 use golive::tui::{App, TuiOptions, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use crate::engine::EngineHandle;
-use crate::engine::events::{
+use crate::events::{
     Answer, Command, Decision, EngineEvent, Outcome, Question, QuestionKind, RunInfo, Stream,
 };
 use crate::os::Signals;

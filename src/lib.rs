@@ -9,6 +9,7 @@
 pub mod attach;
 pub mod cli;
 pub mod engine;
+pub mod events;
 pub mod exec;
 pub mod guard;
 pub mod headless;

@@ -8,8 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::{Db, TempDir, value};
-use golive::engine::events::{Answer, Command, Decision, EngineEvent, Outcome, QuestionKind};
 use golive::engine::{self, EngineConfig, EngineHandle, RunMode, Selection};
+use golive::events::{Answer, Command, Decision, EngineEvent, Outcome, QuestionKind};
 use golive::runbook::{self, Vars};
 
 fn start(rt: &tokio::runtime::Runtime, path: &std::path::Path, db: &Db) -> EngineHandle {

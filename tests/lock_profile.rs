@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use golive::journal::{Entry, Journal, read_journal};
-use golive::sandbox::locks::{LockSampler, SAMPLE_EVERY};
+use golive::lockprofile::sampler::{LockSampler, SAMPLE_EVERY};
 use tokio_util::sync::CancellationToken;
 
 use common::{Db, TempDir, golive, latest_run};
@@ -72,7 +72,7 @@ async fn a_step_holding_access_exclusive_while_a_sandbox_query_waits() {
     journal
         .append(Entry::StepFinished {
             step: "hold".into(),
-            state: golive::engine::events::StepState::Passed,
+            state: golive::events::StepState::Passed,
             duration_ms: 1000,
             detail: None,
         })

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use golive::monitor::snapshot::{SourceStatus, WindowPanels};
-use golive::monitor::{DashboardAction, DashboardState, MonitorConfig, Panel, Snapshot, State};
+use golive::monitor::{MonitorConfig, Panel, Snapshot, State};
 use golive::runbook::Vars;
+use golive::tui::dashboard::state::{DashboardAction, DashboardState};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -67,7 +68,7 @@ fn snapshot() -> Snapshot {
 fn draw(state: &DashboardState) -> String {
     let mut terminal = Terminal::new(TestBackend::new(130, 20)).unwrap();
     terminal
-        .draw(|f| golive::monitor::render(f, f.area(), state))
+        .draw(|f| golive::tui::dashboard::panels::render(f, f.area(), state))
         .unwrap();
     let buffer = terminal.backend().buffer();
     (0..buffer.area.height)

@@ -547,8 +547,8 @@ async fn run_step(
     port: u16,
     db: &str,
 ) -> (Result<String, golive::exec::StepError>, String) {
-    use golive::engine::Databases;
     use golive::exec::{OutputSink, StepCtx};
+    use golive::pg::Databases;
     use golive::runbook::{StepKind, Vars};
 
     let runbook =
@@ -577,12 +577,12 @@ async fn run_step(
         runbook: &runbook,
         pid_file: None,
     };
-    let result = golive::verify::step::run_rls_step(spec, &mut ctx).await;
+    let result = golive::exec::verify::run_rls_step(spec, &mut ctx).await;
     sink.finish().await.expect("flush");
     drop(sink);
     let mut text = String::new();
     while let Some(event) = rx.recv().await {
-        if let golive::engine::events::EngineEvent::Output { chunks, .. } = event {
+        if let golive::events::EngineEvent::Output { chunks, .. } = event {
             chunks
                 .iter()
                 .for_each(|c| text.push_str(&format!("{}\n", c.text)));

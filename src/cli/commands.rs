@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{Cli, Command, RunArgs, VerifyCommand};
-use crate::engine::events::EngineEvent;
-use crate::engine::events::Outcome;
 use crate::engine::{self, EngineConfig, RunMode, Selection};
+use crate::events::EngineEvent;
+use crate::events::Outcome;
 use crate::headless::{self, HeadlessOptions};
 use crate::logging::LogSink;
 use crate::os::Signals;
@@ -25,12 +25,12 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
         Command::Rehearse(args) => super::rehearse::rehearse(args, &log).await,
         Command::Sandbox { scenario } => edge(crate::sandbox::run_sandbox_command(scenario).await),
         Command::Verify(VerifyCommand::Rls(args)) => {
-            edge(crate::verify::cli::run_rls_command(args).await)
+            edge(crate::cli::verify::run_rls_command(args).await)
         }
         Command::Verify(VerifyCommand::Api(args)) => {
-            edge(crate::verify::cli::run_api_command(args).await)
+            edge(crate::cli::verify::run_api_command(args).await)
         }
-        Command::Monitor(args) => edge(crate::monitor::run_monitor_command(args).await),
+        Command::Monitor(args) => edge(crate::cli::monitor::run_monitor_command(args).await),
         Command::Report {
             run_dir,
             format,
@@ -381,8 +381,7 @@ pub(crate) async fn run_observed(
         if let Err(e) = crate::tui::run(events, commands, options).await {
             eprintln!("golive: the console stopped: {e:#}");
         }
-        done.await
-            .unwrap_or(crate::engine::events::Outcome::Interrupted)
+        done.await.unwrap_or(crate::events::Outcome::Interrupted)
     };
     tracing::info!(?outcome, "run finished");
     if let Some(watcher) = watcher {
@@ -397,7 +396,7 @@ pub(crate) async fn run_observed(
         }
     }
     RunEnd {
-        code: outcome.exit_code_of(&exit_for),
+        code: exit_for.exit_code(outcome),
         run_dir: Some(run_dir),
         outcome: Some(outcome),
     }

@@ -2,7 +2,9 @@
 //! 0 passed, 1 a step or check failed, 2 bad input, 3 refused.
 
 mod commands;
+pub mod monitor;
 mod rehearse;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -67,7 +69,7 @@ pub enum Command {
     Verify(VerifyCommand),
     /// The post-deploy dashboard alone, for the on-call: full screen on a terminal;
     /// `--headless --for DURATION --json` prints one JSON snapshot per refresh.
-    Monitor(crate::monitor::MonitorArgs),
+    Monitor(crate::cli::monitor::MonitorArgs),
     /// Report a run's journal as a change record.
     Report {
         /// The run's directory, e.g. .golive/runs/20261126-201500-ab12; with --database-url,
@@ -109,9 +111,9 @@ pub enum Command {
 pub enum VerifyCommand {
     /// Audit tenant isolation (static checks and probes in transactions that are always rolled
     /// back: safe against production). Exit 0 when nothing is fail-open, cross-tenant or broken.
-    Rls(crate::verify::cli::RlsArgs),
+    Rls(crate::cli::verify::RlsArgs),
     /// Check the Catalog API v2 contract for two tenants.
-    Api(crate::verify::cli::ApiArgs),
+    Api(crate::cli::verify::ApiArgs),
 }
 
 /// Flags of `golive run` (and `golive rehearse`).

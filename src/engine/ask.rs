@@ -2,10 +2,10 @@
 //! interrupted step, and the wait for an answer (during which a procedure may be started or the
 //! run interrupted). Every answer is journaled, refusals included.
 
-use super::events::{
+use super::runner::{Runner, SeqEnd};
+use crate::events::{
     Answer, Command, EngineEvent, Outcome, Question, QuestionKind, StepIdx, StepState,
 };
-use super::runner::{Runner, SeqEnd};
 use crate::exec::StepError;
 use crate::journal::Entry;
 use crate::plan;

@@ -1,20 +1,17 @@
 //! The engine: runs the steps in order, asks before anything destructive, journals everything,
-//! and reports through [`events::EngineEvent`]s. It never imports the UI.
+//! and reports through [`crate::events::EngineEvent`]s. It never imports the UI.
 //!
 //! [`start`] does everything that can fail before a step runs (the run directory, the journal,
 //! the go-live lock) and returns an [`EngineHandle`]: the events to show, the command channel to
-//! answer on, and the task that ends with the run's [`events::Outcome`].
+//! answer on, and the task that ends with the run's [`crate::events::Outcome`].
 
 mod ask;
-mod databases;
-pub mod events;
 mod runner;
 mod setup;
 
 use tokio::sync::mpsc;
 
-pub use databases::Databases;
-use events::{Command, EngineEvent, Outcome};
+use crate::events::{Command, EngineEvent, Outcome};
 
 use crate::journal::JournalError;
 use crate::lock::LockError;
@@ -31,6 +28,18 @@ pub enum Selection {
     Only(String),
     /// A rollback or diagnostic procedure alone.
     Procedure(String),
+}
+
+impl Selection {
+    /// The exit code of a run of this selection that ended with `outcome`: a rollback procedure
+    /// run alone (`--procedure ID`) that completed every step exits 0, so a script can tell a
+    /// finished rollback from a failed one; a go-live that had to be rolled back still exits 1.
+    pub fn exit_code(&self, outcome: Outcome) -> i32 {
+        match (outcome, self) {
+            (Outcome::RolledBack, Selection::Procedure(_)) => 0,
+            _ => outcome.exit_code(),
+        }
+    }
 }
 
 /// `golive run` or `golive rehearse` (rehearsals give the expected durations of later runs).
@@ -176,4 +185,23 @@ pub async fn prepare(config: EngineConfig) -> Result<Prepared, EngineError> {
 /// Prepare the run and start it.
 pub async fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
     Ok(prepare(config).await?.spawn())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Outcome, Selection};
+
+    #[test]
+    fn a_completed_rollback_exits_0_alone_and_1_when_a_go_live_had_to_roll_back() {
+        let alone = Selection::Procedure("app".into());
+        assert_eq!(alone.exit_code(Outcome::RolledBack), 0);
+        assert_eq!(Selection::All.exit_code(Outcome::RolledBack), 1);
+        assert_eq!(
+            Selection::From("x".into()).exit_code(Outcome::RolledBack),
+            1
+        );
+        assert_eq!(alone.exit_code(Outcome::Failed), 1);
+        assert_eq!(alone.exit_code(Outcome::Refused), 3);
+        assert_eq!(Selection::All.exit_code(Outcome::Passed), 0);
+    }
 }

@@ -9,12 +9,13 @@ mod attempt;
 mod diagnostic;
 mod failure;
 
+use super::Selection;
 use super::ask::Reply;
-use super::events::{Command, EngineEvent, NoticeLevel, Outcome, RunInfo, StepIdx, StepState};
-use super::{Databases, Selection};
+use crate::events::{Command, EngineEvent, NoticeLevel, Outcome, RunInfo, StepIdx, StepState};
 use crate::exec::StepError;
 use crate::journal::{Entry, Journal};
 use crate::lock::LockGuard;
+use crate::pg::Databases;
 use crate::runbook::{Runbook, Step, Vars};
 
 /// A step with its place in the run.
@@ -22,7 +23,7 @@ pub(super) struct Planned {
     pub step: Step,
     /// `id`, or `procedure/id`.
     pub qualified: String,
-    pub info: super::events::StepInfo,
+    pub info: crate::events::StepInfo,
 }
 
 /// What [`super::setup::prepare`] hands over.
@@ -369,8 +370,8 @@ impl Runner {
             );
             self.emit(EngineEvent::Output {
                 step: idx,
-                chunks: vec![super::events::OutputChunk {
-                    stream: super::events::Stream::Info,
+                chunks: vec![crate::events::OutputChunk {
+                    stream: crate::events::Stream::Info,
                     text: note,
                 }],
             })

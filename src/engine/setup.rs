@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::events::{
-    Command, EngineEvent, NoticeLevel, ProcedureInfo, RunInfo, StepInfo, StepState,
-};
 use super::runner::{Planned, Runner};
 use super::{EngineConfig, EngineError, RunMode, Selection};
+use crate::events::{
+    Command, EngineEvent, NoticeLevel, ProcedureInfo, RunInfo, StepInfo, StepState,
+};
 use crate::journal::{Entry, Journal, RunDirs, new_run_id};
 use crate::pg::Dsn;
 use crate::{lock, plan, provenance};

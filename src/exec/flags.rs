@@ -114,7 +114,7 @@ async fn set_sql(
         let enabled: bool = row.get(1);
         ctx.out
             .line(
-                crate::engine::events::Stream::Stdout,
+                crate::events::Stream::Stdout,
                 &format!("{name} = {}", if enabled { "on" } else { "off" }),
             )
             .await;

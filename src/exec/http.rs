@@ -46,9 +46,7 @@ pub async fn run(spec: &HttpSpec, timeout: Option<Duration>, ctx: &mut StepCtx<'
         .info(&format!("→ {status}, {} bytes", body.len()))
         .await;
     for line in body.lines().take(20) {
-        ctx.out
-            .line(crate::engine::events::Stream::Stdout, line)
-            .await;
+        ctx.out.line(crate::events::Stream::Stdout, line).await;
     }
     check(&spec.expect, status, &headers, &body).map_err(StepError::Failed)?;
     Ok(format!("{status}"))

@@ -7,9 +7,11 @@
 
 pub mod flags;
 pub mod http;
+pub mod monitor;
 pub mod shell;
 pub mod sink;
 pub mod sql;
+pub mod verify;
 
 use std::path::Path;
 
@@ -48,7 +50,7 @@ pub struct StepCtx<'a> {
     /// Cancelled when the step must stop.
     pub cancel: CancellationToken,
     /// Connections reused for the whole run, one per database variable.
-    pub dbs: &'a mut crate::engine::Databases,
+    pub dbs: &'a mut crate::pg::Databases,
     /// The run's directory (`.golive/runs/<id>`).
     pub run_dir: &'a Path,
     /// The runbook's directory (commands run there).
@@ -88,8 +90,8 @@ pub async fn dispatch(step: &crate::runbook::Step, ctx: &mut StepCtx<'_>) -> Ste
             }
         }
         StepKind::Flags(spec) => flags::run(spec, step.timeout, ctx).await,
-        StepKind::Monitor(spec) => crate::monitor::run_step(spec, ctx).await,
-        StepKind::VerifyRls(spec) => crate::verify::step::run_rls_step(spec, ctx).await,
-        StepKind::VerifyApi(spec) => crate::verify::step::run_api_step(spec, ctx).await,
+        StepKind::Monitor(spec) => monitor::run_step(spec, ctx).await,
+        StepKind::VerifyRls(spec) => verify::run_rls_step(spec, ctx).await,
+        StepKind::VerifyApi(spec) => verify::run_api_step(spec, ctx).await,
     }
 }

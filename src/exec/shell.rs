@@ -10,7 +10,7 @@ use tokio::process::Command;
 use tokio::sync::mpsc;
 
 use super::{StepCtx, StepError, StepResult};
-use crate::engine::events::Stream;
+use crate::events::Stream;
 use crate::os::{self, Sig};
 use crate::runbook::ShellSpec;
 

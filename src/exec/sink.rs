@@ -9,7 +9,7 @@ use std::path::Path;
 
 use tokio::sync::mpsc;
 
-use crate::engine::events::{EngineEvent, OutputChunk, StepIdx, Stream};
+use crate::events::{EngineEvent, OutputChunk, StepIdx, Stream};
 use crate::redact::Redactor;
 
 const BATCH_LINES: usize = 1024;

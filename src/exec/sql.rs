@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_postgres::SimpleQueryMessage;
 
 use super::{StepCtx, StepError, StepResult};
-use crate::engine::events::Stream;
+use crate::events::Stream;
 use crate::pg;
 use crate::runbook::{SqlExpect, SqlSpec};
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::events::{Outcome, StepState};
+use crate::events::{Outcome, StepState};
 pub use read::{JournalRead, StepRecord, read_journal};
 pub use runs::{RunDirs, new_run_id};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Entry, Record};
-use crate::engine::events::{Outcome, StepState};
+use crate::events::{Outcome, StepState};
 
 /// A journal as read from disk.
 #[derive(Debug, Default)]

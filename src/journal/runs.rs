@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{JournalRead, read_journal};
-use crate::engine::events::Outcome;
+use crate::events::Outcome;
 
 /// The runs of one runbook.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::engine::events::{EngineEvent, RunInfo, StepState};
+use crate::events::{EngineEvent, RunInfo, StepState};
 use crate::monitor::Snapshot;
 use crate::monitor::snapshot::State;
 use crate::monitor::verdict::VerdictKind;
@@ -183,7 +183,7 @@ impl Watcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::events::Outcome;
+    use crate::events::Outcome;
 
     fn started(watcher: &mut Watcher) {
         watcher.run_id = "r1".into();

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 pub use message::{Notification, Watcher};
 
-use crate::engine::events::EngineEvent;
+use crate::events::EngineEvent;
 use crate::runbook::{Notify, Vars};
 
 /// Notifications waiting to be posted, at most.

@@ -2,6 +2,7 @@
 //! throwaway cluster used by rehearsals and tests.
 
 pub mod cluster;
+mod databases;
 pub mod dsn;
 mod tls;
 
@@ -11,6 +12,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, Client};
 
+pub use databases::Databases;
 pub use dsn::{Dsn, TlsPolicy};
 
 /// A connection that failed to open, or a statement that failed.

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use tokio::sync::mpsc;
 
-use crate::engine::events::EngineEvent;
+use crate::events::EngineEvent;
 use crate::journal::Tap;
 use crate::redact::Redactor;
 

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use super::schema;
-use crate::engine::events::{EngineEvent, NoticeLevel};
+use crate::events::{EngineEvent, NoticeLevel};
 use crate::journal::{Appended, Entry, Record};
 use crate::redact::Redactor;
 

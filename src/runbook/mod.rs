@@ -1,6 +1,7 @@
 //! The runbook: its model, the parser that validates it, variables, and the plan.
 
 mod fields;
+mod lines;
 pub mod model;
 mod notify;
 mod parse;

@@ -7,8 +7,8 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::fields::{Table, suggestion};
+use super::lines::LineIndex;
 use super::model::*;
-use super::parse::LineIndex;
 use super::vars::var_refs;
 use crate::verify::findings::Allowance;
 

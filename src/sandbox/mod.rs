@@ -14,7 +14,6 @@ mod app;
 mod command;
 mod database;
 mod faults;
-pub mod locks;
 pub mod oracle;
 mod scenario;
 mod state;

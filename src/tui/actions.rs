@@ -7,7 +7,7 @@ use super::app::{App, Pane, View};
 use super::keymap::Action;
 use super::state::dialog::{ConfirmDialog, Dialog, Effect};
 use super::state::output::Scroll;
-use crate::engine::events::{NoticeLevel, StepState};
+use crate::events::{NoticeLevel, StepState};
 
 impl App {
     pub(super) fn search_key(&mut self, key: &KeyEvent) {

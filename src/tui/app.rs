@@ -22,7 +22,7 @@ use super::state::run::RunState;
 use super::state::search::Search;
 use super::theme::Theme;
 use super::view::{layout, notices};
-use crate::engine::events::{
+use crate::events::{
     Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, Question, QuestionKind, StepState,
 };
 

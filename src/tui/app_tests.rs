@@ -16,9 +16,7 @@ use super::state::dialog::Dialog;
 use insta::assert_snapshot;
 
 use super::test_fixtures::*;
-use crate::engine::events::{
-    Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, StepState,
-};
+use crate::events::{Answer, Command, Decision, EngineEvent, NoticeLevel, Outcome, StepState};
 
 fn answer(id: u64, answer: Answer) -> Command {
     Command::Answer { id, answer }
@@ -110,10 +108,10 @@ fn a_resumed_run_shows_the_interrupted_step_and_asks_before_running_it_again() {
     let mut app = App::new(&options(true), 100, 30);
     let rerun = |id| {
         EngineEvent::Ask {
-        question: crate::engine::events::Question {
+        question: crate::events::Question {
             id,
             step: Some(1),
-            kind: crate::engine::events::QuestionKind::RerunInterrupted,
+            kind: crate::events::QuestionKind::RerunInterrupted,
             prompt: "`snapshot` was interrupted in an earlier run and may have partly run. Run it again?"
                 .to_string(),
             detail: "pg_dump -Fc \"$DATABASE_URL\" -f backups/phase2.dump".to_string(),
@@ -620,10 +618,10 @@ fn tokio_stream_from(
 #[test]
 fn an_inconclusive_watch_asks_to_accept_it_and_y_accepts_n_declines() {
     let ask = |id| EngineEvent::Ask {
-        question: crate::engine::events::Question {
+        question: crate::events::Question {
             id,
             step: Some(1),
-            kind: crate::engine::events::QuestionKind::Inconclusive {
+            kind: crate::events::QuestionKind::Inconclusive {
                 reason: "APP_METRICS_URL http://app:9/metrics never answered".into(),
             },
             prompt: "The watch `monitor` was inconclusive: APP_METRICS_URL http://app:9/metrics \

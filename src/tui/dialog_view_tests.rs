@@ -5,7 +5,7 @@ use crossterm::event::KeyCode;
 use insta::assert_snapshot;
 
 use super::test_fixtures::*;
-use crate::engine::events::StepState;
+use crate::events::StepState;
 use crate::tui::App;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
@@ -209,7 +209,7 @@ fn quitting_a_rehearsal_says_the_sandbox_goes_away() {
     let mut app = App::new(&options, 80, 24);
     apply(
         &mut app,
-        vec![crate::engine::events::EngineEvent::Started {
+        vec![crate::events::EngineEvent::Started {
             run: Box::new(run_info(None)),
         }],
     );

@@ -18,7 +18,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::time::{MissedTickBehavior, interval};
 
 use super::{App, TuiOptions, terminal, view};
-use crate::engine::events::{Command, EngineEvent};
+use crate::events::{Command, EngineEvent};
 use crate::monitor::snapshot::Snapshot;
 use crate::monitor::watch::Watch;
 

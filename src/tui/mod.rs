@@ -1,8 +1,8 @@
 //! The full-screen console: a checklist of the runbook's steps, the live output of the selected
 //! step, dialogs for every confirmation, help, search and the monitoring view.
 //!
-//! It consumes the engine's [`EngineEvent`](crate::engine::events::EngineEvent)s and sends
-//! [`Command`](crate::engine::events::Command)s; the engine never imports it. Start it with
+//! It consumes the engine's [`EngineEvent`](crate::events::EngineEvent)s and sends
+//! [`Command`](crate::events::Command)s; the engine never imports it. Start it with
 //! [`run`]. The state ([`App`]) is split by concern under [`state`]; each region of the screen is
 //! a pure function under [`view`].
 
@@ -51,7 +51,7 @@ impl Default for TuiOptions {
     /// keymap; 100 000 lines per step in memory.
     fn default() -> Self {
         TuiOptions {
-            no_color: crate::monitor::view::no_color(),
+            no_color: crate::tui::dashboard::panels::no_color(),
             tick_rate: Duration::from_millis(33),
             keymap: Keymap::default(),
             output_cap: state::output::DEFAULT_CAP,

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::TuiOptions;
 use super::app::{App, View};
 use super::event_loop::run_app;
-use crate::engine::events::NoticeLevel;
+use crate::events::NoticeLevel;
 use crate::monitor::config::MonitorConfig;
 use crate::monitor::snapshot::Snapshot;
 use crate::monitor::verdict::Tracker;

@@ -8,7 +8,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::{App, TuiOptions};
-use crate::engine::events::{
+use crate::events::{
     EngineEvent, NoticeLevel, OutputChunk, ProcedureInfo, Question, QuestionKind, RunInfo,
     StepInfo, StepState, Stream,
 };

@@ -6,7 +6,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::engine::events::{NoticeLevel, StepState, Stream};
+use crate::events::{NoticeLevel, StepState, Stream};
 
 /// The palette; `color == false` means `NO_COLOR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use insta::assert_snapshot;
 use ratatui::style::Color;
 
 use super::test_fixtures::*;
-use crate::engine::events::{EngineEvent, NoticeLevel, Outcome, StepState};
+use crate::events::{EngineEvent, NoticeLevel, Outcome, StepState};
 use crate::tui::App;
 
 #[test]

@@ -8,12 +8,10 @@
 pub mod api;
 mod api_tenant;
 pub mod canary;
-pub mod cli;
 pub mod findings;
 pub mod policies;
 pub mod rls;
 pub mod sarif;
-pub mod step;
 
 pub use findings::{Finding, Severity, Verdict};
 

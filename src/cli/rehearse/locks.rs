@@ -5,8 +5,8 @@ use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::lockprofile::sampler::{LockSampler, LockSamplerHandle, SAMPLE_EVERY};
 use crate::sandbox::Sandbox;
-use crate::sandbox::locks::{LockSampler, LockSamplerHandle, SAMPLE_EVERY};
 
 /// Start sampling the sandbox's locks; a sampler that cannot start is a warning, never a stop.
 pub(super) async fn start(sandbox: &Sandbox) -> Option<LockSamplerHandle> {

@@ -18,7 +18,7 @@ mod verdict;
 use super::RunArgs;
 use super::commands::{ExitCode, farewell, run_observed};
 use crate::engine::RunMode;
-use crate::engine::events::Outcome;
+use crate::events::Outcome;
 use crate::logging::LogSink;
 use crate::sandbox::{Sandbox, SandboxOptions, Scenario};
 

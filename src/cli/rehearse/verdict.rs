@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::engine::events::{EngineEvent, Outcome};
+use crate::events::{EngineEvent, Outcome};
 use crate::journal::{Entry, Journal, Record, read_journal};
 use crate::sandbox::Oracle;
 use crate::sandbox::oracle::WrongAnswer;

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Runner;
 use crate::engine::ask::Reply;
-use crate::engine::events::{Command, StepIdx};
+use crate::events::{Command, StepIdx};
 use crate::exec::{self, OutputSink, StepCtx, StepError};
 
 impl Runner {
@@ -79,8 +79,8 @@ impl Runner {
                             self.queued_diagnostics.push(p);
                             let _ = self
                                 .events
-                                .send(crate::engine::events::EngineEvent::Notice {
-                                    level: crate::engine::events::NoticeLevel::Info,
+                                .send(crate::events::EngineEvent::Notice {
+                                    level: crate::events::NoticeLevel::Info,
                                     text,
                                 })
                                 .await;

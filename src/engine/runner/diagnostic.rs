@@ -3,7 +3,7 @@
 
 use super::{Runner, SeqEnd};
 use crate::engine::ask::Reply;
-use crate::engine::events::{EngineEvent, NoticeLevel, Outcome, StepIdx, StepState};
+use crate::events::{EngineEvent, NoticeLevel, Outcome, StepIdx, StepState};
 use crate::journal::Entry;
 
 impl Runner {

@@ -2,7 +2,7 @@
 
 use super::{Runner, SeqEnd};
 use crate::engine::ask::Reply;
-use crate::engine::events::{Answer, Decision, Outcome, QuestionKind, StepIdx, StepState};
+use crate::events::{Answer, Decision, Outcome, QuestionKind, StepIdx, StepState};
 use crate::journal::Entry;
 
 impl Runner {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::events::{ProcedureInfo, StepIdx, StepInfo, StepState};
+use crate::events::{ProcedureInfo, StepIdx, StepInfo, StepState};
 
 /// One step as the checklist tracks it.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::tui::keymap::{Action, Context, Keymap};
 
-use crate::engine::events::{Answer, Command, Decision, NoticeLevel, Question, QuestionKind};
+use crate::events::{Answer, Command, Decision, NoticeLevel, Question, QuestionKind};
 
 /// An open dialog.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::events::{OutputLine, StepIdx};
+use crate::events::{OutputLine, StepIdx};
 
 /// How many lines of one step are kept in memory by default.
 pub const DEFAULT_CAP: usize = 100_000;
@@ -124,7 +124,7 @@ impl Scroll {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::events::Stream;
+    use crate::events::Stream;
 
     fn lines(from: usize, n: usize) -> Vec<OutputLine> {
         (from..from + n)

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::engine::events::{NoticeLevel, Outcome, RunInfo};
+use crate::events::{NoticeLevel, Outcome, RunInfo};
 
 /// The header's state.
 #[derive(Debug, Clone, Default)]

@@ -63,7 +63,7 @@ impl Search {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::events::{OutputLine, Stream};
+    use crate::events::{OutputLine, Stream};
     use crate::tui::state::output::Outputs;
 
     #[test]

@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::engine::events::StepState;
+use crate::events::StepState;
 use crate::tui::App;
 use crate::tui::app::Pane;
 use crate::tui::state::checklist::{Row, StepRow};

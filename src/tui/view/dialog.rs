@@ -10,7 +10,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
-use crate::engine::events::QuestionKind;
+use crate::events::QuestionKind;
 use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::state::dialog::{ConfirmDialog, Dialog, ProcedurePicker, QuestionDialog};
 use crate::tui::theme::Theme;

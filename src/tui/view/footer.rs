@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::engine::events::NoticeLevel;
+use crate::events::NoticeLevel;
 use crate::tui::App;
 use crate::tui::app::View;
 use crate::tui::keymap::{Action, Context};

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::engine::events::Outcome;
+use crate::events::Outcome;
 use crate::tui::App;
 use crate::tui::state::run::clock;
 

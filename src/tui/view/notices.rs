@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::engine::events::NoticeLevel;
+use crate::events::NoticeLevel;
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::theme::Theme;
 

@@ -9,7 +9,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::engine::events::StepState;
+use crate::events::StepState;
 use crate::tui::App;
 use crate::tui::ansi;
 use crate::tui::app::Pane;

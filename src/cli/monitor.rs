@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::config::MonitorConfig;
-use super::snapshot::Snapshot;
-use super::verdict::{Tracker, Verdict, fmt_value};
-use super::watch::Watch;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::snapshot::Snapshot;
+use crate::monitor::verdict::{Tracker, Verdict, fmt_value};
+use crate::monitor::watch::Watch;
 use crate::runbook::Vars;
 
 /// Arguments of `golive monitor`.
@@ -87,7 +87,7 @@ fn use_latest_baseline(watch: &mut Watch, args: &MonitorArgs) -> String {
     let found = args
         .runbook
         .exists()
-        .then(|| super::baseline::latest_of_runbook(&args.runbook))
+        .then(|| crate::monitor::baseline::latest_of_runbook(&args.runbook))
         .flatten();
     match found {
         Some((dir, b)) => {
@@ -135,7 +135,7 @@ fn load_config(args: &MonitorArgs) -> anyhow::Result<(MonitorConfig, String)> {
         eprintln!(
             "golive monitor: no runbook.toml here, so the built-in thresholds apply: {}; pass a \
              runbook to use its [monitor] table",
-            super::view::thresholds_note(&cfg)
+            crate::tui::dashboard::panels::thresholds_note(&cfg)
         );
     }
     if let Some(r) = args.refresh {

@@ -3,12 +3,12 @@
 
 use std::future::Future;
 
-use super::api::{self, ApiOptions};
-use super::rls::{self, RlsOptions};
-use super::{Verdict, VerifyError};
-use crate::engine::events::Stream;
-use crate::exec::{StepCtx, StepError, StepResult};
+use super::{StepCtx, StepError, StepResult};
+use crate::events::Stream;
 use crate::runbook::{VerifyApiSpec, VerifyRlsSpec};
+use crate::verify::api::{self, ApiOptions};
+use crate::verify::rls::{self, RlsOptions};
+use crate::verify::{Verdict, VerifyError};
 
 fn var(ctx: &StepCtx<'_>, name: &str) -> Result<String, StepError> {
     ctx.vars

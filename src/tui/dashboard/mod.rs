@@ -1,11 +1,14 @@
 //! The monitoring view inside the console: the dashboard's own state
-//! ([`monitor::DashboardState`]) fed by the engine's `Monitor` snapshots during a watch, and
+//! ([`tui::dashboard::state::DashboardState`]) fed by the engine's `Monitor` snapshots during a watch, and
 //! after the watch by the console's own live poller (see [`crate::tui::event_loop`]), drawn by
-//! the dashboard's pure render ([`monitor::render`]).
+//! the dashboard's pure render ([`tui::dashboard::panels::render`]).
 //!
 //! The console adds what only it knows: which step sends the snapshots, that step's verdict (a
 //! breach ends the monitor step; the verdict stays on screen as it was, apart from the live
 //! numbers), what happened since (a rollback and how long ago), and `NO_COLOR`.
+
+pub mod panels;
+pub mod state;
 
 use std::time::{Duration, Instant};
 
@@ -15,13 +18,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use serde_json::Value;
 
-use crate::engine::events::StepIdx;
+use crate::events::StepIdx;
 use crate::monitor::snapshot::{Snapshot, State};
-use crate::monitor::view::{fmt_panel_value, title_of};
-use crate::monitor::{self, DashboardAction, DashboardState};
+use crate::tui::dashboard::panels::{fmt_panel_value, title_of};
 use crate::tui::keymap::Action;
 use crate::tui::theme::Theme;
 use crate::tui::view::dialog::wrap;
+use state::{DashboardAction, DashboardState};
 
 /// The watch's verdict, frozen when the monitor step ended.
 #[derive(Debug, Clone)]
@@ -260,7 +263,7 @@ fn clock(d: Duration) -> String {
 }
 
 /// Draw the dashboard into `area` (the console's body): after a watch, its frozen verdict and
-/// the live line on top, then [`monitor::render`], with every colour taken out again under
+/// the live line on top, then [`tui::dashboard::panels::render`], with every colour taken out again under
 /// `NO_COLOR` (bold and the words stay, so states still read).
 ///
 /// ```text
@@ -293,5 +296,5 @@ pub fn render(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: Theme
     let [top, board] =
         Layout::vertical([Constraint::Length(rows), Constraint::Fill(1)]).areas(area);
     frame.render_widget(Paragraph::new(lines), top);
-    monitor::view::render_colored(frame, board, &dashboard.state, theme.color);
+    panels::render_colored(frame, board, &dashboard.state, theme.color);
 }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::VerifyError;
-use super::api::{self, ApiOptions};
-use super::findings::Allowance;
-use super::rls::{self, RlsOptions};
+use crate::verify::VerifyError;
+use crate::verify::api::{self, ApiOptions};
+use crate::verify::findings::Allowance;
+use crate::verify::rls::{self, RlsOptions};
 
 /// `golive verify rls`.
 #[derive(Debug, Clone, clap::Args)]
@@ -131,7 +131,7 @@ fn show(
     report: &impl serde::Serialize,
     json: bool,
     lines: Vec<String>,
-    verdict: super::Verdict,
+    verdict: crate::verify::Verdict,
 ) -> anyhow::Result<i32> {
     if json {
         print_json(report)?;
@@ -165,7 +165,7 @@ pub async fn run_rls_command(args: RlsArgs) -> anyhow::Result<i32> {
     let format = if args.json { Format::Json } else { args.format };
     match rls::audit(&options).await {
         Ok(r) if format == Format::Sarif => {
-            print_json(&super::sarif::log("golive verify rls", &r.findings))?;
+            print_json(&crate::verify::sarif::log("golive verify rls", &r.findings))?;
             Ok(r.verdict.exit_code())
         }
         Ok(r) => show(&r, format == Format::Json, r.text_lines(), r.verdict),

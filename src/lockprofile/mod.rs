@@ -1,8 +1,10 @@
 //! The lock profile of a rehearsal: per step, the strongest lock the step's own sessions took on
 //! each table, how long they held it, and how many sandbox queries waited on it. Built from the
-//! lock sampler's samples ([`crate::sandbox::locks`]) and the run's journal (each step's start
+//! lock sampler's samples ([`sampler`]) and the run's journal (each step's start
 //! and end), kept as `locks.json` in the run directory, and shown by `golive report`, by
 //! `golive plan` after a passed rehearsal, and at the end of a rehearsal.
+
+pub mod sampler;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::journal::{Entry, JournalRead, RunDirs};
-use crate::sandbox::locks::{LockSample, unix_ms};
+use sampler::{LockSample, unix_ms};
 
 /// The file in the run directory.
 pub const FILE: &str = "locks.json";
@@ -305,7 +307,7 @@ mod tests {
 
     use super::*;
     use crate::journal::Record;
-    use crate::sandbox::locks::LockRow;
+    use sampler::LockRow;
 
     fn row(pid: i32, own: bool, table: &str, mode: &str, granted: bool) -> LockRow {
         LockRow {
@@ -341,7 +343,7 @@ mod tests {
                     at: at(1000),
                     entry: Entry::StepFinished {
                         step: "rls-deploy".into(),
-                        state: crate::engine::events::StepState::Passed,
+                        state: crate::events::StepState::Passed,
                         duration_ms: 1000,
                         detail: None,
                     },

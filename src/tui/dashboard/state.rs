@@ -1,10 +1,10 @@
 //! The dashboard view's state on the front end: the latest snapshot, a short history of each
 //! value for the sparklines, and the window the operator chose. Updated only by
-//! [`DashboardState::apply`] and [`DashboardState::handle`]; [`super::render`] only reads it.
+//! [`DashboardState::apply`] and [`DashboardState::handle`]; [`super::panels::render`] only reads it.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::snapshot::{Panel, Snapshot};
+use crate::monitor::snapshot::{Panel, Snapshot};
 
 /// How many refreshes a sparkline shows.
 pub const SPARK_LEN: usize = 30;

@@ -21,8 +21,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
-use super::dashboard::DashboardState;
-use super::snapshot::{Panel, State};
+use super::state::DashboardState;
+use crate::monitor::snapshot::{Panel, State};
 
 /// [`render`], then, when `color` is false (`NO_COLOR`), every colour taken out again: bold and
 /// the state words stay, so the states still read.
@@ -104,7 +104,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &DashboardState) {
     }
 }
 
-fn sources_line(snap: &super::Snapshot) -> Line<'static> {
+fn sources_line(snap: &crate::monitor::Snapshot) -> Line<'static> {
     let mut spans = Vec::new();
     if let Some(over) = snap.panels.iter().find_map(|p| p.baseline_over.as_deref()) {
         spans.push(Span::styled(
@@ -167,7 +167,7 @@ fn state_word(state: State) -> &'static str {
 
 /// The thresholds in force, one panel after another, for people: `5xx ratio warn 1.00% crit
 /// 5.00% · …` (what `golive monitor` without a runbook says it uses).
-pub fn thresholds_note(cfg: &super::MonitorConfig) -> String {
+pub fn thresholds_note(cfg: &crate::monitor::MonitorConfig) -> String {
     cfg.panels
         .iter()
         .map(|(id, t)| {
@@ -201,7 +201,7 @@ pub fn fmt_panel_value(id: &str, v: Option<f64>) -> String {
         None => "—".into(),
         Some(v) if id.ends_with("_ratio") => format!("{:.2}%", v * 100.0),
         Some(v) if id.ends_with("_seconds") => format!("{:.0}ms", v * 1000.0),
-        Some(v) => super::verdict::fmt_value(Some(v)),
+        Some(v) => crate::monitor::verdict::fmt_value(Some(v)),
     }
 }
 
@@ -277,13 +277,13 @@ fn route_table<'a>(state: &'a DashboardState, p: &'a Panel, capacity: usize) -> 
     let header = Row::new(["ROUTE", "RATIO", "REQ/S", "TREND"])
         .style(Style::new().add_modifier(Modifier::BOLD));
     let rows = routes.into_iter().take(capacity).map(|(route, v)| {
-        let th = super::config::Thresholds {
+        let th = crate::monitor::config::Thresholds {
             warn: p.warn,
             crit: p.crit,
-            direction: super::config::Direction::Above,
+            direction: crate::monitor::config::Direction::Above,
             min_requests: 0,
         };
-        let style = state_style(super::board::state_of(&th, v));
+        let style = state_style(crate::monitor::board::state_of(&th, v));
         let rps = p.rps_by_route.as_ref().and_then(|m| m.get(route)).copied();
         let trend = state
             .route_history

@@ -352,16 +352,6 @@ impl Outcome {
             _ => 1,
         }
     }
-
-    /// The exit code of a run of `selection` that ended this way: a rollback procedure run alone
-    /// (`--procedure ID`) that completed every step exits 0, so a script can tell a finished
-    /// rollback from a failed one; a go-live that had to be rolled back still exits 1.
-    pub fn exit_code_of(self, selection: &super::Selection) -> i32 {
-        match (self, selection) {
-            (Outcome::RolledBack, super::Selection::Procedure(_)) => 0,
-            _ => self.exit_code(),
-        }
-    }
 }
 
 /// Severity of a notice.
@@ -374,26 +364,6 @@ pub enum NoticeLevel {
     Warn,
     /// Something is wrong.
     Error,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Outcome;
-    use crate::engine::Selection;
-
-    #[test]
-    fn a_completed_rollback_exits_0_alone_and_1_when_a_go_live_had_to_roll_back() {
-        let alone = Selection::Procedure("app".into());
-        assert_eq!(Outcome::RolledBack.exit_code_of(&alone), 0);
-        assert_eq!(Outcome::RolledBack.exit_code_of(&Selection::All), 1);
-        assert_eq!(
-            Outcome::RolledBack.exit_code_of(&Selection::From("x".into())),
-            1
-        );
-        assert_eq!(Outcome::Failed.exit_code_of(&alone), 1);
-        assert_eq!(Outcome::Refused.exit_code_of(&alone), 3);
-        assert_eq!(Outcome::Passed.exit_code_of(&Selection::All), 0);
-    }
 }
 
 mod opt_millis {

@@ -13,10 +13,10 @@ use std::time::Duration;
 use crate::exec::{StepCtx, StepError, StepResult};
 use crate::runbook::MonitorSpec;
 
-use super::baseline::Baseline;
-use super::config::MonitorConfig;
-use super::verdict::{Tracker, Verdict};
-use super::watch::Watch;
+use crate::monitor::baseline::Baseline;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::verdict::{Tracker, Verdict};
+use crate::monitor::watch::Watch;
 
 /// Run a monitor step.
 pub async fn run_step(spec: &MonitorSpec, ctx: &mut StepCtx<'_>) -> StepResult {
@@ -79,7 +79,7 @@ async fn store_baseline(
     ctx: &mut StepCtx<'_>,
 ) -> Result<String, StepError> {
     let panels = watch.panels_over(window);
-    let at = super::snapshot::rfc3339(super::sample::now());
+    let at = crate::monitor::snapshot::rfc3339(crate::monitor::sample::now());
     let baseline = Baseline::of(&panels, &at, window.round() as u64, before);
     baseline.save(ctx.run_dir).map_err(StepError::Failed)?;
     for p in &panels {
@@ -87,7 +87,7 @@ async fn store_baseline(
             .info(&format!(
                 "baseline {}: {} over {}",
                 p.id,
-                super::verdict::fmt_value(p.value),
+                crate::monitor::verdict::fmt_value(p.value),
                 baseline.over()
             ))
             .await;
@@ -95,7 +95,7 @@ async fn store_baseline(
     Ok(format!(
         "baseline measured over {}, stored in {}",
         baseline.over(),
-        super::baseline::FILE
+        crate::monitor::baseline::FILE
     ))
 }
 
@@ -172,7 +172,7 @@ async fn watch_until(
 
 async fn verdict_to_output(
     tracker: &Tracker,
-    last: Option<&super::snapshot::Snapshot>,
+    last: Option<&crate::monitor::snapshot::Snapshot>,
     ctx: &mut StepCtx<'_>,
 ) {
     for line in tracker.report(last) {
