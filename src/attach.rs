@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::journal::{Entry, Record};
+use golive_core::journal::{Entry, Record};
 
 /// How often the journal is looked at.
 const POLL: Duration = Duration::from_millis(100);
@@ -93,10 +93,10 @@ fn driver_gone(driver: Option<&(String, u32)>) -> bool {
     let Some((host, pid)) = driver else {
         return false;
     };
-    if *host != crate::os::host_name() {
+    if *host != golive_core::os::host_name() {
         return false;
     }
-    !crate::os::process_running(*pid as i32)
+    !golive_core::os::process_running(*pid as i32)
 }
 
 /// One line: the time, the event and its fields.

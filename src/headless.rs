@@ -6,11 +6,11 @@
 
 use std::io::Write;
 
-use crate::engine::EngineHandle;
-use crate::events::{
+use golive_core::engine::EngineHandle;
+use golive_core::events::{
     Answer, Command, Decision, EngineEvent, Outcome, Question, QuestionKind, RunInfo, Stream,
 };
-use crate::os::Signals;
+use golive_core::os::Signals;
 
 /// How to print and what is approved.
 #[derive(Debug, Clone, Default)]
@@ -95,7 +95,7 @@ fn qualified_ids(run: &RunInfo) -> Vec<(String, String)> {
     run.steps
         .iter()
         .map(|s| {
-            let q = crate::runbook::qualified_id(s.procedure.as_deref(), &s.id);
+            let q = golive_core::runbook::qualified_id(s.procedure.as_deref(), &s.id);
             (s.id.clone(), q)
         })
         .collect()
@@ -240,7 +240,7 @@ fn print_line(
 
 /// A dashboard snapshot in one line: each panel's value and state.
 fn dashboard_line(snapshot: &serde_json::Value) -> String {
-    match serde_json::from_value::<crate::monitor::Snapshot>(snapshot.clone()) {
+    match serde_json::from_value::<golive_core::monitor::Snapshot>(snapshot.clone()) {
         Ok(snap) => snap
             .panels
             .iter()
@@ -248,7 +248,7 @@ fn dashboard_line(snapshot: &serde_json::Value) -> String {
                 format!(
                     "{} {} {}",
                     p.id,
-                    crate::monitor::verdict::fmt_value(p.value),
+                    golive_core::monitor::verdict::fmt_value(p.value),
                     p.state.label()
                 )
             })
@@ -259,6 +259,6 @@ fn dashboard_line(snapshot: &serde_json::Value) -> String {
 }
 
 fn clock() -> String {
-    let now = crate::journal::now_rfc3339();
+    let now = golive_core::journal::now_rfc3339();
     now.get(11..19).unwrap_or("--:--:--").to_string()
 }

@@ -1,34 +1,19 @@
 //! golive: a terminal console for driving a database go-live.
 //!
-//! The engine (runbook, executors, journal) never imports the UI; the full-screen console and the
-//! headless front end are two consumers of the same [`engine::EngineEvent`] stream.
+//! The workspace draws the architecture: [`golive_core`] is everything without a screen (the
+//! runbook, the engine and its executors, the journal, the verifiers, the monitor's sources, the
+//! registry); [`tui`] (the console) and [`headless`] (line output) are two consumers of the same
+//! [`events::EngineEvent`] stream; [`sandbox`] is the world a rehearsal runs against; [`cli`] ties
+//! them to the command line. This crate re-exports the others so `golive::engine`,
+//! `golive::tui` and `golive::sandbox` name the same things wherever they live.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod attach;
 pub mod cli;
-pub mod engine;
-pub mod events;
-pub mod exec;
-pub mod guard;
 pub mod headless;
-pub mod httpc;
-pub mod journal;
-pub mod lint;
-pub mod lock;
-pub mod lockprofile;
-pub mod logging;
-pub mod monitor;
-pub mod notify;
-pub mod os;
-pub mod pg;
-pub mod plan;
-pub mod provenance;
-pub mod redact;
-pub mod registry;
-pub mod report;
-pub mod runbook;
-pub mod sandbox;
-pub mod tui;
-pub mod verify;
+
+pub use golive_core::*;
+pub use golive_sandbox as sandbox;
+pub use golive_tui as tui;

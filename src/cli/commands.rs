@@ -5,13 +5,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{Cli, Command, RunArgs, VerifyCommand};
-use crate::engine::{self, EngineConfig, RunMode, Selection};
-use crate::events::EngineEvent;
-use crate::events::Outcome;
 use crate::headless::{self, HeadlessOptions};
-use crate::logging::LogSink;
-use crate::os::Signals;
-use crate::runbook::{self, LoadError, Runbook, StepKind, Vars};
+use golive_core::engine::{self, EngineConfig, RunMode, Selection};
+use golive_core::events::EngineEvent;
+use golive_core::events::Outcome;
+use golive_core::logging::LogSink;
+use golive_core::os::Signals;
+use golive_core::runbook::{self, LoadError, Runbook, StepKind, Vars};
 
 /// A process exit code.
 pub type ExitCode = i32;
@@ -23,7 +23,7 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
         Command::Plan { runbook } => plan(&runbook),
         Command::Run(args) => run(args, &log).await,
         Command::Rehearse(args) => super::rehearse::rehearse(args, &log).await,
-        Command::Sandbox { scenario } => edge(crate::sandbox::run_sandbox_command(scenario).await),
+        Command::Sandbox { scenario } => edge(golive_sandbox::run_sandbox_command(scenario).await),
         Command::Verify(VerifyCommand::Rls(args)) => {
             edge(crate::cli::verify::run_rls_command(args).await)
         }
@@ -36,7 +36,7 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
             format,
             database_url: None,
         } => report(
-            crate::report::build(&run_dir).map_err(|e| e.to_string()),
+            golive_core::report::build(&run_dir).map_err(|e| e.to_string()),
             &format,
         ),
         Command::Report {
@@ -44,12 +44,12 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
             format,
             database_url: Some(url),
         } => report(
-            crate::registry::read::report(&url, &run_dir.to_string_lossy()).await,
+            golive_core::registry::read::report(&url, &run_dir.to_string_lossy()).await,
             &format,
         ),
         Command::Attach { run_dir, json, .. } => edge(crate::attach::attach(&run_dir, json).await),
         Command::History { database_url, json } => {
-            edge(crate::registry::read::history_command(&database_url, json).await)
+            edge(golive_core::registry::read::history_command(&database_url, json).await)
         }
     }
 }
@@ -114,7 +114,8 @@ fn check(path: &Path) -> ExitCode {
     }
     let vars = Vars::partial(&runbook, env_lookup(&[]));
     let env = |name: &str| std::env::var(name).ok();
-    if let Err(e) = crate::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env)
+    if let Err(e) =
+        golive_core::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env)
     {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let line = text
@@ -124,7 +125,7 @@ fn check(path: &Path) -> ExitCode {
         eprintln!("{}:{line}:1: {e}", path.display());
         return 2;
     }
-    let findings = crate::lint::lint_runbook(&runbook);
+    let findings = golive_core::lint::lint_runbook(&runbook);
     for f in &findings {
         eprintln!("{f}");
     }
@@ -158,10 +159,10 @@ fn check(path: &Path) -> ExitCode {
 }
 
 /// How many lint findings are errors (statements PostgreSQL would refuse).
-fn lint_errors(findings: &[crate::lint::Finding]) -> usize {
+fn lint_errors(findings: &[golive_core::lint::Finding]) -> usize {
     findings
         .iter()
-        .filter(|f| f.severity == crate::lint::Severity::Error)
+        .filter(|f| f.severity == golive_core::lint::Severity::Error)
         .count()
 }
 
@@ -177,15 +178,15 @@ fn plan(path: &Path) -> ExitCode {
         .filter(|d| vars.get(&d.name).is_none())
         .map(|d| d.name.clone())
         .collect();
-    let rehearsed = crate::lockprofile::rehearsed(path);
+    let rehearsed = golive_core::lockprofile::rehearsed(path);
     print!(
         "{}",
-        crate::plan::render(&runbook, &vars, &missing, rehearsed.as_ref())
+        golive_core::plan::render(&runbook, &vars, &missing, rehearsed.as_ref())
     );
     0
 }
 
-fn report(built: Result<crate::report::Report, String>, format: &str) -> ExitCode {
+fn report(built: Result<golive_core::report::Report, String>, format: &str) -> ExitCode {
     match built {
         Ok(report) if format == "json" => match serde_json::to_string_pretty(&report) {
             Ok(text) => {
@@ -198,7 +199,7 @@ fn report(built: Result<crate::report::Report, String>, format: &str) -> ExitCod
             }
         },
         Ok(report) => {
-            print!("{}", crate::report::markdown(&report));
+            print!("{}", golive_core::report::markdown(&report));
             0
         }
         Err(e) => {
@@ -266,11 +267,11 @@ pub(crate) async fn run_observed(
         Ok(r) => r,
         Err(code) => return code.into(),
     };
-    let findings = crate::lint::lint_runbook(&runbook);
+    let findings = golive_core::lint::lint_runbook(&runbook);
     if lint_errors(&findings) > 0 {
         for f in findings
             .iter()
-            .filter(|f| f.severity == crate::lint::Severity::Error)
+            .filter(|f| f.severity == golive_core::lint::Severity::Error)
         {
             eprintln!("{f}");
         }
@@ -322,7 +323,7 @@ pub(crate) async fn run_observed(
         .iter()
         .any(|s| matches!(s.kind, StepKind::Monitor(_)))
         .then(|| {
-            crate::monitor::config::MonitorConfig::from_table(
+            golive_core::monitor::config::MonitorConfig::from_table(
                 runbook.monitor.as_ref(),
                 &vars,
                 &|k| std::env::var(k).ok(),
@@ -373,15 +374,16 @@ pub(crate) async fn run_observed(
             done,
             ..
         } = handle;
-        let options = crate::tui::TuiOptions {
+        let options = golive_tui::TuiOptions {
             rehearsal: mode == RunMode::Rehearse,
             live,
-            ..crate::tui::TuiOptions::default()
+            ..golive_tui::TuiOptions::default()
         };
-        if let Err(e) = crate::tui::run(events, commands, options).await {
+        if let Err(e) = golive_tui::run(events, commands, options).await {
             eprintln!("golive: the console stopped: {e:#}");
         }
-        done.await.unwrap_or(crate::events::Outcome::Interrupted)
+        done.await
+            .unwrap_or(golive_core::events::Outcome::Interrupted)
     };
     tracing::info!(?outcome, "run finished");
     if let Some(watcher) = watcher {

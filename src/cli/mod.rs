@@ -16,7 +16,7 @@ pub use rehearse::RehearseArgs;
 /// golive: drive a database go-live from a runbook, with confirmations, a crash-safe journal
 /// and a post-deploy dashboard.
 #[derive(Debug, Parser)]
-#[command(name = "golive", version = crate::provenance::VERSION, propagate_version = true)]
+#[command(name = "golive", version = golive_core::provenance::VERSION, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 all passed, 1 a step or check failed, 2 bad input \
 (usage, invalid runbook, missing environment), 3 refused (destructive step not approved, \
@@ -54,11 +54,11 @@ pub enum Command {
     /// target app serving its Phase 1 build, and live traffic whose every answer an oracle
     /// judges; the runbook runs as with `golive run` (gates run their `rehearse` command), any
     /// wrong answer fails the rehearsal, then everything is torn down.
-    #[command(after_help = crate::sandbox::Scenario::help_text())]
+    #[command(after_help = golive_sandbox::Scenario::help_text())]
     Rehearse(RehearseArgs),
     /// Start only the sandbox and print its DATABASE_URL, APP_URL and metrics URL (as `export`
     /// lines), until Ctrl-C.
-    #[command(after_help = crate::sandbox::Scenario::help_text())]
+    #[command(after_help = golive_sandbox::Scenario::help_text())]
     Sandbox {
         /// A game-day fault to inject.
         #[arg(long, value_name = "NAME")]

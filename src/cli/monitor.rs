@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::monitor::config::MonitorConfig;
-use crate::monitor::snapshot::Snapshot;
-use crate::monitor::verdict::{Tracker, Verdict, fmt_value};
-use crate::monitor::watch::Watch;
-use crate::runbook::Vars;
+use golive_core::monitor::config::MonitorConfig;
+use golive_core::monitor::snapshot::Snapshot;
+use golive_core::monitor::verdict::{Tracker, Verdict, fmt_value};
+use golive_core::monitor::watch::Watch;
+use golive_core::runbook::Vars;
 
 /// Arguments of `golive monitor`.
 #[derive(Debug, Clone, clap::Args)]
@@ -59,7 +59,7 @@ pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
         headless_loop(&mut watch, &args, &rollback).await
     } else {
         // Full screen is the console: its loop polls with the same configuration.
-        let watching = crate::tui::monitor::Watching {
+        let watching = golive_tui::monitor::Watching {
             source: if args.runbook.exists() {
                 args.runbook.display().to_string()
             } else {
@@ -71,11 +71,11 @@ pub async fn run_monitor_command(args: MonitorArgs) -> anyhow::Result<i32> {
         };
         let cfg = watch.config().clone();
         drop(watch);
-        crate::tui::monitor::run(
+        golive_tui::monitor::run(
             cfg,
             watching,
             args.for_duration,
-            crate::tui::TuiOptions::default(),
+            golive_tui::TuiOptions::default(),
         )
         .await
     }
@@ -87,7 +87,7 @@ fn use_latest_baseline(watch: &mut Watch, args: &MonitorArgs) -> String {
     let found = args
         .runbook
         .exists()
-        .then(|| crate::monitor::baseline::latest_of_runbook(&args.runbook))
+        .then(|| golive_core::monitor::baseline::latest_of_runbook(&args.runbook))
         .flatten();
     match found {
         Some((dir, b)) => {
@@ -113,7 +113,7 @@ fn load_config(args: &MonitorArgs) -> anyhow::Result<(MonitorConfig, String)> {
     let (table, vars, rollback) = if default_missing {
         (None, Vars::default(), String::new())
     } else {
-        let runbook = crate::runbook::load(&args.runbook)?;
+        let runbook = golive_core::runbook::load(&args.runbook)?;
         let vars = Vars::partial(&runbook, env);
         let rollback = runbook
             .rollbacks
@@ -135,7 +135,7 @@ fn load_config(args: &MonitorArgs) -> anyhow::Result<(MonitorConfig, String)> {
         eprintln!(
             "golive monitor: no runbook.toml here, so the built-in thresholds apply: {}; pass a \
              runbook to use its [monitor] table",
-            crate::tui::dashboard::panels::thresholds_note(&cfg)
+            golive_tui::dashboard::panels::thresholds_note(&cfg)
         );
     }
     if let Some(r) = args.refresh {
@@ -158,7 +158,7 @@ async fn headless_loop(
 ) -> anyhow::Result<i32> {
     let mut tracker = Tracker::new(watch.config());
     let end = deadline(args);
-    let mut signals = crate::os::Signals::new()?;
+    let mut signals = golive_core::os::Signals::new()?;
     loop {
         let snap = tokio::select! {
             () = tokio::time::sleep_until(end) => break,

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::verify::VerifyError;
-use crate::verify::api::{self, ApiOptions};
-use crate::verify::findings::Allowance;
-use crate::verify::rls::{self, RlsOptions};
+use golive_core::verify::VerifyError;
+use golive_core::verify::api::{self, ApiOptions};
+use golive_core::verify::findings::Allowance;
+use golive_core::verify::rls::{self, RlsOptions};
 
 /// `golive verify rls`.
 #[derive(Debug, Clone, clap::Args)]
@@ -86,20 +86,6 @@ pub struct ApiArgs {
     pub json: bool,
 }
 
-impl VerifyError {
-    /// The exit code for a verifier that could not run: 2 for bad input, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            VerifyError::RoleNotFound(_)
-            | VerifyError::NoTenantTables(_)
-            | VerifyError::BadTenant(_)
-            | VerifyError::Tenants(_)
-            | VerifyError::Input(_) => 2,
-            VerifyError::Connect { .. } | VerifyError::Query { .. } | VerifyError::Http(_) => 1,
-        }
-    }
-}
-
 /// Parse `Name: value` (or `Name=value`) headers.
 pub fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, VerifyError> {
     raw.iter()
@@ -131,7 +117,7 @@ fn show(
     report: &impl serde::Serialize,
     json: bool,
     lines: Vec<String>,
-    verdict: crate::verify::Verdict,
+    verdict: golive_core::verify::Verdict,
 ) -> anyhow::Result<i32> {
     if json {
         print_json(report)?;
@@ -144,7 +130,7 @@ fn show(
 fn report_error(e: &VerifyError) -> i32 {
     eprintln!(
         "golive verify: {}",
-        crate::redact::url_passwords(&e.to_string())
+        golive_core::redact::url_passwords(&e.to_string())
     );
     e.exit_code()
 }
@@ -165,7 +151,10 @@ pub async fn run_rls_command(args: RlsArgs) -> anyhow::Result<i32> {
     let format = if args.json { Format::Json } else { args.format };
     match rls::audit(&options).await {
         Ok(r) if format == Format::Sarif => {
-            print_json(&crate::verify::sarif::log("golive verify rls", &r.findings))?;
+            print_json(&golive_core::verify::sarif::log(
+                "golive verify rls",
+                &r.findings,
+            ))?;
             Ok(r.verdict.exit_code())
         }
         Ok(r) => show(&r, format == Format::Json, r.text_lines(), r.verdict),

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant, SystemTime};
 use super::verdict;
 use crate::cli::RunArgs;
 use crate::cli::commands::{ExitCode, run_observed};
-use crate::engine::RunMode;
-use crate::logging::LogSink;
-use crate::sandbox::Sandbox;
+use golive_core::engine::RunMode;
+use golive_core::logging::LogSink;
+use golive_sandbox::Sandbox;
 
 /// How one drill went.
 #[derive(Debug)]
@@ -42,7 +42,7 @@ pub(super) async fn drill_all(
     log: &LogSink,
     pace: Duration,
 ) -> ExitCode {
-    let procedures = match crate::runbook::load(&args.runbook) {
+    let procedures = match golive_core::runbook::load(&args.runbook) {
         Ok(runbook) => runbook
             .rollbacks
             .iter()

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::lockprofile::sampler::{LockSampler, LockSamplerHandle, SAMPLE_EVERY};
-use crate::sandbox::Sandbox;
+use golive_core::lockprofile::sampler::{LockSampler, LockSamplerHandle, SAMPLE_EVERY};
+use golive_sandbox::Sandbox;
 
 /// Start sampling the sandbox's locks; a sampler that cannot start is a warning, never a stop.
 pub(super) async fn start(sandbox: &Sandbox) -> Option<LockSamplerHandle> {
@@ -26,13 +26,13 @@ pub(super) async fn finish(sampler: Option<LockSamplerHandle>, runbook: &Path) {
     };
     let since = sampler.started_ms();
     let samples = sampler.finish().await;
-    match crate::lockprofile::record_rehearsal(&samples, SAMPLE_EVERY, runbook, since) {
+    match golive_core::lockprofile::record_rehearsal(&samples, SAMPLE_EVERY, runbook, since) {
         Ok(None) => {}
         Ok(Some((dir, profile))) => {
             eprintln!(
                 "golive: locks taken (rehearsal, {} reads of pg_locks), in {}:",
                 profile.samples,
-                dir.join(crate::lockprofile::FILE).display()
+                dir.join(golive_core::lockprofile::FILE).display()
             );
             if profile.steps.is_empty() {
                 eprintln!("  no step took a table lock that was seen");

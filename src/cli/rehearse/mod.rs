@@ -17,10 +17,10 @@ mod verdict;
 
 use super::RunArgs;
 use super::commands::{ExitCode, farewell, run_observed};
-use crate::engine::RunMode;
-use crate::events::Outcome;
-use crate::logging::LogSink;
-use crate::sandbox::{Sandbox, SandboxOptions, Scenario};
+use golive_core::engine::RunMode;
+use golive_core::events::Outcome;
+use golive_core::logging::LogSink;
+use golive_sandbox::{Sandbox, SandboxOptions, Scenario};
 
 /// Flags of `golive rehearse`: those of `golive run`, plus the scenario and the watch.
 #[derive(Debug, Clone, Args)]
@@ -119,7 +119,7 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
     eprintln!(
         "golive: sandbox up: app {}, database {}, PostgreSQL log {}",
         sandbox.app_url(),
-        crate::redact::url_passwords(sandbox.database_url()),
+        golive_core::redact::url_passwords(sandbox.database_url()),
         sandbox.pg_log().display()
     );
     let mut overlay = sandbox.vars();

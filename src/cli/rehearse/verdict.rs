@@ -11,10 +11,10 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::events::{EngineEvent, Outcome};
-use crate::journal::{Entry, Journal, Record, read_journal};
-use crate::sandbox::Oracle;
-use crate::sandbox::oracle::WrongAnswer;
+use golive_core::events::{EngineEvent, Outcome};
+use golive_core::journal::{Entry, Journal, Record, read_journal};
+use golive_sandbox::Oracle;
+use golive_sandbox::oracle::WrongAnswer;
 
 use super::super::commands::Observe;
 
@@ -89,7 +89,7 @@ pub(super) fn judge(oracle: &Oracle, run_dir: &Path, since: SystemTime) -> Vec<S
     }
     let total: u64 = groups.iter().map(|g| g.count).sum();
     let first_step = groups[0].step.as_deref().unwrap_or("outside any step");
-    let record = |journal: &mut Journal| -> Result<(), crate::journal::JournalError> {
+    let record = |journal: &mut Journal| -> Result<(), golive_core::journal::JournalError> {
         for g in &groups {
             journal.append(Entry::WrongAnswers {
                 step: g.step.clone(),
@@ -170,7 +170,7 @@ pub(super) fn summary(checked: u64, groups: &[StepWrong]) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::sandbox::oracle::WrongKind;
+    use golive_sandbox::oracle::WrongKind;
 
     fn record(at: &str, step: &str) -> Record {
         Record {
