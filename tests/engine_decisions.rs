@@ -8,7 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::{Db, TempDir, value};
-use golive::engine::{self, EngineConfig, EngineHandle, RunMode, Selection};
+use golive::engine::{self, EngineConfig, EngineHandle, Selection};
+use golive::events::RunMode;
 use golive::events::{Answer, Command, Decision, EngineEvent, Outcome, QuestionKind};
 use golive::runbook::{self, Vars};
 

@@ -4,11 +4,12 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Cli, Command, RunArgs, VerifyCommand};
+use super::{Cli, Command, ReportFormat, RunArgs, VerifyCommand};
 use crate::headless::{self, HeadlessOptions};
-use golive_core::engine::{self, EngineConfig, RunMode, Selection};
+use golive_core::engine::{self, EngineConfig, Selection};
 use golive_core::events::EngineEvent;
 use golive_core::events::Outcome;
+use golive_core::events::RunMode;
 use golive_core::logging::LogSink;
 use golive_core::os::Signals;
 use golive_core::runbook::{self, LoadError, Runbook, StepKind, Vars};
@@ -37,7 +38,7 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
             database_url: None,
         } => report(
             golive_core::report::build(&run_dir).map_err(|e| e.to_string()),
-            &format,
+            format,
         ),
         Command::Report {
             run_dir,
@@ -45,7 +46,7 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
             database_url: Some(url),
         } => report(
             golive_core::registry::read::report(&url, &run_dir.to_string_lossy()).await,
-            &format,
+            format,
         ),
         Command::Attach { run_dir, json, .. } => edge(crate::attach::attach(&run_dir, json).await),
         Command::History { database_url, json } => {
@@ -186,9 +187,9 @@ fn plan(path: &Path) -> ExitCode {
     0
 }
 
-fn report(built: Result<golive_core::report::Report, String>, format: &str) -> ExitCode {
+fn report(built: Result<golive_core::report::Report, String>, format: ReportFormat) -> ExitCode {
     match built {
-        Ok(report) if format == "json" => match serde_json::to_string_pretty(&report) {
+        Ok(report) if format == ReportFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(text) => {
                 println!("{text}");
                 0

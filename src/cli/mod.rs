@@ -75,9 +75,9 @@ pub enum Command {
         /// The run's directory, e.g. .golive/runs/20261126-201500-ab12; with --database-url,
         /// the run's id.
         run_dir: PathBuf,
-        /// md (Markdown) or json.
-        #[arg(long, default_value = "md", value_parser = ["md", "json"])]
-        format: String,
+        /// Markdown for people, JSON for tools.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
         /// Read the run from the registry in this database instead of a run directory.
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
@@ -148,4 +148,13 @@ pub struct RunArgs {
     /// One JSON event a line (implies --headless).
     #[arg(long)]
     pub json: bool,
+}
+
+/// How `golive report` renders a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// A Markdown change record.
+    Md,
+    /// The same record as JSON.
+    Json,
 }

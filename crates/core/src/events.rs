@@ -354,6 +354,27 @@ impl Outcome {
     }
 }
 
+/// `golive run` or `golive rehearse` (rehearsals give the expected durations of later runs);
+/// journaled as `"run"` or `"rehearse"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// A real go-live.
+    Run,
+    /// A rehearsal on the sandbox.
+    Rehearse,
+}
+
+impl RunMode {
+    /// The command's name: `run` or `rehearse`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunMode::Run => "run",
+            RunMode::Rehearse => "rehearse",
+        }
+    }
+}
+
 /// Severity of a notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

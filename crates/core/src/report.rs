@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::events::RunMode;
 use crate::journal::{Entry, JournalRead, read_journal};
 
 /// One attempt of a step.
@@ -61,8 +62,8 @@ pub struct Report {
     pub runbook_sha256: String,
     /// golive version.
     pub golive_version: String,
-    /// run or rehearse.
-    pub mode: String,
+    /// Go-live or rehearsal.
+    pub mode: RunMode,
     /// Who and where.
     pub operator: String,
     /// First and last record.
@@ -139,7 +140,7 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
             runbook_path: runbook_path.clone(),
             runbook_sha256: runbook_sha256.clone(),
             golive_version: golive_version.clone(),
-            mode: mode.clone(),
+            mode: *mode,
             operator: format!("{user}@{host}"),
             started: r.at.clone(),
             ended: String::new(),
@@ -372,7 +373,7 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(md, "| | |\n|---|---|");
     for (k, v) in [
         ("Run", report.run_id.as_str()),
-        ("Mode", report.mode.as_str()),
+        ("Mode", report.mode.name()),
         ("Outcome", report.outcome.as_str()),
         ("Operator", report.operator.as_str()),
         ("Started", report.started.as_str()),

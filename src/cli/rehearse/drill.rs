@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::verdict;
 use crate::cli::RunArgs;
 use crate::cli::commands::{ExitCode, run_observed};
-use golive_core::engine::RunMode;
+use golive_core::events::RunMode;
 use golive_core::logging::LogSink;
 use golive_sandbox::Sandbox;
 

@@ -17,8 +17,8 @@ mod verdict;
 
 use super::RunArgs;
 use super::commands::{ExitCode, farewell, run_observed};
-use golive_core::engine::RunMode;
 use golive_core::events::Outcome;
+use golive_core::events::RunMode;
 use golive_core::logging::LogSink;
 use golive_sandbox::{Sandbox, SandboxOptions, Scenario};
 

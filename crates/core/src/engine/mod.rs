@@ -11,7 +11,7 @@ mod setup;
 
 use tokio::sync::mpsc;
 
-use crate::events::{Command, EngineEvent, Outcome};
+use crate::events::{Command, EngineEvent, Outcome, RunMode};
 
 use crate::journal::JournalError;
 use crate::lock::LockError;
@@ -38,24 +38,6 @@ impl Selection {
         match (outcome, self) {
             (Outcome::RolledBack, Selection::Procedure(_)) => 0,
             _ => outcome.exit_code(),
-        }
-    }
-}
-
-/// `golive run` or `golive rehearse` (rehearsals give the expected durations of later runs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunMode {
-    /// A real go-live.
-    Run,
-    /// A rehearsal on the sandbox.
-    Rehearse,
-}
-
-impl RunMode {
-    fn name(self) -> &'static str {
-        match self {
-            RunMode::Run => "run",
-            RunMode::Rehearse => "rehearse",
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::journal::{Entry, Journal};
 use crate::lock::LockGuard;
 use crate::pg::Databases;
 use crate::runbook::{Runbook, Step, Vars};
+use failure::AfterFailure;
 
 /// A step with its place in the run.
 pub(super) struct Planned {
@@ -247,8 +248,8 @@ impl Runner {
                 self.set_state(idx, StepState::Failed, attempt, None, Some(unmet.clone()))
                     .await;
                 match self.after_failure(idx, unmet, main).await {
-                    Ok(true) => continue,
-                    Ok(false) => return SeqEnd::Done,
+                    Ok(AfterFailure::Retry) => continue,
+                    Ok(AfterFailure::Skipped) => return SeqEnd::Done,
                     Err(end) => return end,
                 }
             }
@@ -319,8 +320,8 @@ impl Runner {
                     return SeqEnd::Done;
                 }
                 (Err(e), None) => match self.after_failure(idx, e.to_string(), main).await {
-                    Ok(true) => continue,
-                    Ok(false) => return SeqEnd::Done,
+                    Ok(AfterFailure::Retry) => continue,
+                    Ok(AfterFailure::Skipped) => return SeqEnd::Done,
                     Err(end) => return end,
                 },
             }

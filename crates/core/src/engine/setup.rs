@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::runner::{Planned, Runner};
-use super::{EngineConfig, EngineError, RunMode, Selection};
+use super::{EngineConfig, EngineError, Selection};
+use crate::events::RunMode;
 use crate::events::{
     Command, EngineEvent, NoticeLevel, ProcedureInfo, RunInfo, StepInfo, StepState,
 };
@@ -82,8 +83,8 @@ pub(super) async fn prepare(
                 pid: std::process::id(),
                 runbook_sha256: runbook.sha256.clone(),
             })?;
-            if let Some((_, _, sha, _)) = prev.started()
-                && sha != runbook.sha256
+            if let Some(start) = prev.started()
+                && start.runbook_sha256 != runbook.sha256
             {
                 notices.push((
                     NoticeLevel::Warn,
@@ -98,7 +99,7 @@ pub(super) async fn prepare(
             runbook_path: dirs.runbook_path().to_string(),
             runbook_sha256: runbook.sha256.clone(),
             golive_version: provenance::VERSION.to_string(),
-            mode: mode.name().to_string(),
+            mode,
             user: crate::os::user_name(),
             host: crate::os::host_name(),
             pid: std::process::id(),
@@ -134,7 +135,7 @@ pub(super) async fn prepare(
         match &rehearsal {
             Some((_, j))
                 if j.started()
-                    .is_some_and(|(_, _, sha, _)| sha != runbook.sha256) =>
+                    .is_some_and(|start| start.runbook_sha256 != runbook.sha256) =>
             {
                 notices.push((
                     NoticeLevel::Warn,

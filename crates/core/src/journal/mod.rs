@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Outcome, StepState};
+use crate::events::{Outcome, RunMode, StepState};
 pub use read::{JournalRead, StepRecord, read_journal};
 pub use runs::{RunDirs, new_run_id};
 
@@ -43,7 +43,7 @@ pub enum Entry {
         /// golive's version.
         golive_version: String,
         /// `run` or `rehearse`.
-        mode: String,
+        mode: RunMode,
         /// OS user.
         user: String,
         /// Host name.

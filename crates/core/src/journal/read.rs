@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Entry, Record};
-use crate::events::{Outcome, StepState};
+use crate::events::{Outcome, RunMode, StepState};
 
 /// A journal as read from disk.
 #[derive(Debug, Default)]
@@ -49,9 +49,22 @@ pub fn read_journal(path: &Path) -> std::io::Result<JournalRead> {
     Ok(out)
 }
 
+/// The identity of a run, from its `RunStarted` record.
+#[derive(Debug, Clone, Copy)]
+pub struct RunStart<'a> {
+    /// The run's id (its directory's name).
+    pub run_id: &'a str,
+    /// The runbook it ran, as given.
+    pub runbook_path: &'a str,
+    /// The runbook's sha256 when it started.
+    pub runbook_sha256: &'a str,
+    /// Go-live or rehearsal.
+    pub mode: RunMode,
+}
+
 impl JournalRead {
-    /// The `RunStarted` record's fields: (run id, runbook path, sha256, mode).
-    pub fn started(&self) -> Option<(&str, &str, &str, &str)> {
+    /// What the `RunStarted` record says of the run.
+    pub fn started(&self) -> Option<RunStart<'_>> {
         self.records.iter().find_map(|r| match &r.entry {
             Entry::RunStarted {
                 run_id,
@@ -59,12 +72,12 @@ impl JournalRead {
                 runbook_sha256,
                 mode,
                 ..
-            } => Some((
-                run_id.as_str(),
-                runbook_path.as_str(),
-                runbook_sha256.as_str(),
-                mode.as_str(),
-            )),
+            } => Some(RunStart {
+                run_id,
+                runbook_path,
+                runbook_sha256,
+                mode: *mode,
+            }),
             _ => None,
         })
     }

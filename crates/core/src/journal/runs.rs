@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{JournalRead, read_journal};
-use crate::events::Outcome;
+use crate::events::{Outcome, RunMode};
 
 /// The runs of one runbook.
 #[derive(Debug, Clone)]
@@ -59,8 +59,8 @@ impl RunDirs {
         dirs.into_iter()
             .filter_map(|dir| {
                 let journal = read_journal(&dir.join("journal.jsonl")).ok()?;
-                let (_, path, _, _) = journal.started()?;
-                (path == self.runbook_path).then_some((dir, journal))
+                let same = journal.started()?.runbook_path == self.runbook_path;
+                same.then_some((dir, journal))
             })
             .collect()
     }
@@ -81,7 +81,7 @@ impl RunDirs {
         for (_, journal) in self.history() {
             let rehearsal = journal
                 .started()
-                .is_some_and(|(_, _, _, mode)| mode == "rehearse");
+                .is_some_and(|start| start.mode == RunMode::Rehearse);
             let completed = matches!(
                 journal.outcome(),
                 Some(Outcome::RolledBack | Outcome::Passed)
@@ -102,7 +102,7 @@ impl RunDirs {
     pub fn latest_rehearsal(&self) -> Option<(PathBuf, JournalRead)> {
         self.history().into_iter().find(|(_, j)| {
             j.started()
-                .is_some_and(|(_, _, _, mode)| mode == "rehearse")
+                .is_some_and(|start| start.mode == RunMode::Rehearse)
                 && j.outcome() == Some(Outcome::Passed)
         })
     }

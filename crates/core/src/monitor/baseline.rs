@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::Panel;
+use crate::events::RunMode;
 
 /// The file in the run's directory.
 pub const FILE: &str = "baseline.json";
@@ -87,7 +88,7 @@ pub fn latest_of_runbook(runbook: &Path) -> Option<(std::path::PathBuf, Baseline
     crate::journal::RunDirs::for_runbook(runbook)
         .history()
         .into_iter()
-        .filter(|(_, j)| j.started().is_some_and(|(_, _, _, mode)| mode == "run"))
+        .filter(|(_, j)| j.started().is_some_and(|start| start.mode == RunMode::Run))
         .find_map(|(dir, _)| Baseline::load(&dir).ok().flatten().map(|b| (dir, b)))
 }
 

@@ -260,7 +260,7 @@ async fn run_row(
                     &run_id,
                     runbook,
                     runbook_sha256,
-                    mode,
+                    &mode.name(),
                     user,
                     host,
                     golive_version,

@@ -5,14 +5,23 @@ use crate::engine::ask::Reply;
 use crate::events::{Answer, Decision, Outcome, QuestionKind, StepIdx, StepState};
 use crate::journal::Entry;
 
+/// What the sequence does after a failure the operator decided on, when it goes on at all.
+pub(super) enum AfterFailure {
+    /// Run the step again.
+    Retry,
+    /// The step was skipped: go on with the next.
+    Skipped,
+}
+
 impl Runner {
-    /// After a failure: `Ok(true)` retry, `Ok(false)` skipped (go on), `Err` stop.
+    /// After a failure: retry or skip (go on), or `Err` to stop the sequence. `main`: the step is
+    /// in the main sequence (only there is a rollback offered).
     pub(super) async fn after_failure(
         &mut self,
         idx: StepIdx,
         error: String,
         main: bool,
-    ) -> Result<bool, SeqEnd> {
+    ) -> Result<AfterFailure, SeqEnd> {
         // A rollback undoes a change: none is offered before anything changed the system (a
         // failed snapshot right after the preflight has nothing to restore, and no snapshot to
         // restore from).
@@ -63,7 +72,7 @@ impl Runner {
         })
         .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
         match decision {
-            Decision::Retry => Ok(true),
+            Decision::Retry => Ok(AfterFailure::Retry),
             Decision::Skip => {
                 self.record(Entry::StepFinished {
                     step: qualified,
@@ -74,7 +83,7 @@ impl Runner {
                 .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
                 self.set_state(idx, StepState::Skipped, 0, None, Some(error))
                     .await;
-                Ok(false)
+                Ok(AfterFailure::Skipped)
             }
             Decision::Abort => Err(SeqEnd::Stop(
                 Outcome::Failed,
