@@ -1,15 +1,14 @@
-//! The destructive-SQL guard: reads every step's SQL with a real PostgreSQL-dialect parser (and
-//! shell steps' `dropdb`, `pg_restore --clean` and SQL handed to `psql`) and names what would
-//! destroy something. A step that does so without `destructive = true` makes the runbook invalid,
+//! The destructive-SQL guard: reads every step's SQL with a real PostgreSQL parser (squawk's,
+//! the one the lint uses), and shell steps' `dropdb`, `pg_restore --clean` and SQL handed to
+//! `psql`, and names what would destroy something. A step that does so without `destructive = true` makes the runbook invalid,
 //! so it can never run without a typed confirmation.
 //!
 //! Statements the parser does not understand are scanned token by token, and dollar-quoted bodies
 //! (`DO $$ … $$`, function bodies) are read as SQL too, so a `DROP` cannot hide inside them.
 
-use sqlparser::ast::{AlterTableOperation, Statement};
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use squawk_lexer::{LiteralKind, TokenKind};
+use squawk_syntax::SourceFile;
+use squawk_syntax::ast::{self, AstNode};
 
 /// Objects whose `DROP` destroys something.
 const DROPPABLE: &[&str] = &[
@@ -38,9 +37,8 @@ const DROPPABLE: &[&str] = &[
 /// How deep dollar-quoted bodies are followed.
 const MAX_DEPTH: usize = 4;
 
-/// Statements whose tree could be deeper than this are not parsed: the parser, printing the tree
-/// and dropping it all recurse, and a deep enough tree overflows the stack. Such a statement is
-/// scanned word by word instead.
+/// Statements whose tree could be deeper than this are not parsed: the parser recurses, and a
+/// deep enough tree overflows the stack. Such a statement is scanned word by word instead.
 const MAX_TREE_DEPTH: usize = 64;
 
 /// Brackets nested deeper than this are not parsed either, nor statements the parser would
@@ -48,59 +46,76 @@ const MAX_TREE_DEPTH: usize = 64;
 /// level.
 const MAX_BRACKETS: usize = 16;
 
+/// Keywords that can wrap the expression so far in one more node.
+const OPERATOR_WORDS: &[&str] = &[
+    "AND", "OR", "NOT", "IS", "LIKE", "ILIKE", "SIMILAR", "IN", "BETWEEN", "COLLATE", "AT",
+    "OVERLAPS", "CASE", "WHEN",
+];
+
+/// One token of SQL text: its kind and its text (whitespace and comments are dropped).
+#[derive(Clone, Copy)]
+struct Tok<'a> {
+    kind: TokenKind,
+    text: &'a str,
+}
+
+impl Tok<'_> {
+    /// The token as an upper-case keyword or bare identifier, if it is one.
+    fn word(&self) -> Option<String> {
+        (self.kind == TokenKind::Ident).then(|| self.text.to_ascii_uppercase())
+    }
+}
+
+/// The tokens of `sql` with their text; whitespace and comments left out.
+fn lex(sql: &str) -> Vec<Tok<'_>> {
+    let mut at = 0usize;
+    let mut out = Vec::new();
+    for token in squawk_lexer::tokenize(sql) {
+        let len = token.len as usize;
+        let text = sql.get(at..at + len).unwrap_or_default();
+        at += len;
+        if !matches!(
+            token.kind,
+            TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment { .. }
+        ) {
+            out.push(Tok {
+                kind: token.kind,
+                text,
+            });
+        }
+    }
+    out
+}
+
 /// Whether the parser's tree for `tokens` stays shallow enough: bracket nesting, and bracket
 /// nesting plus every operator (each can wrap the expression so far in one more node,
 /// `a = b = c …`), within the limits.
-fn shallow(tokens: &[Token]) -> bool {
-    use sqlparser::keywords::Keyword;
+fn shallow(tokens: &[Tok<'_>]) -> bool {
     let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
     for token in tokens {
-        match token {
-            Token::LParen | Token::LBracket | Token::LBrace => {
+        match token.kind {
+            TokenKind::OpenParen | TokenKind::OpenBracket | TokenKind::OpenCurly => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
-            Token::Word(w) => {
-                if matches!(
-                    w.keyword,
-                    Keyword::AND
-                        | Keyword::OR
-                        | Keyword::NOT
-                        | Keyword::IS
-                        | Keyword::LIKE
-                        | Keyword::ILIKE
-                        | Keyword::SIMILAR
-                        | Keyword::IN
-                        | Keyword::BETWEEN
-                        | Keyword::COLLATE
-                        | Keyword::AT
-                        | Keyword::OVERLAPS
-                        | Keyword::XOR
-                ) {
+            TokenKind::CloseParen | TokenKind::CloseBracket | TokenKind::CloseCurly => {
+                depth = depth.saturating_sub(1);
+            }
+            TokenKind::Ident => {
+                if token
+                    .word()
+                    .is_some_and(|w| OPERATOR_WORDS.contains(&w.as_str()))
+                {
                     operators += 1;
                 }
             }
-            Token::EOF
-            | Token::Number(..)
-            | Token::Char(_)
-            | Token::SingleQuotedString(_)
-            | Token::DoubleQuotedString(_)
-            | Token::TripleSingleQuotedString(_)
-            | Token::TripleDoubleQuotedString(_)
-            | Token::DollarQuotedString(_)
-            | Token::SingleQuotedByteStringLiteral(_)
-            | Token::DoubleQuotedByteStringLiteral(_)
-            | Token::NationalStringLiteral(_)
-            | Token::EscapedStringLiteral(_)
-            | Token::UnicodeStringLiteral(_)
-            | Token::HexStringLiteral(_)
-            | Token::Comma
-            | Token::Whitespace(_)
-            | Token::Period
-            | Token::Colon
-            | Token::SemiColon
-            | Token::Placeholder(_) => {}
+            TokenKind::Literal { .. }
+            | TokenKind::QuotedIdent { .. }
+            | TokenKind::PositionalParam { .. }
+            | TokenKind::Comma
+            | TokenKind::Dot
+            | TokenKind::Semi
+            | TokenKind::Eof => {}
             _ => operators += 1,
         }
     }
@@ -113,43 +128,28 @@ pub fn sql_hazards(sql: &str) -> Vec<String> {
 }
 
 fn hazards_at(sql: &str, depth: usize) -> Vec<String> {
-    let dialect = PostgreSqlDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
-        return word_hazards(&words_of(sql), sql);
-    };
+    let tokens = lex(sql);
     let mut found = Vec::new();
-    for chunk in tokens.split(|t| *t == Token::SemiColon) {
-        let text: String = chunk.iter().map(ToString::to_string).collect();
-        if text.trim().is_empty() {
+    for chunk in tokens.split(|t| t.kind == TokenKind::Semi) {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
             continue;
-        }
+        };
+        let text = statement_text(sql, first, last);
         let parsed = if shallow(chunk) {
-            Parser::new(&dialect)
-                .with_recursion_limit(MAX_BRACKETS)
-                .try_with_sql(&text)
-                .and_then(|mut p| p.parse_statements())
-                .ok()
+            parsed_hazards(text)
         } else {
             None
         };
         match parsed {
-            Some(statements) => found.extend(statements.iter().filter_map(statement_hazard)),
+            Some(hazards) => found.extend(hazards),
             None => {
-                let words: Vec<String> = chunk
-                    .iter()
-                    .filter_map(|t| match t {
-                        Token::Word(w) => Some(w.value.to_ascii_uppercase()),
-                        _ => None,
-                    })
-                    .collect();
-                found.extend(word_hazards(&words, &text));
+                let words: Vec<String> = chunk.iter().filter_map(Tok::word).collect();
+                found.extend(word_hazards(&words, text));
             }
         }
         if depth < MAX_DEPTH {
-            for token in chunk {
-                if let Token::DollarQuotedString(body) = token {
-                    found.extend(hazards_at(&body.value, depth + 1));
-                }
+            for body in chunk.iter().filter_map(dollar_body) {
+                found.extend(hazards_at(body, depth + 1));
             }
         }
     }
@@ -157,38 +157,95 @@ fn hazards_at(sql: &str, depth: usize) -> Vec<String> {
     found
 }
 
-fn statement_hazard(statement: &Statement) -> Option<String> {
-    let text = statement.to_string();
-    let short = snippet(&text);
-    match statement {
-        Statement::Delete(d) if d.selection.is_none() => {
-            Some(format!("deletes every row without a WHERE (`{short}`)"))
+/// The text of `sql` from the token `first` to the token `last`, both included.
+fn statement_text<'a>(sql: &'a str, first: &Tok<'a>, last: &Tok<'a>) -> &'a str {
+    let start = first.text.as_ptr() as usize - sql.as_ptr() as usize;
+    let end = last.text.as_ptr() as usize - sql.as_ptr() as usize + last.text.len();
+    sql.get(start..end).unwrap_or_default()
+}
+
+/// The body of a dollar-quoted string (`$$ … $$`, `$fn$ … $fn$`).
+fn dollar_body<'a>(token: &Tok<'a>) -> Option<&'a str> {
+    if !matches!(
+        token.kind,
+        TokenKind::Literal {
+            kind: LiteralKind::DollarQuotedString { .. }
         }
-        Statement::Update(u) if u.selection.is_none() => {
-            Some(format!("updates every row without a WHERE (`{short}`)"))
-        }
-        Statement::AlterTable(alter) => alter.operations.iter().find_map(|op| match op {
-            AlterTableOperation::DisableRowLevelSecurity => {
-                Some(format!("disables row-level security on {}", alter.name))
-            }
-            AlterTableOperation::NoForceRowLevelSecurity => Some(format!(
-                "stops forcing row-level security on {}",
-                alter.name
-            )),
-            AlterTableOperation::DropColumn { .. } => {
-                Some(format!("drops a column of {} (`{short}`)", alter.name))
-            }
-            AlterTableOperation::DropConstraint { .. } => {
-                Some(format!("drops a constraint of {} (`{short}`)", alter.name))
-            }
-            _ => None,
-        }),
-        Statement::AlterRole { name, .. } => Some(format!("alters role {name}")),
-        _ if text.starts_with("DROP ") => Some(format!("drops something (`{short}`)")),
-        _ if text.starts_with("TRUNCATE ") => Some(format!("truncates (`{short}`)")),
-        _ if text.starts_with("ALTER USER ") => Some(format!("alters a role (`{short}`)")),
-        _ => None,
+    ) {
+        return None;
     }
+    let tag_len = token.text.get(1..)?.find('$')? + 2;
+    let body_end = token.text.len().checked_sub(tag_len)?;
+    token.text.get(tag_len..body_end.max(tag_len))
+}
+
+/// The hazards of one statement read by the parser; `None` when the parser could not read it
+/// whole (it is then read word by word).
+fn parsed_hazards(text: &str) -> Option<Vec<String>> {
+    let parse = SourceFile::parse(text);
+    if !parse.errors().is_empty() {
+        return None;
+    }
+    Some(
+        parse
+            .tree()
+            .stmts()
+            .flat_map(|stmt| statement_hazards(&stmt))
+            .collect(),
+    )
+}
+
+fn statement_hazards(statement: &ast::Stmt) -> Vec<String> {
+    let node = statement.syntax();
+    let text = node.text().to_string();
+    let short = snippet(&text);
+    let first = text
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .find(|w| !w.is_empty())
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let mut found = Vec::new();
+    // A DELETE or UPDATE anywhere in the statement (`WITH gone AS (DELETE FROM t …)` too).
+    for delete in node.descendants().filter_map(ast::Delete::cast) {
+        if delete.where_clause_or_current_of().is_none() {
+            found.push(format!("deletes every row without a WHERE (`{short}`)"));
+        }
+    }
+    for update in node.descendants().filter_map(ast::Update::cast) {
+        if update.where_clause_or_current_of().is_none() {
+            found.push(format!("updates every row without a WHERE (`{short}`)"));
+        }
+    }
+    match statement {
+        ast::Stmt::AlterTable(alter) => {
+            let name = alter
+                .table_relation_name()
+                .map(|n| n.syntax().text().to_string())
+                .unwrap_or_default();
+            found.extend(alter.actions().filter_map(|action| match action {
+                ast::AlterTableAction::DisableRls(_) => {
+                    Some(format!("disables row-level security on {name}"))
+                }
+                ast::AlterTableAction::NoForceRls(_) => {
+                    Some(format!("stops forcing row-level security on {name}"))
+                }
+                ast::AlterTableAction::DropColumn(_) => {
+                    Some(format!("drops a column of {name} (`{short}`)"))
+                }
+                ast::AlterTableAction::DropConstraint(_) => {
+                    Some(format!("drops a constraint of {name} (`{short}`)"))
+                }
+                _ => None,
+            }));
+        }
+        ast::Stmt::AlterRole(_) | ast::Stmt::AlterUser(_) => {
+            found.push(format!("alters a role (`{short}`)"));
+        }
+        _ if first == "DROP" => found.push(format!("drops something (`{short}`)")),
+        _ if first == "TRUNCATE" => found.push(format!("truncates (`{short}`)")),
+        _ => {}
+    }
+    found
 }
 
 /// The same rules on bare keywords, for statements the parser cannot read.
@@ -224,13 +281,6 @@ fn word_hazards(words: &[String], text: &str) -> Vec<String> {
         found.push(format!("alters a role (`{short}`)"));
     }
     found
-}
-
-fn words_of(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_uppercase)
-        .collect()
 }
 
 /// What a shell script would destroy: `dropdb`, `dropuser`, `pg_restore --clean`, and hazardous
@@ -345,6 +395,23 @@ mod tests {
             ),
             ("ALTER ROLE app_user BYPASSRLS", "alters"),
             ("DO $$ BEGIN EXECUTE 'x'; DROP TABLE t; END $$", "drops"),
+            (
+                "CREATE FUNCTION f() RETURNS void AS $fn$ TRUNCATE t $fn$ LANGUAGE sql",
+                "truncates",
+            ),
+            (
+                "WITH gone AS (DELETE FROM t RETURNING id) SELECT count(*) FROM gone",
+                "without a WHERE",
+            ),
+            (
+                "ALTER TABLE public.t DROP COLUMN c",
+                "drops a column of public.t",
+            ),
+            ("ALTER TABLE t DROP CONSTRAINT k", "drops a constraint"),
+            ("ALTER USER app_user WITH PASSWORD 'x'", "alters a role"),
+            ("drop owned by app_user", "drops"),
+            // Not SQL the parser reads whole: read word by word.
+            ("DROP TABLE t t t (", "drops"),
         ];
         for (sql, want) in cases {
             let found = sql_hazards(sql);
@@ -364,6 +431,11 @@ mod tests {
             "ALTER TABLE service_operations ADD COLUMN IF NOT EXISTS subcategory text",
             "CREATE INDEX IF NOT EXISTS i ON t (a)",
             "ALTER TABLE customers ENABLE ROW LEVEL SECURITY; ALTER TABLE customers FORCE ROW LEVEL SECURITY",
+            "-- DROP TABLE customers\nSELECT 1",
+            "SELECT 'DROP TABLE customers; TRUNCATE t'",
+            "SELECT \"drop\" FROM t",
+            "UPDATE t SET a = 1 WHERE CURRENT OF c",
+            "ALTER TABLE t ALTER COLUMN c DROP DEFAULT",
         ] {
             assert_eq!(sql_hazards(sql), Vec::<String>::new(), "{sql}");
         }
