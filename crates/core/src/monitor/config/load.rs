@@ -9,7 +9,7 @@ use super::reader::Reader;
 use super::sections::{
     THRESHOLD_KEYS, default_thresholds, read_canary, read_queries, read_sources, read_thresholds,
 };
-use super::{ConfigError, Mapping, MonitorConfig, PANEL_IDS, err};
+use super::{ConfigError, Mapping, MonitorConfig, PANEL_IDS, Thresholds, err};
 
 impl MonitorConfig {
     /// Read `[monitor]` (absent means all defaults). `${VAR}`s are interpolated with `vars`;
@@ -48,62 +48,11 @@ impl MonitorConfig {
             .duration("refresh_later")?
             .unwrap_or(refresh.max(Duration::from_secs(15)));
         let fine_for = t.duration("fine_for")?.unwrap_or(Duration::from_secs(600));
-        let mut windows = Vec::new();
-        for (i, w) in t.str_list("windows")?.into_iter().enumerate() {
-            let d = humantime::parse_duration(&w)
-                .map_err(|e| err(&format!("windows[{i}]"), format!("{e}; write e.g. \"1m\"")))?;
-            windows.push(d);
-        }
-        if windows.is_empty() {
-            windows = vec![
-                Duration::from_secs(60),
-                Duration::from_secs(300),
-                Duration::from_secs(900),
-            ];
-        }
-        windows.sort();
-        windows.dedup();
-        if windows[0] < refresh {
-            return Err(err(
-                "windows",
-                "the shortest window must be at least one refresh long",
-            ));
-        }
+        let windows = read_windows(&t, refresh)?;
         let breach_count = t.uint("breach_count")?.unwrap_or(3).max(1);
         let min_requests = t.uint("min_requests")?.unwrap_or(20);
-        let mut mapping = match t.string("metrics")?.as_deref() {
-            None | Some("flask") => Mapping::flask(),
-            Some("otel") => Mapping::otel(),
-            Some(other) => {
-                return Err(err(
-                    "metrics",
-                    format!("unknown metrics naming {other:?}; use \"flask\" or \"otel\""),
-                ));
-            }
-        };
+        let mapping = read_mapping(&t)?;
         let otel = mapping == Mapping::otel();
-        if let Some(m) = t.sub("mapping")? {
-            m.only(&[
-                "histogram",
-                "route_label",
-                "status_label",
-                "method_label",
-                "rls_denials",
-                "table_label",
-            ])?;
-            for (key, slot) in [
-                ("histogram", &mut mapping.histogram),
-                ("route_label", &mut mapping.route_label),
-                ("status_label", &mut mapping.status_label),
-                ("method_label", &mut mapping.method_label),
-                ("rls_denials", &mut mapping.rls_denials),
-                ("table_label", &mut mapping.table_label),
-            ] {
-                if let Some(v) = m.string(key)? {
-                    *slot = v;
-                }
-            }
-        }
         let catalog_route = t
             .string("catalog_route")?
             .unwrap_or_else(|| "/api/admin/service-operations".into());
@@ -117,34 +66,7 @@ impl MonitorConfig {
         let timeout = t.duration("timeout")?.unwrap_or(Duration::from_secs(5));
 
         let sources = read_sources(&t, env)?;
-        let mut panels = Vec::new();
-        let panel_table = t.sub("panels")?;
-        if let Some(p) = &panel_table {
-            for key in p.table.keys() {
-                if !PANEL_IDS.contains(&key.as_str()) {
-                    return Err(err(
-                        &format!("panels.{key}"),
-                        format!("unknown panel; the panels are {}", PANEL_IDS.join(", ")),
-                    ));
-                }
-            }
-        }
-        for id in PANEL_IDS {
-            let defaults = default_thresholds(id, min_requests);
-            let th = match panel_table
-                .as_ref()
-                .map(|p| p.sub(id))
-                .transpose()?
-                .flatten()
-            {
-                Some(p) => {
-                    p.only(THRESHOLD_KEYS)?;
-                    read_thresholds(&p, defaults)?
-                }
-                None => defaults,
-            };
-            panels.push(((*id).to_string(), th));
-        }
+        let panels = read_panels(&t, min_requests)?;
         let canary = read_canary(&t, vars, env)?;
         let queries = read_queries(&t, vars)?;
         Ok(MonitorConfig {
@@ -163,4 +85,103 @@ impl MonitorConfig {
             queries,
         })
     }
+}
+
+/// `windows`: the dashboard's time windows, shortest first (at least one refresh long).
+fn read_windows(t: &Reader<'_>, refresh: Duration) -> Result<Vec<Duration>, ConfigError> {
+    let mut windows = Vec::new();
+    for (i, w) in t.str_list("windows")?.into_iter().enumerate() {
+        let d = humantime::parse_duration(&w)
+            .map_err(|e| err(&format!("windows[{i}]"), format!("{e}; write e.g. \"1m\"")))?;
+        windows.push(d);
+    }
+    if windows.is_empty() {
+        windows = vec![
+            Duration::from_secs(60),
+            Duration::from_secs(300),
+            Duration::from_secs(900),
+        ];
+    }
+    windows.sort();
+    windows.dedup();
+    if windows[0] < refresh {
+        return Err(err(
+            "windows",
+            "the shortest window must be at least one refresh long",
+        ));
+    }
+    Ok(windows)
+}
+
+/// `metrics` (the naming: flask or otel) and `[monitor.mapping]` overrides of its names.
+fn read_mapping(t: &Reader<'_>) -> Result<Mapping, ConfigError> {
+    let mut mapping = match t.string("metrics")?.as_deref() {
+        None | Some("flask") => Mapping::flask(),
+        Some("otel") => Mapping::otel(),
+        Some(other) => {
+            return Err(err(
+                "metrics",
+                format!("unknown metrics naming {other:?}; use \"flask\" or \"otel\""),
+            ));
+        }
+    };
+    if let Some(m) = t.sub("mapping")? {
+        m.only(&[
+            "histogram",
+            "route_label",
+            "status_label",
+            "method_label",
+            "rls_denials",
+            "table_label",
+        ])?;
+        for (key, slot) in [
+            ("histogram", &mut mapping.histogram),
+            ("route_label", &mut mapping.route_label),
+            ("status_label", &mut mapping.status_label),
+            ("method_label", &mut mapping.method_label),
+            ("rls_denials", &mut mapping.rls_denials),
+            ("table_label", &mut mapping.table_label),
+        ] {
+            if let Some(v) = m.string(key)? {
+                *slot = v;
+            }
+        }
+    }
+    Ok(mapping)
+}
+
+/// `[monitor.panels.ID]`: each panel's thresholds, the defaults where not given.
+fn read_panels(
+    t: &Reader<'_>,
+    min_requests: u64,
+) -> Result<Vec<(String, Thresholds)>, ConfigError> {
+    let mut panels = Vec::new();
+    let panel_table = t.sub("panels")?;
+    if let Some(p) = &panel_table {
+        for key in p.table.keys() {
+            if !PANEL_IDS.contains(&key.as_str()) {
+                return Err(err(
+                    &format!("panels.{key}"),
+                    format!("unknown panel; the panels are {}", PANEL_IDS.join(", ")),
+                ));
+            }
+        }
+    }
+    for id in PANEL_IDS {
+        let defaults = default_thresholds(id, min_requests);
+        let th = match panel_table
+            .as_ref()
+            .map(|p| p.sub(id))
+            .transpose()?
+            .flatten()
+        {
+            Some(p) => {
+                p.only(THRESHOLD_KEYS)?;
+                read_thresholds(&p, defaults)?
+            }
+            None => defaults,
+        };
+        panels.push(((*id).to_string(), th));
+    }
+    Ok(panels)
 }
