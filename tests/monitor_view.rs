@@ -171,8 +171,8 @@ fn defaults_follow_the_dashboard_contract() {
         cfg.sources.pg_log.as_deref(),
         Some("/var/log/postgresql/postgresql.json")
     );
-    let ids: Vec<&str> = cfg.panels.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, golive::monitor::config::PANEL_IDS);
+    let kinds: Vec<_> = cfg.panels.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(kinds, golive::monitor::panel_kind::PanelKind::ALL);
     let otel: toml::Table = "metrics = \"otel\"".parse().unwrap();
     let cfg = MonitorConfig::from_table(Some(&otel), &Vars::default(), &|_| None).unwrap();
     assert_eq!(

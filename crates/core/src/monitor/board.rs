@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::baseline::Baseline;
 use super::config::{MonitorConfig, Thresholds};
+use super::panel_kind::PanelKind;
 use super::sample::{Sample, UnixSeconds};
 use super::snapshot::{Panel, Snapshot, SourceStatus, State, WindowPanels, rfc3339};
 use super::traffic::{RouteTotals, Totals, Traffic};
@@ -164,21 +165,22 @@ impl Board {
         let traffic = self.traffic.window(window).filter(|_| fresh);
         let before = self.traffic.before.as_ref();
         let mut out = Vec::new();
-        for (id, th) in &self.cfg.panels {
-            let mut p = match id.as_str() {
-                "http_5xx_ratio" => {
+        for &(kind, ref th) in &self.cfg.panels {
+            let id = kind.id();
+            let mut p = match kind {
+                PanelKind::Http5xx => {
                     let pick = |r: &RouteTotals| (r.s5xx, r.total);
                     let mut p = ratio_panel(id, th, traffic.as_ref(), before, pick);
                     judge_routes(&mut p, th, traffic.as_ref(), pick);
                     p
                 }
-                "http_4xx_ratio" => {
+                PanelKind::Http4xx => {
                     let pick = |r: &RouteTotals| (r.s4xx, r.total);
                     let mut p = ratio_panel(id, th, traffic.as_ref(), before, pick);
                     judge_routes(&mut p, th, traffic.as_ref(), pick);
                     p
                 }
-                "catalog_304_ratio" => {
+                PanelKind::Catalog304 => {
                     let route = self.cfg.catalog_route.as_str();
                     let pick = |t: &Totals| t.routes.get(route).copied().unwrap_or_default();
                     let mut p = ratio_panel(
@@ -195,11 +197,11 @@ impl Board {
                     p.rps_by_route = None;
                     p
                 }
-                "rls_denials" => self.rls_panel(id, th, traffic.as_ref(), now, window),
-                "add_to_invoice_p95_seconds" => p95_panel(id, th, traffic.as_ref(), before),
-                _ => self.canary_panel(id, th, now, window),
+                PanelKind::RlsDenials => self.rls_panel(id, th, traffic.as_ref(), now, window),
+                PanelKind::AddToInvoiceP95 => p95_panel(id, th, traffic.as_ref(), before),
+                PanelKind::IsolationCanary => self.canary_panel(id, th, now, window),
             };
-            if id != "isolation_canary" {
+            if kind != PanelKind::IsolationCanary {
                 p.stale_seconds = stale;
             }
             self.label_baseline(&mut p);

@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod board;
 pub mod canary;
 pub mod config;
+pub mod panel_kind;
 pub mod pglog;
 pub mod poller;
 pub mod prometheus;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Direction, MonitorConfig, SourceInUse};
+use super::panel_kind::PanelKind;
 use super::snapshot::{Snapshot, State};
 
 /// How a watch ended.
@@ -136,7 +137,7 @@ impl Tracker {
         let directions: BTreeMap<String, Direction> = cfg
             .panels
             .iter()
-            .map(|(id, t)| (id.clone(), t.direction))
+            .map(|(kind, t)| (kind.id().to_string(), t.direction))
             .chain(
                 cfg.queries
                     .iter()
@@ -146,7 +147,7 @@ impl Tracker {
         let order = cfg
             .panels
             .iter()
-            .map(|(id, _)| id.clone())
+            .map(|(kind, _)| kind.id().to_string())
             .chain(cfg.queries.iter().map(|q| q.id.clone()))
             .collect();
         Tracker {
@@ -212,7 +213,7 @@ impl Tracker {
             } else {
                 r.streak = 0;
             }
-            let needed = if p.id == "isolation_canary" {
+            let needed = if p.id == PanelKind::IsolationCanary.id() {
                 1
             } else {
                 self.breach_count

@@ -18,11 +18,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use serde_json::Value;
 
-use crate::dashboard::panels::{fmt_panel_value, title_of};
 use crate::keymap::Action;
 use crate::theme::Theme;
 use crate::view::dialog::wrap;
 use golive_core::events::StepIdx;
+use golive_core::monitor::panel_kind::{title_of, unit_of};
 use golive_core::monitor::snapshot::{Snapshot, State};
 use state::{DashboardAction, DashboardState};
 
@@ -227,7 +227,7 @@ impl Dashboard {
         Some(format!(
             "{} {}{direction}",
             title_of(id),
-            fmt_panel_value(id, Some(last))
+            unit_of(id).format(Some(last))
         ))
     }
 

@@ -15,6 +15,7 @@
 //! States are coloured (ok green, warn yellow, crit red, NO DATA grey); stale sources and
 //! panels say how stale in yellow; a breach reported by the engine is a red banner.
 
+use golive_core::monitor::panel_kind::{PanelKind, title_of, unit_of};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -90,11 +91,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &DashboardState) {
     frame.render_widget(panel_table(state, panels), table_area);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
-    for (id, area, title) in [
-        ("http_5xx_ratio", left, " 5xx by route, worst first "),
-        ("http_4xx_ratio", right, " 4xx by route, worst first "),
+    for (kind, area, title) in [
+        (PanelKind::Http5xx, left, " 5xx by route, worst first "),
+        (PanelKind::Http4xx, right, " 4xx by route, worst first "),
     ] {
-        if let Some(p) = panels.iter().find(|p| p.id == id) {
+        if let Some(p) = panels.iter().find(|p| p.id == kind.id()) {
             let capacity = area.height.saturating_sub(3) as usize;
             frame.render_widget(
                 route_table(state, p, capacity).block(Block::bordered().title(title)),
@@ -170,39 +171,16 @@ fn state_word(state: State) -> &'static str {
 pub fn thresholds_note(cfg: &golive_core::monitor::MonitorConfig) -> String {
     cfg.panels
         .iter()
-        .map(|(id, t)| {
+        .map(|(kind, t)| {
             format!(
                 "{} warn {} crit {}",
-                title_of(id),
-                fmt_panel_value(id, t.warn),
-                fmt_panel_value(id, t.crit)
+                kind.title(),
+                kind.unit().format(t.warn),
+                kind.unit().format(t.crit)
             )
         })
         .collect::<Vec<_>>()
         .join(" · ")
-}
-
-/// A panel's name for people (`5xx ratio`).
-pub fn title_of(id: &str) -> &str {
-    match id {
-        "http_5xx_ratio" => "5xx ratio",
-        "http_4xx_ratio" => "4xx ratio",
-        "catalog_304_ratio" => "catalog 304 share",
-        "rls_denials" => "RLS denials",
-        "add_to_invoice_p95_seconds" => "add-to-invoice p95",
-        "isolation_canary" => "isolation canary",
-        other => other,
-    }
-}
-
-/// A value in the panel's unit: ratios as percentages, latency in ms, counts whole.
-pub fn fmt_panel_value(id: &str, v: Option<f64>) -> String {
-    match v {
-        None => "—".into(),
-        Some(v) if id.ends_with("_ratio") => format!("{:.2}%", v * 100.0),
-        Some(v) if id.ends_with("_seconds") => format!("{:.0}ms", v * 1000.0),
-        Some(v) => golive_core::monitor::verdict::fmt_value(Some(v)),
-    }
 }
 
 fn panel_table<'a>(state: &'a DashboardState, panels: &'a [Panel]) -> Table<'a> {
@@ -231,12 +209,12 @@ fn panel_table<'a>(state: &'a DashboardState, panels: &'a [Panel]) -> Table<'a> 
         Row::new(vec![
             Cell::from(title_of(&p.id).to_string()),
             Cell::from(Span::styled(state_word(p.state), style)),
-            Cell::from(Span::styled(fmt_panel_value(&p.id, p.value), style)),
-            Cell::from(fmt_panel_value(&p.id, p.baseline)),
+            Cell::from(Span::styled(unit_of(&p.id).format(p.value), style)),
+            Cell::from(unit_of(&p.id).format(p.baseline)),
             Cell::from(format!(
                 "{} / {}",
-                fmt_panel_value(&p.id, p.warn),
-                fmt_panel_value(&p.id, p.crit)
+                unit_of(&p.id).format(p.warn),
+                unit_of(&p.id).format(p.crit)
             )),
             Cell::from(p.rate.map_or("—".into(), |r| format!("{r:.1}"))),
             Cell::from(trend),

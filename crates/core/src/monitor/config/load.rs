@@ -9,7 +9,8 @@ use super::reader::Reader;
 use super::sections::{
     THRESHOLD_KEYS, default_thresholds, read_canary, read_queries, read_sources, read_thresholds,
 };
-use super::{ConfigError, Mapping, MonitorConfig, PANEL_IDS, Thresholds, err};
+use super::{ConfigError, Mapping, MonitorConfig, Thresholds, err};
+use crate::monitor::panel_kind::PanelKind;
 
 impl MonitorConfig {
     /// Read `[monitor]` (absent means all defaults). `${VAR}`s are interpolated with `vars`;
@@ -154,24 +155,27 @@ fn read_mapping(t: &Reader<'_>) -> Result<Mapping, ConfigError> {
 fn read_panels(
     t: &Reader<'_>,
     min_requests: u64,
-) -> Result<Vec<(String, Thresholds)>, ConfigError> {
+) -> Result<Vec<(PanelKind, Thresholds)>, ConfigError> {
     let mut panels = Vec::new();
     let panel_table = t.sub("panels")?;
     if let Some(p) = &panel_table {
         for key in p.table.keys() {
-            if !PANEL_IDS.contains(&key.as_str()) {
+            if PanelKind::from_id(key).is_none() {
                 return Err(err(
                     &format!("panels.{key}"),
-                    format!("unknown panel; the panels are {}", PANEL_IDS.join(", ")),
+                    format!(
+                        "unknown panel; the panels are {}",
+                        PanelKind::ALL.map(PanelKind::id).join(", ")
+                    ),
                 ));
             }
         }
     }
-    for id in PANEL_IDS {
-        let defaults = default_thresholds(id, min_requests);
+    for kind in PanelKind::ALL {
+        let defaults = default_thresholds(kind, min_requests);
         let th = match panel_table
             .as_ref()
-            .map(|p| p.sub(id))
+            .map(|p| p.sub(kind.id()))
             .transpose()?
             .flatten()
         {
@@ -181,7 +185,7 @@ fn read_panels(
             }
             None => defaults,
         };
-        panels.push(((*id).to_string(), th));
+        panels.push((kind, th));
     }
     Ok(panels)
 }

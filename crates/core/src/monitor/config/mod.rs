@@ -43,6 +43,7 @@ mod load;
 mod reader;
 mod sections;
 
+use super::panel_kind::PanelKind;
 use std::time::Duration;
 
 /// A problem in `[monitor]`, naming the key.
@@ -61,16 +62,6 @@ fn err(key: &str, message: impl Into<String>) -> ConfigError {
         message: message.into(),
     }
 }
-
-/// The panels every dashboard has, in display order.
-pub const PANEL_IDS: &[&str] = &[
-    "http_5xx_ratio",
-    "http_4xx_ratio",
-    "catalog_304_ratio",
-    "rls_denials",
-    "add_to_invoice_p95_seconds",
-    "isolation_canary",
-];
 
 /// Which way is worse for a panel's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,8 +202,8 @@ pub struct MonitorConfig {
     pub mapping: Mapping,
     /// Sources.
     pub sources: Sources,
-    /// Thresholds by panel id, in [`PANEL_IDS`] order.
-    pub panels: Vec<(String, Thresholds)>,
+    /// Thresholds of each built-in panel, in [`PanelKind::ALL`] order.
+    pub panels: Vec<(PanelKind, Thresholds)>,
     /// The canary, when it has something to probe.
     pub canary: CanaryConfig,
     /// Extra SQL panels.
@@ -224,8 +215,8 @@ impl MonitorConfig {
     pub fn thresholds(&self, id: &str) -> Option<&Thresholds> {
         self.panels
             .iter()
-            .map(|(p, t)| (p, t))
-            .chain(self.queries.iter().map(|q| (&q.id, &q.thresholds)))
+            .map(|(kind, t)| (kind.id(), t))
+            .chain(self.queries.iter().map(|q| (q.id.as_str(), &q.thresholds)))
             .find(|(p, _)| *p == id)
             .map(|(_, t)| t)
     }

@@ -3,21 +3,20 @@
 
 use std::time::Duration;
 
+use crate::monitor::panel_kind::PanelKind;
 use crate::runbook::Vars;
 
 use super::reader::Reader;
-use super::{
-    CanaryConfig, ConfigError, Direction, PANEL_IDS, QueryPanel, Sources, Thresholds, err,
-};
+use super::{CanaryConfig, ConfigError, Direction, QueryPanel, Sources, Thresholds, err};
 
-pub(super) fn default_thresholds(id: &str, min_requests: u64) -> Thresholds {
-    let (warn, crit, direction, min) = match id {
-        "http_5xx_ratio" => (Some(0.01), Some(0.05), Direction::Above, min_requests),
-        "http_4xx_ratio" => (Some(0.05), Some(0.20), Direction::Above, min_requests),
-        "catalog_304_ratio" => (None, None, Direction::Below, min_requests),
-        "rls_denials" => (Some(1.0), Some(20.0), Direction::Above, 0),
-        "add_to_invoice_p95_seconds" => (Some(0.5), Some(1.0), Direction::Above, 5),
-        _ => (None, Some(1.0), Direction::Above, 0),
+pub(super) fn default_thresholds(kind: PanelKind, min_requests: u64) -> Thresholds {
+    let (warn, crit, direction, min) = match kind {
+        PanelKind::Http5xx => (Some(0.01), Some(0.05), Direction::Above, min_requests),
+        PanelKind::Http4xx => (Some(0.05), Some(0.20), Direction::Above, min_requests),
+        PanelKind::Catalog304 => (None, None, Direction::Below, min_requests),
+        PanelKind::RlsDenials => (Some(1.0), Some(20.0), Direction::Above, 0),
+        PanelKind::AddToInvoiceP95 => (Some(0.5), Some(1.0), Direction::Above, 5),
+        PanelKind::IsolationCanary => (None, Some(1.0), Direction::Above, 0),
     };
     Thresholds {
         warn,
@@ -191,7 +190,7 @@ pub(super) fn read_queries(t: &Reader<'_>, vars: &Vars) -> Result<Vec<QueryPanel
         let id = q
             .string("id")?
             .ok_or_else(|| q.err("id", "missing; add id = \"waiting_locks\""))?;
-        if PANEL_IDS.contains(&id.as_str()) || out.iter().any(|o| o.id == id) {
+        if PanelKind::from_id(&id).is_some() || out.iter().any(|o| o.id == id) {
             return Err(q.err(
                 "id",
                 format!("{id:?} is already a panel; choose another id"),
