@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use commands::{ExitCode, dispatch};
+pub use commands::dispatch;
 pub use rehearse::RehearseArgs;
 
 /// golive: drive a database go-live from a runbook, with confirmations, a crash-safe journal
