@@ -1,7 +1,10 @@
 //! The command line: the public interface scripts and tests rely on (see DESIGN.md). Exit codes:
 //! 0 passed, 1 a step or check failed, 2 bad input, 3 refused.
 
-mod commands;
+mod dispatch;
+mod drive;
+mod input;
+mod inspect;
 pub mod monitor;
 mod rehearse;
 pub mod verify;
@@ -10,8 +13,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use commands::dispatch;
+pub use dispatch::dispatch;
 pub use rehearse::RehearseArgs;
+
+/// A process exit code.
+pub type ExitCode = i32;
 
 /// golive: drive a database go-live from a runbook, with confirmations, a crash-safe journal
 /// and a post-deploy dashboard.

@@ -11,8 +11,9 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::verdict;
+use crate::cli::ExitCode;
 use crate::cli::RunArgs;
-use crate::cli::commands::{ExitCode, run_observed};
+use crate::cli::drive::run_observed;
 use golive_core::events::RunMode;
 use golive_core::logging::LogSink;
 use golive_sandbox::Sandbox;

@@ -15,8 +15,9 @@ mod drill;
 mod locks;
 mod verdict;
 
+use super::ExitCode;
 use super::RunArgs;
-use super::commands::{ExitCode, farewell, run_observed};
+use super::drive::{farewell, run_observed};
 use golive_core::events::Outcome;
 use golive_core::events::RunMode;
 use golive_core::logging::LogSink;

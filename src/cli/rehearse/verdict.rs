@@ -16,7 +16,7 @@ use golive_core::journal::{Entry, Journal, Record, read_journal};
 use golive_sandbox::Oracle;
 use golive_sandbox::oracle::WrongAnswer;
 
-use super::super::commands::Observe;
+use crate::cli::drive::Observe;
 
 /// How often wrong answers are reported while the run goes on.
 const REPORT_EVERY: Duration = Duration::from_millis(500);

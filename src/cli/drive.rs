@@ -1,225 +1,19 @@
-//! What each subcommand does; errors become messages that name the fix and an exit code.
+//! `golive run`, and the run part of `golive rehearse`: the engine started on a runbook and driven
+//! to its end by the console or the line output.
 
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Cli, Command, ReportFormat, RunArgs, VerifyCommand};
+use super::input::{env_lookup, load};
+use super::inspect::lint_errors;
+use super::{ExitCode, RunArgs};
 use crate::headless::{self, HeadlessOptions};
 use golive_core::engine::{self, EngineConfig, Selection};
-use golive_core::events::EngineEvent;
-use golive_core::events::Outcome;
-use golive_core::events::RunMode;
+use golive_core::events::{EngineEvent, Outcome, RunMode};
 use golive_core::logging::LogSink;
 use golive_core::os::Signals;
-use golive_core::runbook::{self, LoadError, Runbook, StepKind, Vars};
-
-/// A process exit code.
-pub type ExitCode = i32;
-
-/// Run the parsed command line.
-pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
-    match cli.command {
-        Command::Check { runbook } => check(&runbook),
-        Command::Plan { runbook } => plan(&runbook),
-        Command::Run(args) => run(args, &log).await,
-        Command::Rehearse(args) => super::rehearse::rehearse(args, &log).await,
-        Command::Sandbox { scenario } => edge(golive_sandbox::run_sandbox_command(scenario).await),
-        Command::Verify(VerifyCommand::Rls(args)) => {
-            edge(crate::cli::verify::run_rls_command(args).await)
-        }
-        Command::Verify(VerifyCommand::Api(args)) => {
-            edge(crate::cli::verify::run_api_command(args).await)
-        }
-        Command::Monitor(args) => edge(crate::cli::monitor::run_monitor_command(args).await),
-        Command::Report {
-            run_dir,
-            format,
-            database_url: None,
-        } => report(
-            golive_core::report::build(&run_dir).map_err(|e| e.to_string()),
-            format,
-        ),
-        Command::Report {
-            run_dir,
-            format,
-            database_url: Some(url),
-        } => report(
-            golive_core::registry::read::report(&url, &run_dir.to_string_lossy()).await,
-            format,
-        ),
-        Command::Attach { run_dir, json, .. } => edge(crate::attach::attach(&run_dir, json).await),
-        Command::History { database_url, json } => {
-            edge(golive_core::registry::read::history_command(&database_url, json).await)
-        }
-    }
-}
-
-/// An error that reached the command edge: print it, exit 2.
-fn edge(result: anyhow::Result<ExitCode>) -> ExitCode {
-    result.unwrap_or_else(|e| {
-        eprintln!("golive: {e:#}");
-        2
-    })
-}
-
-fn load(path: &Path) -> Result<Runbook, ExitCode> {
-    runbook::load(path).map_err(|e| {
-        match &e {
-            LoadError::Invalid(diags) => {
-                for d in diags {
-                    eprintln!("{d}");
-                }
-                eprintln!(
-                    "{}: {} problem(s); nothing was run",
-                    path.display(),
-                    diags.len()
-                );
-            }
-            LoadError::Io { .. } => eprintln!("golive: {e}"),
-        }
-        2
-    })
-}
-
-fn check(path: &Path) -> ExitCode {
-    let runbook = match load(path) {
-        Ok(r) => r,
-        Err(code) => {
-            // The unset variables too, so one `check` lists everything to fix.
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            let unset = runbook::unset_required_vars(path, &text, env_lookup(&[]));
-            for d in &unset {
-                eprintln!("{d}");
-            }
-            if !unset.is_empty() {
-                eprintln!(
-                    "{}: and {} required variable(s) are not set",
-                    path.display(),
-                    unset.len()
-                );
-            }
-            return code;
-        }
-    };
-    if let Err(missing) = Vars::resolve(&runbook, env_lookup(&[])) {
-        for d in &missing {
-            eprintln!("{d}");
-        }
-        eprintln!(
-            "{}: valid, but {} required variable(s) are not set",
-            path.display(),
-            missing.len()
-        );
-        return 2;
-    }
-    let vars = Vars::partial(&runbook, env_lookup(&[]));
-    let env = |name: &str| std::env::var(name).ok();
-    if let Err(e) =
-        golive_core::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env)
-    {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let line = text
-            .lines()
-            .position(|l| l.trim_start().starts_with("[monitor"))
-            .map_or(1, |i| i + 1);
-        eprintln!("{}:{line}:1: {e}", path.display());
-        return 2;
-    }
-    let findings = golive_core::lint::lint_runbook(&runbook);
-    for f in &findings {
-        eprintln!("{f}");
-    }
-    let errors = lint_errors(&findings);
-    if errors > 0 {
-        eprintln!(
-            "{}: {errors} SQL statement(s) PostgreSQL would refuse; nothing was run",
-            path.display()
-        );
-        return 2;
-    }
-    let destructive = runbook.all_steps().filter(|(_, s)| s.destructive).count();
-    println!(
-        "{}: ok — `{}`: {} steps ({} destructive, all behind a typed confirmation), {} rollback \
-         and {} diagnostic procedure(s)",
-        path.display(),
-        runbook.name,
-        runbook.steps.len(),
-        destructive,
-        runbook.rollbacks.len(),
-        runbook.diagnostics.len()
-    );
-    if !findings.is_empty() {
-        println!(
-            "{}: {} lock hazard warning(s) above (they do not fail the check)",
-            path.display(),
-            findings.len()
-        );
-    }
-    0
-}
-
-/// How many lint findings are errors (statements PostgreSQL would refuse).
-fn lint_errors(findings: &[golive_core::lint::Finding]) -> usize {
-    findings
-        .iter()
-        .filter(|f| f.severity == golive_core::lint::Severity::Error)
-        .count()
-}
-
-fn plan(path: &Path) -> ExitCode {
-    let runbook = match load(path) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let vars = Vars::partial(&runbook, env_lookup(&[]));
-    let missing: Vec<String> = runbook
-        .vars
-        .iter()
-        .filter(|d| vars.get(&d.name).is_none())
-        .map(|d| d.name.clone())
-        .collect();
-    let rehearsed = golive_core::lockprofile::rehearsed(path);
-    print!(
-        "{}",
-        golive_core::plan::render(&runbook, &vars, &missing, rehearsed.as_ref())
-    );
-    0
-}
-
-fn report(built: Result<golive_core::report::Report, String>, format: ReportFormat) -> ExitCode {
-    match built {
-        Ok(report) if format == ReportFormat::Json => match serde_json::to_string_pretty(&report) {
-            Ok(text) => {
-                println!("{text}");
-                0
-            }
-            Err(e) => {
-                eprintln!("golive: {e}");
-                1
-            }
-        },
-        Ok(report) => {
-            print!("{}", golive_core::report::markdown(&report));
-            0
-        }
-        Err(e) => {
-            eprintln!("golive: {e}");
-            2
-        }
-    }
-}
-
-/// Values from `overlay` (a rehearsal's sandbox) first, then the environment.
-fn env_lookup(overlay: &[(String, String, bool)]) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name| {
-        overlay
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, v, _)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    }
-}
+use golive_core::runbook::{self, Runbook, StepKind, Vars};
 
 /// A watcher of a run (a rehearsal's traffic oracle): given a way to add events to the stream the
 /// front end reads, it starts a task that ends by itself when the run does.
@@ -248,7 +42,7 @@ impl From<ExitCode> for RunEnd {
 }
 
 /// `golive run`.
-async fn run(args: RunArgs, log: &LogSink) -> ExitCode {
+pub(super) async fn run(args: RunArgs, log: &LogSink) -> ExitCode {
     run_observed(args, RunMode::Run, Vec::new(), log, None, Duration::ZERO)
         .await
         .code
