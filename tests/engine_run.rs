@@ -112,10 +112,10 @@ set = { catalog_api_v2 = true }
         );
     }
     assert!(
-        journal.contains(r#""event":"confirmed","step":"migrate""#),
+        common::has_record(&journal, r#""event":"confirmed","step":"migrate""#),
         "{journal}"
     );
-    assert!(journal.contains(r#""outcome":"passed""#));
+    assert!(common::has_record(&journal, r#""outcome":"passed""#));
     let step_log = std::fs::read_to_string(run_dir.join("steps/hello.log")).expect("step log");
     assert!(step_log.contains("out line") && step_log.contains("err line"));
     // The password never reaches the screen, the journal, the step logs or golive.log.
@@ -561,7 +561,10 @@ run = "exit 4"
     assert!(marker.exists(), "the rollback ran");
     let journal =
         std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("the journal");
-    assert!(journal.contains(r#""outcome":"rolled_back""#), "{journal}");
+    assert!(
+        common::has_record(&journal, r#""outcome":"rolled_back""#),
+        "{journal}"
+    );
 
     let out = run(&["run", &rb, "--headless", "--procedure", "broken"], &env);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -72,7 +72,7 @@ fn journal_lines(dir: &TempDir) -> usize {
         std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("journal");
     journal
         .lines()
-        .position(|l| l.contains(r#""event":"run_finished""#))
+        .position(|l| common::has_record(l, r#""event":"run_finished""#))
         .expect("run_finished in the journal")
         + 1
 }

@@ -362,7 +362,10 @@ fn sigterm_during_the_watch_tears_the_sandbox_down() {
     assert_no_sandbox_left(pid, app_port(&events));
     let text = std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).unwrap();
     assert!(
-        text.contains(r#""event":"step_finished","step":"monitor","state":"interrupted""#),
+        common::has_record(
+            &text,
+            r#""event":"step_finished","step":"monitor","state":"interrupted""#
+        ),
         "{text}"
     );
 }
@@ -388,5 +391,8 @@ fn without_a_runbook_here_the_shipped_one_is_rehearsed_from_the_binary() {
         "the rehearsal's snapshot belongs to the sandbox and goes with it"
     );
     let journal = std::fs::read_to_string(latest_run(&written).join("journal.jsonl")).unwrap();
-    assert!(journal.contains(r#""outcome":"passed""#), "{journal}");
+    assert!(
+        common::has_record(&journal, r#""outcome":"passed""#),
+        "{journal}"
+    );
 }

@@ -63,8 +63,14 @@ sql = "INSERT INTO ledger (step) VALUES ('three')"
     let run_dir = latest_run(dir.path());
     let journal = run_dir.join("journal.jsonl");
     let killed = std::fs::read_to_string(&journal).expect("journal");
-    assert!(killed.contains(r#""step":"slow","attempt":1"#), "{killed}");
-    assert!(!killed.contains(r#""event":"run_finished""#), "{killed}");
+    assert!(
+        common::has_record(&killed, r#""step":"slow","attempt":1"#),
+        "{killed}"
+    );
+    assert!(
+        !common::has_record(&killed, r#""event":"run_finished""#),
+        "{killed}"
+    );
 
     // The step's `sleep` outlived golive: resuming now would run the step twice at once.
     let out = run(
@@ -119,7 +125,7 @@ sql = "INSERT INTO ledger (step) VALUES ('three')"
         "`one` must not run twice"
     );
     let after = std::fs::read_to_string(&journal).expect("journal");
-    assert!(after.contains(r#""event":"run_resumed""#));
+    assert!(common::has_record(&after, r#""event":"run_resumed""#));
     let report = run(&["report", &run_dir.display().to_string()], &[]);
     let md = text(&report);
     assert!(md.contains("torn by a crash"), "{md}");
@@ -260,7 +266,7 @@ fn random_sigkills_never_lose_or_invent_a_step() {
                 .and_then(|runs| runs.flatten().map(|e| e.path()).max())
                 .and_then(|run| std::fs::read_to_string(run.join("journal.jsonl")).ok())
                 .unwrap_or_default();
-            if journal.contains(r#""outcome":"passed""#) {
+            if common::has_record(&journal, r#""outcome":"passed""#) {
                 finished = true;
                 break;
             }

@@ -54,11 +54,11 @@ fn sigterm_and_sighup_stop_the_step_group_and_journal_it_as_interrupted() {
         let journal =
             std::fs::read_to_string(latest_run(dir.path()).join("journal.jsonl")).expect("journal");
         assert!(
-            journal.contains(r#""step":"long","state":"interrupted""#),
+            common::has_record(&journal, r#""step":"long","state":"interrupted""#),
             "{name}: {journal}"
         );
         assert!(
-            journal.contains(r#""outcome":"interrupted""#),
+            common::has_record(&journal, r#""outcome":"interrupted""#),
             "{name}: {journal}"
         );
     }

@@ -476,3 +476,15 @@ pub fn assert_child_of(env: &str, parent: &str) {
         "a child process of `{parent}`, started by that test: run it instead"
     );
 }
+
+/// Whether one of a journal's records (one JSON object per line) has every member of `fields`,
+/// written as a JSON object's members without the braces: `"event":"confirmed","step":"wipe"`.
+/// Records are parsed, so the order of their keys and their other members do not matter.
+pub fn has_record(journal: &str, fields: &str) -> bool {
+    let want: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&format!("{{{fields}}}")).expect("fields are JSON object members");
+    journal
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .any(|record| want.iter().all(|(k, v)| record.get(k) == Some(v)))
+}
