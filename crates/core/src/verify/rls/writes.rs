@@ -142,11 +142,8 @@ async fn inserts(
     truth: &Truth,
     own_visible: bool,
 ) -> Result<(), String> {
-    let (app, plan, t) = (tp.app, tp.plan, tp.t);
-    let q = t.qualified();
+    let (plan, t) = (tp.plan, tp.t);
     let p = t.privileges;
-    let with_check_fix = with_check_fix(plan);
-    let describe = |e: &PgError| crate::pg::describe(e);
     let Some(row) = truth
         .sample
         .as_ref()
@@ -158,8 +155,22 @@ async fn inserts(
         }
         return Ok(());
     };
+    insert_other(tp, &row).await?;
+    let own = insert_from_sample(t, plan.column, &plan.a);
+    insert_own(tp, &own, &row).await?;
+    if p.delete && own_visible {
+        delete_own(tp, &own, &row).await
+    } else {
+        tp.pass("delete-own", None);
+        Ok(())
+    }
+}
+
+/// `insert-b`: as tenant A, INSERT a row of tenant B (a copy of a sample row), without
+/// RETURNING (RETURNING would fail on the SELECT policy and mask it).
+async fn insert_other(tp: &mut TableProbes<'_, '_>, row: &str) -> Result<(), String> {
+    let (app, plan, t) = (tp.app, tp.plan, tp.t);
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&row];
-    // INSERT a row of B, without RETURNING (RETURNING would fail on the SELECT policy and mask it).
     let sql = insert_from_sample(t, plan.column, &plan.b);
     match tp
         .attempt("insert-b", || app.execute(&sql, &params))
@@ -171,7 +182,7 @@ async fn inserts(
             "insert-b",
             Severity::CrossTenantWrite,
             format!("as tenant A, an INSERT of a tenant B row succeeded ({n} row)"),
-            &with_check_fix,
+            &with_check_fix(plan),
         ),
         Some(Err(e)) => tp.fail(
             "insert-b",
@@ -179,14 +190,20 @@ async fn inserts(
             format!(
                 "as tenant A, the INSERT of a tenant B row failed otherwise than with an RLS \
                  denial, so the probe is inconclusive: {}",
-                describe(&e)
+                crate::pg::describe(&e)
             ),
             "check the table's constraints; the static policy checks still apply",
         ),
     }
-    let sql = insert_from_sample(t, plan.column, &plan.a);
+    Ok(())
+}
+
+/// `insert-own`: as tenant A, INSERT a copy of one of its own rows (`sql`).
+async fn insert_own(tp: &mut TableProbes<'_, '_>, sql: &str, row: &str) -> Result<(), String> {
+    let (app, plan) = (tp.app, tp.plan);
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&row];
     match tp
-        .attempt("insert-own", || app.execute(&sql, &params))
+        .attempt("insert-own", || app.execute(sql, &params))
         .await?
     {
         None => {}
@@ -196,9 +213,9 @@ async fn inserts(
             Severity::Broken,
             format!(
                 "as tenant A, an INSERT of its own row was refused: {}",
-                describe(&e)
+                crate::pg::describe(&e)
             ),
-            &with_check_fix,
+            &with_check_fix(plan),
         ),
         Some(Err(e)) => tp.fail(
             "insert-own",
@@ -206,19 +223,24 @@ async fn inserts(
             format!(
                 "as tenant A, the INSERT of a copy of its own row failed, so the probe is \
                  inconclusive: {}",
-                describe(&e)
+                crate::pg::describe(&e)
             ),
             "check the table's unique constraints; the static policy checks still apply",
         ),
     }
-    if !(p.delete && own_visible) {
-        tp.pass("delete-own", None);
-        return Ok(());
-    }
-    // DELETE one of A's rows: the copy the probe inserts, so no other row is touched and no
-    // other session's row is waited for.
+    Ok(())
+}
+
+/// `delete-own`: as tenant A, DELETE one of its rows: the copy the probe inserts (`sql` with
+/// RETURNING), so no other row is touched and no other session's row is waited for.
+async fn delete_own(tp: &mut TableProbes<'_, '_>, sql: &str, row: &str) -> Result<(), String> {
+    let app = tp.app;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&row];
     let insert = format!("{sql} RETURNING ctid::text");
-    let delete = format!("DELETE FROM {q} WHERE ctid = $1::text::tid");
+    let delete = format!(
+        "DELETE FROM {} WHERE ctid = $1::text::tid",
+        tp.t.qualified()
+    );
     let probe = || async {
         let ctid: String = app.query_one(&insert, &params).await?.try_get(0)?;
         app.execute(&delete, &[&ctid]).await
@@ -239,7 +261,7 @@ async fn inserts(
             format!(
                 "as tenant A, inserting and deleting a copy of its own row failed, so the probe is \
                  inconclusive: {}",
-                describe(&e)
+                crate::pg::describe(&e)
             ),
             "check the table's constraints and triggers; the static policy checks still apply",
         ),
