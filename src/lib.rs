@@ -7,6 +7,7 @@ pub mod attach;
 pub mod cli;
 pub mod engine;
 pub mod exec;
+pub mod fleet;
 pub mod guard;
 pub mod headless;
 pub mod httpc;

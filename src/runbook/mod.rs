@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 pub use model::*;
 pub use notify::{NOTIFY_EVENTS, Notify};
-pub use parse::{load, parse, unset_required_vars};
+pub use parse::{LineIndex, load, parse, unset_required_vars};
 pub use vars::Vars;
 
 /// One problem in a runbook, printed as `file:line:col: message`.

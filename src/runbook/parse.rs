@@ -424,7 +424,8 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
-    fn new(text: &str) -> Self {
+    /// Index the line starts of `text`.
+    pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex {

@@ -1,0 +1,16 @@
+//! Fleets: one runbook on many databases, in waves (`golive run --targets TARGETS.toml`).
+//!
+//! ```text
+//!   TARGETS.toml ──► targets (parse, validate) ──► waves (plan → waves of targets)
+//!                                                     │
+//!   driver: wave by wave, ≤ parallel target engines at once, each with its vars overlaid,
+//!           its own lock and its own journal (.golive/runs/<id>/targets/<name>/)
+//!           ──FleetEvent──► front end (headless lines | console matrix)
+//!           ──► journal (fleet.jsonl: waves, confirmations, halts)
+//! ```
+
+pub mod targets;
+pub mod waves;
+
+pub use targets::{Fleet, FleetError, Target};
+pub use waves::{PlanEntry, Wave};
