@@ -20,7 +20,11 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
     match cli.command {
         Command::Check { runbook } => check(&runbook),
         Command::Plan { runbook } => plan(&runbook),
-        Command::Run(args) => run(args, &log).await,
+        Command::Run(super::RunCommand {
+            run: args,
+            targets: Some(file),
+        }) => super::fleet::run_targets_file(&args, &file, &log).await,
+        Command::Run(super::RunCommand { run: args, .. }) => run(args, &log).await,
         Command::Rehearse(args) => super::rehearse::rehearse(args, &log).await,
         Command::Sandbox { scenario } => edge(crate::sandbox::run_sandbox_command(scenario).await),
         Command::Verify(VerifyCommand::Rls(args)) => {
@@ -61,7 +65,7 @@ fn edge(result: anyhow::Result<ExitCode>) -> ExitCode {
     })
 }
 
-fn load(path: &Path) -> Result<Runbook, ExitCode> {
+pub(super) fn load(path: &Path) -> Result<Runbook, ExitCode> {
     runbook::load(path).map_err(|e| {
         match &e {
             LoadError::Invalid(diags) => {
@@ -86,7 +90,7 @@ fn check(path: &Path) -> ExitCode {
         Err(code) => {
             // The unset variables too, so one `check` lists everything to fix.
             let text = std::fs::read_to_string(path).unwrap_or_default();
-            let unset = runbook::unset_required_vars(path, &text, env_lookup(&[]));
+            let unset = runbook::unset_required_vars(path, &text, env_lookup());
             for d in &unset {
                 eprintln!("{d}");
             }
@@ -100,7 +104,7 @@ fn check(path: &Path) -> ExitCode {
             return code;
         }
     };
-    if let Err(missing) = Vars::resolve(&runbook, env_lookup(&[])) {
+    if let Err(missing) = Vars::resolve(&runbook, env_lookup()) {
         for d in &missing {
             eprintln!("{d}");
         }
@@ -111,7 +115,7 @@ fn check(path: &Path) -> ExitCode {
         );
         return 2;
     }
-    let vars = Vars::partial(&runbook, env_lookup(&[]));
+    let vars = Vars::partial(&runbook, env_lookup());
     let env = |name: &str| std::env::var(name).ok();
     if let Err(e) = crate::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env)
     {
@@ -157,7 +161,7 @@ fn check(path: &Path) -> ExitCode {
 }
 
 /// How many lint findings are errors (statements PostgreSQL would refuse).
-fn lint_errors(findings: &[crate::lint::Finding]) -> usize {
+pub(super) fn lint_errors(findings: &[crate::lint::Finding]) -> usize {
     findings
         .iter()
         .filter(|f| f.severity == crate::lint::Severity::Error)
@@ -169,7 +173,7 @@ fn plan(path: &Path) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let vars = Vars::partial(&runbook, env_lookup(&[]));
+    let vars = Vars::partial(&runbook, env_lookup());
     let missing: Vec<String> = runbook
         .vars
         .iter()
@@ -207,15 +211,9 @@ fn report(built: Result<crate::report::Report, String>, format: &str) -> ExitCod
     }
 }
 
-/// Values from `overlay` (a rehearsal's sandbox) first, then the environment.
-fn env_lookup(overlay: &[(String, String, bool)]) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name| {
-        overlay
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, v, _)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    }
+/// Values from the environment.
+fn env_lookup() -> impl Fn(&str) -> Option<String> {
+    |name| std::env::var(name).ok()
 }
 
 /// A watcher of a run (a rehearsal's traffic oracle): given a way to add events to the stream the
@@ -276,7 +274,7 @@ pub(crate) async fn run_observed(
         eprintln!("golive: PostgreSQL would refuse the statements above; nothing was run");
         return 2.into();
     }
-    let mut vars = match Vars::resolve(&runbook, env_lookup(&overlay)) {
+    let vars = match Vars::resolve_over(&runbook, &overlay) {
         Ok(v) => v,
         Err(missing) => {
             for d in &missing {
@@ -286,9 +284,6 @@ pub(crate) async fn run_observed(
             return 2.into();
         }
     };
-    for (name, value, secret) in &overlay {
-        vars.set(name, value.clone(), *secret);
-    }
     let selection = match (&args.from, &args.only, &args.procedure) {
         (Some(id), _, _) => Selection::From(id.clone()),
         (_, Some(id), _) => Selection::Only(id.clone()),
@@ -337,6 +332,8 @@ pub(crate) async fn run_observed(
         mode,
         approved_on_command_line: headless,
         pace,
+        place: None,
+        halt: None,
     };
     let handle = match engine::start(config).await {
         Ok(h) => h,
@@ -422,7 +419,11 @@ pub(crate) fn farewell(outcome: Outcome, run_dir: &Path, mode: RunMode) -> Strin
 }
 
 /// Destructive steps and gates of the selection that headless approvals do not cover.
-fn unapproved(runbook: &Runbook, selection: &Selection, options: &HeadlessOptions) -> Vec<String> {
+pub(super) fn unapproved(
+    runbook: &Runbook,
+    selection: &Selection,
+    options: &HeadlessOptions,
+) -> Vec<String> {
     let steps: Vec<(Option<&str>, &runbook::Step)> = match selection {
         Selection::All => runbook.steps.iter().map(|s| (None, s)).collect(),
         Selection::From(id) => runbook

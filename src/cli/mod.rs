@@ -2,6 +2,7 @@
 //! 0 passed, 1 a step or check failed, 2 bad input, 3 refused.
 
 mod commands;
+mod fleet;
 mod rehearse;
 
 use std::path::PathBuf;
@@ -47,7 +48,8 @@ pub enum Command {
         runbook: PathBuf,
     },
     /// Drive the runbook: the full-screen console on a terminal, line output otherwise.
-    Run(RunArgs),
+    /// With `--targets FILE`, on every target of a fleet, in waves.
+    Run(RunCommand),
     /// Rehearse on the built-in sandbox: a throwaway PostgreSQL with the Phase 1 database, the
     /// target app serving its Phase 1 build, and live traffic whose every answer an oracle
     /// judges; the runbook runs as with `golive run` (gates run their `rehearse` command), any
@@ -112,6 +114,24 @@ pub enum VerifyCommand {
     Rls(crate::verify::cli::RlsArgs),
     /// Check the Catalog API v2 contract for two tenants.
     Api(crate::verify::cli::ApiArgs),
+}
+
+/// `golive run`: the flags it shares with `golive rehearse`, and a fleet's targets.
+#[derive(Debug, Clone, Args)]
+pub struct RunCommand {
+    /// Everything `golive rehearse` takes too.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Run the runbook on every target of this file, in waves: each `[[target]]` a name and
+    /// the variables it sets (`vars = { DATABASE_URL = "…" }`); `[waves] plan = [1, "25%",
+    /// "100%"]` (targets live after each wave, counts or shares), `parallel` (targets at once
+    /// in a wave), `pause` (the wait between waves). Each target has its own lock and journal
+    /// (`.golive/runs/<run-id>/targets/<name>/`); a destructive step is confirmed once per
+    /// wave (typed: the wave's name, e.g. `wave-2`; headless: --approve as for one run); the
+    /// first target that does not pass halts the fleet before the next wave (exit 1);
+    /// `--resume` continues it, skipping the targets that passed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "only", "procedure"])]
+    pub targets: Option<PathBuf>,
 }
 
 /// Flags of `golive run` (and `golive rehearse`).

@@ -40,6 +40,7 @@ pub(super) struct Parts {
     pub approved_on_command_line: bool,
     pub rehearsal: bool,
     pub pace: Duration,
+    pub halt: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// How a sequence ended.
@@ -65,6 +66,7 @@ pub(super) struct Runner {
     pub(super) approved_on_command_line: bool,
     pub(super) rehearsal: bool,
     pace: Duration,
+    halt: Option<tokio_util::sync::CancellationToken>,
     dbs: Databases,
     pub(super) operator: String,
     pub(super) next_question: u64,
@@ -89,6 +91,7 @@ impl Runner {
             approved_on_command_line: parts.approved_on_command_line,
             rehearsal: parts.rehearsal,
             pace: parts.pace,
+            halt: parts.halt,
             dbs: Databases::default(),
             operator: crate::provenance::user(),
             next_question: 1,
@@ -222,6 +225,16 @@ impl Runner {
         for idx in steps {
             if matches!(self.states[idx], StepState::Passed | StepState::Skipped) {
                 continue;
+            }
+            if main && self.halt.as_ref().is_some_and(|h| h.is_cancelled()) {
+                return SeqEnd::Stop(
+                    Outcome::Interrupted,
+                    format!(
+                        "halted before `{}`: another target of the fleet did not pass; continue \
+                         with `golive run --targets … --resume`",
+                        self.planned[idx].qualified
+                    ),
+                );
             }
             match self.step(idx, main).await {
                 SeqEnd::Done => {}

@@ -9,8 +9,14 @@
 //!           ──► journal (fleet.jsonl: waves, confirmations, halts)
 //! ```
 
+pub mod driver;
+pub mod events;
+pub mod journal;
+pub mod lines;
 pub mod targets;
 pub mod waves;
 
+pub use driver::{FleetConfig, FleetHandle, Judge, TargetRun, start};
+pub use events::{FleetCommand, FleetEvent, FleetOutcome, WaveQuestion};
 pub use targets::{Fleet, FleetError, Target};
 pub use waves::{PlanEntry, Wave};

@@ -38,7 +38,7 @@ impl PlanEntry {
 
 /// One wave: its name (`wave-1`, what the operator types to confirm it) and its targets, by
 /// index in the fleet's target list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Wave {
     /// `wave-N`, from 1.
     pub name: String,

@@ -1,0 +1,227 @@
+//! `golive run --targets FILE`, and the fleet part of `golive rehearse --targets N`: load the
+//! runbook and the targets, resolve each target's variables, refuse a headless fleet whose
+//! destructive steps are not approved, then hand the waves to [`crate::fleet`] and its line
+//! front end.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::RunArgs;
+use super::commands::{ExitCode, lint_errors, load, unapproved};
+use crate::engine::{RunMode, Selection};
+use crate::fleet::{self, Fleet, FleetConfig, FleetOutcome, Judge, TargetRun};
+use crate::headless::HeadlessOptions;
+use crate::logging::LogSink;
+use crate::runbook::Vars;
+
+/// A fleet to run, and how.
+pub(crate) struct FleetRun {
+    /// The targets and waves.
+    pub fleet: Fleet,
+    /// Per target (by index; may be shorter), variables laid over the target's own: a
+    /// rehearsal's sandbox.
+    pub extra: Vec<Vec<(String, String, bool)>>,
+    /// Run or rehearsal.
+    pub mode: RunMode,
+    /// A rehearsal's pace between steps.
+    pub pace: Duration,
+    /// A check after each target's run (a rehearsal's oracle).
+    pub judge: Option<Judge>,
+}
+
+/// How a fleet run ended: its exit code, its directory when it started, its outcome.
+pub(crate) struct FleetEnd {
+    /// The exit code.
+    pub code: ExitCode,
+    /// `.golive/runs/<run-id>`, when the fleet run started.
+    pub run_dir: Option<PathBuf>,
+    /// How it ended, when it ran.
+    pub outcome: Option<FleetOutcome>,
+}
+
+impl From<ExitCode> for FleetEnd {
+    fn from(code: ExitCode) -> Self {
+        FleetEnd {
+            code,
+            run_dir: None,
+            outcome: None,
+        }
+    }
+}
+
+/// `golive run --targets FILE`.
+pub(crate) async fn run_targets_file(args: &RunArgs, file: &Path, log: &LogSink) -> ExitCode {
+    let fleet = match fleet::targets::load(file) {
+        Ok(f) => f,
+        Err(fleet::FleetError::Invalid(diags)) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            eprintln!(
+                "{}: {} problem(s); nothing was run",
+                file.display(),
+                diags.len()
+            );
+            return 2;
+        }
+        Err(e) => {
+            eprintln!("golive: {e}");
+            return 2;
+        }
+    };
+    let run = FleetRun {
+        fleet,
+        extra: Vec::new(),
+        mode: RunMode::Run,
+        pace: Duration::ZERO,
+        judge: None,
+    };
+    let end = run_fleet(args, run, log).await;
+    if let Some(run_dir) = &end.run_dir {
+        print!("{}", farewell(end.outcome, run_dir, RunMode::Run));
+    }
+    end.code
+}
+
+/// Run a fleet (a file's or a rehearsal's) to its end.
+pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> FleetEnd {
+    if args.from.is_some() || args.only.is_some() || args.procedure.is_some() {
+        eprintln!(
+            "golive: --from, --only and --procedure do not go with --targets: a fleet runs the \
+             whole main sequence on every target (run one target's procedure with `golive run \
+             --procedure ID` and its variables)"
+        );
+        return 2.into();
+    }
+    let runbook = match load(&args.runbook) {
+        Ok(r) => r,
+        Err(code) => return code.into(),
+    };
+    let findings = crate::lint::lint_runbook(&runbook);
+    if lint_errors(&findings) > 0 {
+        for f in &findings {
+            eprintln!("{f}");
+        }
+        eprintln!("golive: PostgreSQL would refuse the statements above; nothing was run");
+        return 2.into();
+    }
+    let mut targets = Vec::with_capacity(run.fleet.targets.len());
+    let mut missing = 0;
+    for (i, target) in run.fleet.targets.iter().enumerate() {
+        let mut overlay: Vec<(String, String, bool)> = target
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), false))
+            .collect();
+        overlay.extend(run.extra.get(i).cloned().unwrap_or_default());
+        overlay.push(("GOLIVE_TARGET".into(), target.name.clone(), false));
+        match Vars::resolve_over(&runbook, &overlay) {
+            Ok(vars) => targets.push(TargetRun {
+                name: target.name.clone(),
+                vars,
+            }),
+            Err(diags) => {
+                for d in &diags {
+                    eprintln!("{d} (target `{}`)", target.name);
+                }
+                missing += diags.len();
+            }
+        }
+    }
+    if missing > 0 {
+        eprintln!(
+            "golive: set the variables above in each target's `vars` (or in the environment, \
+             for all of them), then run again; nothing was run"
+        );
+        return 2.into();
+    }
+    let headless = args.headless || args.json || !std::io::stdout().is_terminal();
+    let options = HeadlessOptions {
+        json: args.json,
+        approve: args.approve.clone(),
+        approve_all: args.approve_all,
+    };
+    if headless && !args.resume {
+        let unapproved = unapproved(&runbook, &Selection::All, &options);
+        if !unapproved.is_empty() {
+            eprintln!(
+                "golive: refused: these steps need a person or an approval once per wave, and \
+                 this run is headless: {}\nRead `golive plan {}`, then add --approve STEP_ID for \
+                 each (or --approve-all), or run on a terminal to confirm them wave by wave. \
+                 Nothing was run.",
+                unapproved.join(", "),
+                args.runbook.display()
+            );
+            return 3.into();
+        }
+    }
+    let runs = crate::journal::RunDirs::for_runbook(&args.runbook);
+    let run_dir = if args.resume {
+        match fleet::journal::latest_unfinished(runs.root()) {
+            Some(dir) => dir,
+            None => {
+                eprintln!(
+                    "golive: no unfinished fleet run of {} to resume; start a new one without \
+                     --resume",
+                    args.runbook.display()
+                );
+                return 2.into();
+            }
+        }
+    } else {
+        runs.dir(&crate::journal::new_run_id())
+    };
+    let config = FleetConfig {
+        runbook,
+        targets,
+        waves: run.fleet.waves.clone(),
+        parallel: run.fleet.parallel,
+        pause: run.fleet.pause,
+        run_dir: run_dir.clone(),
+        targets_path: std::path::absolute(&run.fleet.path)
+            .unwrap_or_else(|_| run.fleet.path.clone())
+            .display()
+            .to_string(),
+        resume: args.resume,
+        mode: run.mode,
+        approved_on_command_line: headless,
+        pace: run.pace,
+        judge: run.judge,
+    };
+    let handle = match fleet::start(config) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("golive: {e}");
+            return 2.into();
+        }
+    };
+    if !headless {
+        eprintln!("golive: the console's fleet view is not built yet; line output follows");
+    }
+    let outcome = fleet::lines::run(handle, options).await;
+    FleetEnd {
+        code: outcome.exit_code(),
+        run_dir: Some(run_dir),
+        outcome: Some(outcome),
+    }
+}
+
+/// What golive says once a fleet run is over: how it ended, where its journals are.
+pub(crate) fn farewell(outcome: Option<FleetOutcome>, run_dir: &Path, mode: RunMode) -> String {
+    let how = outcome.map_or("did not finish", FleetOutcome::label);
+    let what = match mode {
+        RunMode::Run => "fleet run",
+        RunMode::Rehearse => "fleet rehearsal",
+    };
+    let next = match (outcome, mode) {
+        (Some(FleetOutcome::Passed), _) | (_, RunMode::Rehearse) => "",
+        _ => "; `golive run --targets FILE --resume` continues it",
+    };
+    let dir = run_dir.display();
+    format!(
+        "golive: the {what} {how}{next}.\n  fleet journal: {dir}/{}\n  each target's journal: \
+         {dir}/targets/<name>/ (golive report {dir}/targets/<name>)\n",
+        fleet::journal::FILE
+    )
+}
