@@ -343,3 +343,79 @@ fn a_target_whose_lock_another_operator_holds_is_refused_and_halts_the_fleet() {
             .contains("owner-secret-pw")
     );
 }
+
+#[test]
+fn a_fleet_killed_mid_wave_resumes_where_it_stopped() {
+    let targets = |slow: &str| {
+        format!(
+            "[[target]]\nname = \"a\"\nvars = {{ NAME = \"A\" }}\n\
+             [[target]]\nname = \"b\"\nvars = {{ NAME = \"B\", SLOW = \"{slow}\" }}\n\
+             [[target]]\nname = \"c\"\nvars = {{ NAME = \"C\", SLOW = \"{slow}\" }}\n\
+             [waves]\nplan = [1, \"100%\"]\nparallel = 2\n"
+        )
+    };
+    let dir = fleet_dir("fleet-kill", &targets("60"));
+    let mut child = golive()
+        .current_dir(&dir.0)
+        .args([
+            "run",
+            "--targets",
+            "TARGETS.toml",
+            "--headless",
+            "--approve-all",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the fleet");
+    common::wait_for(&dir.join(".golive/runs"));
+    let run = latest_run(&dir.0);
+    let pidfiles: Vec<PathBuf> = ["b", "c"]
+        .iter()
+        .map(|t| run.join("targets").join(t).join("steps/one.pid"))
+        .collect();
+    for pidfile in &pidfiles {
+        common::wait_for(pidfile);
+    }
+    // Mid-wave: both targets of wave 2 are in their slow first step.
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    // The operator stops what the killed run left running.
+    for pidfile in &pidfiles {
+        common::kill_group_in(pidfile);
+    }
+    assert_eq!(target_outcome(&run, "a").as_deref(), Some("passed"));
+    assert_eq!(target_outcome(&run, "b"), None, "b was cut off mid-step");
+
+    dir.write("TARGETS.toml", &targets("0"));
+    let out = fleet(&dir, &["--approve-all", "--resume"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert_eq!(latest_run(&dir.0), run);
+    for t in ["a", "b", "c"] {
+        assert_eq!(
+            target_outcome(&run, t).as_deref(),
+            Some("passed"),
+            "{t}: {all}"
+        );
+    }
+    let recs = records(&run);
+    assert_eq!(events(&recs, "fleet_resumed").len(), 1);
+    assert_eq!(events(&recs, "target_skipped")[0]["target"], "a");
+    let resumed: Vec<&str> = events(&recs, "target_started")
+        .iter()
+        .filter(|r| r["resumed"] == true)
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(resumed.len(), 2, "{recs:#?}");
+    // The interrupted step ran again only once confirmed, once for the wave.
+    let rerun = events(&recs, "wave_confirmed")
+        .into_iter()
+        .filter(|r| r["step"] == "one")
+        .count();
+    assert_eq!(rerun, 1, "{recs:#?}");
+    assert_eq!(
+        events(&recs, "fleet_finished").last().unwrap()["outcome"],
+        "passed"
+    );
+}
