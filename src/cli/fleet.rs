@@ -196,10 +196,22 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
             return 2.into();
         }
     };
-    if !headless {
-        eprintln!("golive: the console's fleet view is not built yet; line output follows");
-    }
-    let outcome = fleet::lines::run(handle, options).await;
+    let outcome = if headless {
+        fleet::lines::run(handle, options).await
+    } else {
+        let fleet::FleetHandle {
+            events,
+            commands,
+            done,
+            ..
+        } = handle;
+        if let Err(e) =
+            crate::tui::fleet_loop::run(events, commands, crate::tui::TuiOptions::default()).await
+        {
+            eprintln!("golive: the console stopped: {e:#}");
+        }
+        done.await.unwrap_or(FleetOutcome::Interrupted)
+    };
     FleetEnd {
         code: outcome.exit_code(),
         run_dir: Some(run_dir),
