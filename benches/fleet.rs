@@ -165,6 +165,7 @@ fn console() {
             targets: (0..64).collect(),
         }],
         steps,
+        first_step: 0,
         parallel: 64,
         resumed: false,
     });

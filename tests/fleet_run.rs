@@ -40,6 +40,17 @@ id = "three"
 title = "Three"
 kind = "shell"
 run = 'echo three'
+
+[[rollback]]
+id = "undo"
+title = "Undo the drop"
+
+[[rollback.steps]]
+id = "restore"
+title = "Restore what the drop took"
+kind = "shell"
+destructive = true
+run = 'echo "undone on $NAME"'
 "#;
 
 fn fleet_dir(tag: &str, targets: &str) -> TempDir {
@@ -418,4 +429,46 @@ fn a_fleet_killed_mid_wave_resumes_where_it_stopped() {
         events(&recs, "fleet_finished").last().unwrap()["outcome"],
         "passed"
     );
+}
+
+#[test]
+fn after_a_halt_the_targets_that_went_live_are_rolled_back_as_one_set() {
+    let dir = fleet_dir(
+        "fleet-rollback",
+        &FOUR.replace("NAME = \"B\"", "NAME = \"B\", FAIL = \"yes\""),
+    );
+    let out = fleet(&dir, &["--approve-all"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let go_live = latest_run(&dir.0);
+
+    // Headless, the rollback's destructive step needs its approval like any other.
+    let out = fleet(&dir, &["--procedure", "undo"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("undo/restore"), "{}", text(&out));
+
+    let out = fleet(&dir, &["--procedure", "undo", "--approve", "undo/restore"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    // Only the canary went live: only it is rolled back.
+    assert!(all.contains("undone on A"), "{all}");
+    assert!(
+        !all.contains("undone on B") && !all.contains("undone on C"),
+        "{all}"
+    );
+    let rollback = latest_run(&dir.0);
+    assert_ne!(rollback, go_live, "the rollback is a fleet run of its own");
+    assert_eq!(
+        target_outcome(&rollback, "a").as_deref(),
+        Some("rolled_back")
+    );
+    assert!(!rollback.join("targets/b").exists());
+    let recs = records(&rollback);
+    assert_eq!(events(&recs, "fleet_started")[0]["procedure"], "undo");
+    let confirmed = events(&recs, "wave_confirmed");
+    assert_eq!(confirmed.len(), 1, "{recs:#?}");
+    assert_eq!(confirmed[0]["wave"], "rollback-undo");
+    assert_eq!(confirmed[0]["targets"], serde_json::json!(["a"]));
+    assert_eq!(events(&recs, "fleet_finished")[0]["outcome"], "passed");
+    // The go-live's own record is untouched: a --resume continues the go-live, not the rollback.
+    assert_eq!(target_outcome(&go_live, "a").as_deref(), Some("passed"));
 }

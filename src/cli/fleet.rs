@@ -86,14 +86,22 @@ pub(crate) async fn run_targets_file(args: &RunArgs, file: &Path, log: &LogSink)
 
 /// Run a fleet (a file's or a rehearsal's) to its end.
 pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> FleetEnd {
-    if args.from.is_some() || args.only.is_some() || args.procedure.is_some() {
+    if args.from.is_some() || args.only.is_some() {
         eprintln!(
-            "golive: --from, --only and --procedure do not go with --targets: a fleet runs the \
-             whole main sequence on every target (run one target's procedure with `golive run \
-             --procedure ID` and its variables)"
+            "golive: --from and --only do not go with --targets: a fleet runs the whole main \
+             sequence on every target"
         );
         return 2.into();
     }
+    let runs = crate::journal::RunDirs::for_runbook(&args.runbook);
+    let mut run = run;
+    let selection = match &args.procedure {
+        None => Selection::All,
+        Some(id) => match rollback_set(&mut run.fleet, id, runs.root(), args.resume) {
+            Ok(()) => Selection::Procedure(id.clone()),
+            Err(code) => return code.into(),
+        },
+    };
     let runbook = match load(&args.runbook) {
         Ok(r) => r,
         Err(code) => return code.into(),
@@ -143,7 +151,7 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
         approve_all: args.approve_all,
     };
     if headless && !args.resume {
-        let unapproved = unapproved(&runbook, &Selection::All, &options);
+        let unapproved = unapproved(&runbook, &selection, &options);
         if !unapproved.is_empty() {
             eprintln!(
                 "golive: refused: these steps need a person or an approval once per wave, and \
@@ -156,7 +164,6 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
             return 3.into();
         }
     }
-    let runs = crate::journal::RunDirs::for_runbook(&args.runbook);
     let run_dir = if args.resume {
         match fleet::journal::latest_unfinished(runs.root()) {
             Some(dir) => dir,
@@ -188,6 +195,8 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
         approved_on_command_line: headless,
         pace: run.pace,
         judge: run.judge,
+        halt_on_failure: selection == Selection::All,
+        selection,
     };
     let handle = match fleet::start(config) {
         Ok(h) => h,
@@ -217,6 +226,56 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
         run_dir: Some(run_dir),
         outcome: Some(outcome),
     }
+}
+
+/// Narrow `fleet` to the targets that went live (passed) in the latest fleet run under `root`,
+/// in one wave named `rollback-<id>`: the rollback of the set. Prints why not and gives the
+/// exit code when there is nothing to roll back.
+fn rollback_set(fleet: &mut Fleet, id: &str, root: &Path, resume: bool) -> Result<(), ExitCode> {
+    if resume {
+        eprintln!(
+            "golive: a fleet rollback is not resumed: run it again (targets already rolled back \
+             run their rollback again, which rollbacks are written to allow)"
+        );
+        return Err(2);
+    }
+    let Some(previous) = fleet::journal::latest(root) else {
+        eprintln!("golive: no fleet run here to roll back; nothing was run");
+        return Err(2);
+    };
+    let live: Vec<usize> = (0..fleet.targets.len())
+        .filter(|&t| {
+            let journal = previous
+                .join("targets")
+                .join(&fleet.targets[t].name)
+                .join("journal.jsonl");
+            crate::journal::read_journal(&journal)
+                .is_ok_and(|j| j.outcome() == Some(crate::engine::events::Outcome::Passed))
+        })
+        .collect();
+    if live.is_empty() {
+        eprintln!(
+            "golive: no target went live in {}; nothing to roll back",
+            previous.display()
+        );
+        return Err(2);
+    }
+    let names: Vec<&str> = live
+        .iter()
+        .map(|&t| fleet.targets[t].name.as_str())
+        .collect();
+    eprintln!(
+        "golive: rolling back `{id}` on the targets that went live in {}: {}",
+        previous.display(),
+        names.join(", ")
+    );
+    fleet.targets = live.iter().map(|&t| fleet.targets[t].clone()).collect();
+    fleet.waves = vec![fleet::Wave {
+        name: format!("rollback-{id}"),
+        targets: (0..live.len()).collect(),
+    }];
+    fleet.pause = Duration::ZERO;
+    Ok(())
 }
 
 /// What golive says once a fleet run is over: how it ended, where its journals are.

@@ -130,7 +130,9 @@ pub struct RunCommand {
     /// wave (typed: the wave's name, e.g. `wave-2`; headless: --approve as for one run); the
     /// first target that does not pass halts the fleet before the next wave (exit 1);
     /// `--resume` continues it, skipping the targets that passed.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "only", "procedure"])]
+    /// With --procedure ID: run that rollback on the targets that went live (passed) in the
+    /// latest fleet run, all at once, confirmed once for the set.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "only"])]
     pub targets: Option<PathBuf>,
 }
 

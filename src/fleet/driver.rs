@@ -69,6 +69,11 @@ pub struct FleetConfig {
     pub pace: Duration,
     /// A check after each target's run, if any.
     pub judge: Option<Judge>,
+    /// The whole main sequence, or a procedure (a rollback of the targets that went live).
+    pub selection: Selection,
+    /// Stop the wave's other targets when one does not pass (a go-live); a rollback goes on
+    /// on every target whatever one of them does.
+    pub halt_on_failure: bool,
 }
 
 /// A started fleet run.
@@ -200,6 +205,10 @@ impl Driver {
                     RunMode::Run => "run".into(),
                     RunMode::Rehearse => "rehearse".into(),
                 },
+                procedure: match &self.config.selection {
+                    Selection::Procedure(id) => Some(id.clone()),
+                    _ => None,
+                },
                 user: crate::provenance::user(),
                 host: crate::provenance::host(),
                 pid: std::process::id(),
@@ -208,18 +217,14 @@ impl Driver {
         if let Err(e) = self.journal.append(started) {
             return self.finish(FleetOutcome::Interrupted, e.to_string()).await;
         }
+        let (first_step, steps) = self.columns();
         self.emit(FleetEvent::FleetStarted {
             run_dir: self.config.run_dir.clone(),
             runbook: self.config.runbook.name.clone(),
             targets: self.config.targets.iter().map(|t| t.name.clone()).collect(),
             waves: self.config.waves.clone(),
-            steps: self
-                .config
-                .runbook
-                .steps
-                .iter()
-                .map(|s| s.id.clone())
-                .collect(),
+            steps,
+            first_step,
             parallel: self.config.parallel,
             resumed,
         })
@@ -304,6 +309,34 @@ impl Driver {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
+    }
+
+    /// The matrix's columns: the engine's index of the first, and the step ids (the main
+    /// sequence, or the procedure run alone; procedures follow the main sequence, rollbacks
+    /// before diagnostics).
+    fn columns(&self) -> (usize, Vec<String>) {
+        let runbook = &self.config.runbook;
+        let Selection::Procedure(id) = &self.config.selection else {
+            return (0, runbook.steps.iter().map(|s| s.id.clone()).collect());
+        };
+        let mut first = runbook.steps.len();
+        for p in runbook.rollbacks.iter().chain(&runbook.diagnostics) {
+            if &p.id == id {
+                return (first, p.steps.iter().map(|s| s.id.clone()).collect());
+            }
+            first += p.steps.len();
+        }
+        (first, Vec::new())
+    }
+
+    /// Whether a target's run ended as it should: passed, or for a rollback run alone, rolled
+    /// back.
+    fn passed(&self, outcome: Option<Outcome>) -> bool {
+        match outcome {
+            Some(Outcome::Passed) => true,
+            Some(Outcome::RolledBack) => matches!(self.config.selection, Selection::Procedure(_)),
+            _ => false,
+        }
     }
 
     fn names(&self, targets: &[usize]) -> Vec<String> {
@@ -393,7 +426,8 @@ impl Driver {
         let mut halted: Option<(usize, String, bool)> = None;
         let ran = !queue.is_empty();
         loop {
-            while halted.is_none() && !self.interrupted && running.len() < self.config.parallel {
+            let stopping = halted.is_some() && self.config.halt_on_failure;
+            while !stopping && !self.interrupted && running.len() < self.config.parallel {
                 let Some((t, resume)) = queue.pop_front() else {
                     break;
                 };
@@ -424,8 +458,10 @@ impl Driver {
                         message: end.message.clone(),
                     })
                     .await;
-                    if end.outcome != Some(Outcome::Passed) && halted.is_none() && !self.interrupted {
+                    if !self.passed(end.outcome) && halted.is_none() && !self.interrupted {
                         halted = Some((t, end.message, end.outcome == Some(Outcome::Refused)));
+                    }
+                    if halted.is_some() && self.config.halt_on_failure && !self.halt.is_cancelled() {
                         self.halt.cancel();
                         // Targets waiting for a wave question are at a step boundary: stop them.
                         for (_, waiting) in asked.waiting.drain() {
@@ -500,7 +536,7 @@ impl Driver {
         let config = EngineConfig {
             runbook: self.config.runbook.clone(),
             vars: self.config.targets[t].vars.clone(),
-            selection: Selection::All,
+            selection: self.config.selection.clone(),
             resume,
             mode: self.config.mode,
             approved_on_command_line: self.config.approved_on_command_line,

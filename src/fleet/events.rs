@@ -24,8 +24,11 @@ pub enum FleetEvent {
         targets: Vec<String>,
         /// The waves.
         waves: Vec<Wave>,
-        /// Ids of the main sequence's steps, in order (the matrix's columns).
+        /// Ids of the steps that run, in order (the matrix's columns): the main sequence, or the
+        /// procedure run alone.
         steps: Vec<String>,
+        /// The engine's index of the first column's step.
+        first_step: usize,
         /// Targets at once inside a wave.
         parallel: usize,
         /// Whether this continues an earlier fleet run.

@@ -44,6 +44,9 @@ pub enum FleetEntry {
         pause_ms: u64,
         /// `run` or `rehearse`.
         mode: String,
+        /// The procedure run alone on the targets (a rollback of the set); absent for a go-live.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        procedure: Option<String>,
         /// OS user.
         user: String,
         /// Host name.
@@ -170,17 +173,35 @@ impl FleetJournal {
     }
 }
 
-/// The newest fleet run under `root` (`.golive/runs`) that did not finish passed: what
-/// `--targets … --resume` continues.
-pub fn latest_unfinished(root: &Path) -> Option<PathBuf> {
+/// The newest fleet go-live under `root` (`.golive/runs`); rollbacks of a set do not count.
+pub fn latest(root: &Path) -> Option<PathBuf> {
+    let go_live = |dir: &Path| {
+        read(dir).is_ok_and(|records| {
+            records.iter().any(|r| {
+                matches!(
+                    &r.entry,
+                    FleetEntry::FleetStarted {
+                        procedure: None,
+                        ..
+                    }
+                )
+            })
+        })
+    };
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .ok()?
         .flatten()
         .map(|e| e.path())
-        .filter(|d| d.join(FILE).exists())
+        .filter(|d| go_live(d))
         .collect();
     dirs.sort();
-    let newest = dirs.pop()?;
+    dirs.pop()
+}
+
+/// The newest fleet run under `root` (`.golive/runs`) when it did not finish passed: what
+/// `--targets … --resume` continues.
+pub fn latest_unfinished(root: &Path) -> Option<PathBuf> {
+    let newest = latest(root)?;
     let passed = read(&newest).ok()?.iter().any(
         |r| matches!(&r.entry, FleetEntry::FleetFinished { outcome, .. } if outcome == "passed"),
     );

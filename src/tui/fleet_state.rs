@@ -73,8 +73,10 @@ pub struct FleetState {
     pub runbook: String,
     /// The fleet's run directory.
     pub run_dir: PathBuf,
-    /// The main sequence's step ids: the matrix's columns.
+    /// The step ids that run: the matrix's columns.
     pub steps: Vec<String>,
+    /// The engine's index of the first column's step.
+    pub first_step: usize,
     /// The waves.
     pub waves: Vec<Wave>,
     /// The rows.
@@ -109,8 +111,10 @@ impl FleetState {
                 targets,
                 waves,
                 steps,
+                first_step,
                 ..
             } => {
+                self.first_step = first_step;
                 let wave_of = |t: usize| waves.iter().position(|w| w.targets.contains(&t));
                 self.targets = targets
                     .into_iter()
@@ -183,18 +187,19 @@ impl FleetState {
     }
 
     fn apply_engine(&mut self, target: usize, event: EngineEvent) {
+        let first = self.first_step;
         let Some(row) = self.targets.get_mut(target) else {
             return;
         };
         match event {
             EngineEvent::Started { run } => {
                 row.status = TargetStatus::Running;
-                for (i, step) in run.steps.iter().enumerate().take(row.steps.len()) {
-                    row.steps[i] = step.state;
+                for (cell, step) in row.steps.iter_mut().zip(run.steps.iter().skip(first)) {
+                    *cell = step.state;
                 }
             }
             EngineEvent::StepState { step, state, .. } => {
-                if let Some(cell) = row.steps.get_mut(step) {
+                if let Some(cell) = step.checked_sub(first).and_then(|i| row.steps.get_mut(i)) {
                     *cell = state;
                 }
             }

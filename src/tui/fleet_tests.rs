@@ -63,6 +63,7 @@ fn mid_wave_two() -> FleetState {
                 },
             ],
             steps: STEPS.map(String::from).to_vec(),
+            first_step: 0,
             parallel: 2,
             resumed: false,
         },
