@@ -21,13 +21,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::events::{FleetCommand, FleetEvent, FleetOutcome, WaveQuestion};
+use super::confirm::Asked;
+use super::events::{FleetCommand, FleetEvent, FleetOutcome};
 use super::journal::{FleetEntry, FleetJournal};
+use super::target::{Internal, TargetEnd, run_target};
 use super::waves::Wave;
-use crate::engine::events::{
-    Answer, Command, Decision, EngineEvent, Outcome, Question, QuestionKind,
-};
-use crate::engine::{self, EngineConfig, RunMode, RunPlace, Selection};
+use crate::engine::events::{Command, Outcome};
+use crate::engine::{EngineConfig, RunMode, RunPlace, Selection};
 use crate::journal::JournalError;
 use crate::runbook::{Runbook, Vars};
 
@@ -106,6 +106,7 @@ pub fn start(config: FleetConfig) -> Result<FleetHandle, JournalError> {
         halt: CancellationToken::new(),
         interrupted: false,
         next_question: 1,
+        journal_error: None,
     };
     Ok(FleetHandle {
         run_dir,
@@ -115,37 +116,17 @@ pub fn start(config: FleetConfig) -> Result<FleetHandle, JournalError> {
     })
 }
 
-struct Driver {
-    config: FleetConfig,
-    journal: FleetJournal,
-    events: mpsc::Sender<FleetEvent>,
-    commands: mpsc::UnboundedReceiver<FleetCommand>,
-    commands_open: bool,
-    halt: CancellationToken,
-    interrupted: bool,
-    next_question: u64,
-}
-
-/// How a target's run ended.
-struct TargetEnd {
-    outcome: Option<Outcome>,
-    message: String,
-}
-
-/// From a target's task to the driver.
-enum Internal {
-    /// The target's engine started: where to send it commands.
-    Engine {
-        target: usize,
-        commands: mpsc::UnboundedSender<Command>,
-    },
-    /// The target's engine asks (not a failure: those abort the target).
-    Ask {
-        target: usize,
-        step: String,
-        step_id: String,
-        question: Question,
-    },
+pub(super) struct Driver {
+    pub(super) config: FleetConfig,
+    pub(super) journal: FleetJournal,
+    pub(super) events: mpsc::Sender<FleetEvent>,
+    pub(super) commands: mpsc::UnboundedReceiver<FleetCommand>,
+    pub(super) commands_open: bool,
+    pub(super) halt: CancellationToken,
+    pub(super) interrupted: bool,
+    pub(super) next_question: u64,
+    /// Why the fleet journal could not be written, once it could not: nothing more starts.
+    pub(super) journal_error: Option<String>,
 }
 
 /// How a wave ended.
@@ -160,20 +141,6 @@ enum WaveEnd {
         refused: bool,
     },
     Interrupted,
-}
-
-/// A question waiting for the wave's answer: (target, the engine's question id, what it expects typed).
-type Waiting = Vec<(usize, u64, Option<String>)>;
-
-/// A wave's confirmations.
-#[derive(Default)]
-struct Asked {
-    /// Answered for the whole wave: key → confirmed.
-    decided: HashMap<String, bool>,
-    /// Targets waiting, by key.
-    waiting: HashMap<String, Waiting>,
-    /// Open wave questions: id → (key, the question).
-    open: HashMap<u64, (String, WaveQuestion)>,
 }
 
 impl Driver {
@@ -240,7 +207,7 @@ impl Driver {
                 } => {
                     let wave = self.config.waves[w].name.clone();
                     let name = self.config.targets[target].name.clone();
-                    let _ = self.journal.append(FleetEntry::Halted {
+                    self.record(FleetEntry::Halted {
                         wave: wave.clone(),
                         target: name.clone(),
                         reason: reason.clone(),
@@ -272,12 +239,11 @@ impl Driver {
                         .await;
                 }
                 WaveEnd::Interrupted => {
-                    return self
-                        .finish(
-                            FleetOutcome::Interrupted,
-                            "interrupted; continue with --resume".into(),
-                        )
-                        .await;
+                    let message = match &self.journal_error {
+                        Some(e) => format!("{e}; nothing more was started"),
+                        None => "interrupted; continue with --resume".into(),
+                    };
+                    return self.finish(FleetOutcome::Interrupted, message).await;
                 }
             };
             // A wave that passed in an earlier process was watched then.
@@ -339,7 +305,7 @@ impl Driver {
         }
     }
 
-    fn names(&self, targets: &[usize]) -> Vec<String> {
+    pub(super) fn names(&self, targets: &[usize]) -> Vec<String> {
         targets
             .iter()
             .map(|&t| self.config.targets[t].name.clone())
@@ -353,12 +319,28 @@ impl Driver {
             .join(&self.config.targets[target].name)
     }
 
-    async fn emit(&self, event: FleetEvent) {
+    /// Journal `entry`; false when it could not be written. Then nothing more starts: the
+    /// running targets stop at their next step boundary, as in a halt.
+    pub(super) fn record(&mut self, entry: FleetEntry) -> bool {
+        match self.journal.append(entry) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "fleet journal write failed");
+                if self.journal_error.is_none() {
+                    self.journal_error = Some(e.to_string());
+                }
+                self.halt.cancel();
+                false
+            }
+        }
+    }
+
+    pub(super) async fn emit(&self, event: FleetEvent) {
         let _ = self.events.send(event).await;
     }
 
     async fn finish(&mut self, outcome: FleetOutcome, message: String) -> FleetOutcome {
-        let _ = self.journal.append(FleetEntry::FleetFinished {
+        self.record(FleetEntry::FleetFinished {
             outcome: outcome.label().into(),
             message: message.clone(),
         });
@@ -402,7 +384,7 @@ impl Driver {
 
     async fn wave(&mut self, w: usize) -> WaveEnd {
         let wave = self.config.waves[w].clone();
-        let _ = self.journal.append(FleetEntry::WaveStarted {
+        self.record(FleetEntry::WaveStarted {
             wave: wave.name.clone(),
             targets: self.names(&wave.targets),
         });
@@ -411,7 +393,7 @@ impl Driver {
         for &t in &wave.targets {
             match self.place(t) {
                 None => {
-                    let _ = self.journal.append(FleetEntry::TargetSkipped {
+                    self.record(FleetEntry::TargetSkipped {
                         target: self.config.targets[t].name.clone(),
                     });
                     self.emit(FleetEvent::TargetSkipped { target: t }).await;
@@ -426,7 +408,8 @@ impl Driver {
         let mut halted: Option<(usize, String, bool)> = None;
         let ran = !queue.is_empty();
         loop {
-            let stopping = halted.is_some() && self.config.halt_on_failure;
+            let stopping =
+                (halted.is_some() && self.config.halt_on_failure) || self.journal_error.is_some();
             while !stopping && !self.interrupted && running.len() < self.config.parallel {
                 let Some((t, resume)) = queue.pop_front() else {
                     break;
@@ -447,7 +430,7 @@ impl Driver {
                         }
                     };
                     engines.remove(&t);
-                    let _ = self.journal.append(FleetEntry::TargetFinished {
+                    self.record(FleetEntry::TargetFinished {
                         target: self.config.targets[t].name.clone(),
                         outcome: end.outcome,
                         message: end.message.clone(),
@@ -501,8 +484,8 @@ impl Driver {
                 },
             }
         }
-        let passed = halted.is_none() && !self.interrupted;
-        let _ = self.journal.append(FleetEntry::WaveFinished {
+        let passed = halted.is_none() && !self.interrupted && self.journal_error.is_none();
+        self.record(FleetEntry::WaveFinished {
             wave: wave.name.clone(),
             passed,
         });
@@ -514,7 +497,7 @@ impl Driver {
                 reason,
                 refused,
             },
-            None if self.interrupted => WaveEnd::Interrupted,
+            None if self.interrupted || self.journal_error.is_some() => WaveEnd::Interrupted,
             None => WaveEnd::Passed { ran },
         }
     }
@@ -528,7 +511,7 @@ impl Driver {
     ) {
         let dir = self.target_dir(t);
         let name = self.config.targets[t].name.clone();
-        let _ = self.journal.append(FleetEntry::TargetStarted {
+        self.record(FleetEntry::TargetStarted {
             target: name.clone(),
             run_dir: dir.display().to_string(),
             resumed: resume,
@@ -553,245 +536,5 @@ impl Driver {
             let end = run_target(t, config, internal, events, judge).await;
             (t, end)
         });
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn on_ask(
-        &mut self,
-        w: usize,
-        asked: &mut Asked,
-        engines: &HashMap<usize, mpsc::UnboundedSender<Command>>,
-        target: usize,
-        step: String,
-        step_id: String,
-        question: Question,
-    ) {
-        let key = format!("{}:{step}", kind_name(&question.kind));
-        if let Some(&yes) = asked.decided.get(&key) {
-            answer_engine(engines, target, question.id, yes, question.expect_typed);
-            return;
-        }
-        let first = !asked.waiting.contains_key(&key);
-        asked.waiting.entry(key.clone()).or_default().push((
-            target,
-            question.id,
-            question.expect_typed.clone(),
-        ));
-        if !first {
-            return;
-        }
-        let wave = &self.config.waves[w];
-        let targets = self.names(&wave.targets);
-        let expect_typed = (question.kind == QuestionKind::Destructive).then(|| wave.name.clone());
-        let prompt = match &question.kind {
-            QuestionKind::Destructive => format!(
-                "DESTRUCTIVE: `{step}` will run on every target of {}: {}. Type `{}` to confirm.",
-                wave.name,
-                targets.join(", "),
-                wave.name
-            ),
-            QuestionKind::Gate => format!(
-                "Manual step `{step}` for every target of {} ({}). Done?",
-                wave.name,
-                targets.join(", ")
-            ),
-            _ => format!(
-                "{} — for every target of {} ({})",
-                question.prompt,
-                wave.name,
-                targets.join(", ")
-            ),
-        };
-        let id = self.next_question;
-        self.next_question += 1;
-        let wave_question = WaveQuestion {
-            id,
-            wave: w,
-            wave_name: wave.name.clone(),
-            step_id,
-            step,
-            kind: question.kind.clone(),
-            prompt,
-            detail: question.detail.clone(),
-            targets,
-            expect_typed,
-        };
-        asked.open.insert(id, (key, wave_question.clone()));
-        self.emit(FleetEvent::Ask {
-            question: wave_question,
-        })
-        .await;
-    }
-
-    async fn on_answer(
-        &mut self,
-        w: usize,
-        asked: &mut Asked,
-        engines: &HashMap<usize, mpsc::UnboundedSender<Command>>,
-        id: u64,
-        answer: Answer,
-    ) {
-        let Some((key, question)) = asked.open.remove(&id) else {
-            return;
-        };
-        let yes = match &answer {
-            Answer::Confirm { typed } => {
-                if question.expect_typed.as_ref().is_some_and(|e| e != typed) {
-                    // Mistyped: nothing runs, the same question comes back.
-                    let again = WaveQuestion {
-                        id: self.next_question,
-                        ..question
-                    };
-                    self.next_question += 1;
-                    asked.open.insert(again.id, (key, again.clone()));
-                    self.emit(FleetEvent::Ask { question: again }).await;
-                    return;
-                }
-                true
-            }
-            _ => false,
-        };
-        let operator = crate::provenance::user();
-        let by = match (self.config.approved_on_command_line, &question.expect_typed) {
-            (true, _) => format!("{operator} (approved on the command line)"),
-            (false, Some(typed)) => format!("{operator} (typed `{typed}`)"),
-            (false, None) => operator.clone(),
-        };
-        let wave = self.config.waves[w].name.clone();
-        let entry = if yes {
-            FleetEntry::WaveConfirmed {
-                wave,
-                step: question.step.clone(),
-                targets: question.targets.clone(),
-                by,
-            }
-        } else {
-            FleetEntry::WaveRefused {
-                wave,
-                step: question.step.clone(),
-                by: operator,
-            }
-        };
-        // Nothing runs that the fleet journal could not record.
-        let yes = yes && self.journal.append(entry).is_ok();
-        asked.decided.insert(key.clone(), yes);
-        for (target, engine_id, expect) in asked.waiting.remove(&key).unwrap_or_default() {
-            answer_engine(engines, target, engine_id, yes, expect);
-        }
-    }
-}
-
-/// `destructive`, `gate`, … : a wave's answer covers one kind of question about one step.
-fn kind_name(kind: &QuestionKind) -> &'static str {
-    match kind {
-        QuestionKind::Destructive => "destructive",
-        QuestionKind::Gate => "gate",
-        QuestionKind::RerunInterrupted => "rerun",
-        QuestionKind::Inconclusive { .. } => "inconclusive",
-        QuestionKind::Failure { .. } => "failure",
-    }
-}
-
-fn answer_engine(
-    engines: &HashMap<usize, mpsc::UnboundedSender<Command>>,
-    target: usize,
-    id: u64,
-    yes: bool,
-    expect: Option<String>,
-) {
-    let answer = if yes {
-        Answer::Confirm {
-            typed: expect.unwrap_or_default(),
-        }
-    } else {
-        Answer::Refuse
-    };
-    if let Some(commands) = engines.get(&target) {
-        let _ = commands.send(Command::Answer { id, answer });
-    }
-}
-
-/// One target's run: start its engine, forward its events tagged with the target, hand its
-/// questions to the driver (a failure aborts it: the fleet halts), and judge it when it passed.
-async fn run_target(
-    t: usize,
-    config: EngineConfig,
-    internal: mpsc::UnboundedSender<Internal>,
-    events: mpsc::Sender<FleetEvent>,
-    judge: Option<Judge>,
-) -> TargetEnd {
-    let mut handle = match engine::start(config).await {
-        Ok(h) => h,
-        Err(e) => {
-            return TargetEnd {
-                outcome: if e.exit_code() == 3 {
-                    Some(Outcome::Refused)
-                } else {
-                    None
-                },
-                message: e.to_string(),
-            };
-        }
-    };
-    let _ = internal.send(Internal::Engine {
-        target: t,
-        commands: handle.commands.clone(),
-    });
-    let mut steps: Vec<(String, String)> = Vec::new();
-    let mut message = String::new();
-    while let Some(event) = handle.events.recv().await {
-        match &event {
-            EngineEvent::Started { run } => {
-                steps = run
-                    .steps
-                    .iter()
-                    .map(|s| {
-                        let q = crate::runbook::qualified_id(s.procedure.as_deref(), &s.id);
-                        (s.id.clone(), q)
-                    })
-                    .collect();
-            }
-            EngineEvent::Ask { question }
-                if matches!(question.kind, QuestionKind::Failure { .. }) =>
-            {
-                let _ = handle.commands.send(Command::Answer {
-                    id: question.id,
-                    answer: Answer::Decide(Decision::Abort),
-                });
-            }
-            EngineEvent::Ask { question } => {
-                let (step_id, step) = question
-                    .step
-                    .and_then(|i| steps.get(i).cloned())
-                    .unwrap_or_default();
-                let _ = internal.send(Internal::Ask {
-                    target: t,
-                    step,
-                    step_id,
-                    question: question.clone(),
-                });
-            }
-            EngineEvent::Finished { message: m, .. } => message = m.clone(),
-            _ => {}
-        }
-        let _ = events
-            .send(FleetEvent::Target {
-                target: t,
-                engine: event,
-            })
-            .await;
-    }
-    let outcome = handle.done.await.unwrap_or(Outcome::Failed);
-    if outcome == Outcome::Passed
-        && let Some(reason) = judge.and_then(|j| j(t, &handle.run_dir))
-    {
-        return TargetEnd {
-            outcome: Some(Outcome::Failed),
-            message: reason,
-        };
-    }
-    TargetEnd {
-        outcome: Some(outcome),
-        message,
     }
 }

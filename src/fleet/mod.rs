@@ -9,10 +9,12 @@
 //!           ──► journal (fleet.jsonl: waves, confirmations, halts)
 //! ```
 
+mod confirm;
 pub mod driver;
 pub mod events;
 pub mod journal;
 pub mod lines;
+mod target;
 pub mod targets;
 pub mod waves;
 
