@@ -237,6 +237,15 @@ parallel = 2
     );
     assert_eq!(events(&recs, "fleet_finished")[0]["outcome"], "halted");
 
+    // A different fleet is not resumed as this one.
+    dir.write(
+        "TARGETS.toml",
+        &targets.replace("name = \"d\"", "name = \"e\""),
+    );
+    let out = fleet(&dir, &["--approve-all", "--resume"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("wave-3: d"), "{}", text(&out));
+
     // Fixed, the fleet resumes: a is not run again, b and c resume their own runs, d runs.
     dir.write("TARGETS.toml", &targets.replace(", FAIL = \"yes\"", ""));
     let out = fleet(&dir, &["--approve-all", "--resume"]);

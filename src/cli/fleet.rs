@@ -166,6 +166,7 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
     }
     let run_dir = if args.resume {
         match fleet::journal::latest_unfinished(runs.root()) {
+            Some(dir) if !same_waves(&dir, &run.fleet) => return 2.into(),
             Some(dir) => dir,
             None => {
                 eprintln!(
@@ -225,6 +226,47 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
         code: outcome.exit_code(),
         run_dir: Some(run_dir),
         outcome: Some(outcome),
+    }
+}
+
+/// Whether the fleet run in `dir` started with the waves `fleet` has now (same names, same
+/// targets in each): a resumed fleet must be the same fleet. Says what changed when not.
+fn same_waves(dir: &Path, fleet: &Fleet) -> bool {
+    let now: Vec<(String, Vec<String>)> = fleet
+        .waves
+        .iter()
+        .map(|w| {
+            let names = w.targets.iter().map(|&t| fleet.targets[t].name.clone());
+            (w.name.clone(), names.collect())
+        })
+        .collect();
+    let then = fleet::journal::read(dir).ok().and_then(|records| {
+        records.into_iter().find_map(|r| match r.entry {
+            fleet::journal::FleetEntry::FleetStarted { waves, .. } => Some(waves),
+            _ => None,
+        })
+    });
+    match then {
+        Some(then) if then == now => true,
+        then => {
+            let show = |waves: &[(String, Vec<String>)]| {
+                waves
+                    .iter()
+                    .map(|(w, t)| format!("{w}: {}", t.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            eprintln!(
+                "golive: the targets or the plan changed since the fleet run in {} started: it \
+                 ran {}; the targets file now gives {}. Resume with the targets and plan it \
+                 started with (variables may change), or start a new fleet run without --resume",
+                dir.display(),
+                then.as_deref()
+                    .map_or_else(|| "(unknown)".to_string(), show),
+                show(&now)
+            );
+            false
+        }
     }
 }
 
