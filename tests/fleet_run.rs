@@ -356,7 +356,10 @@ fn a_target_whose_lock_another_operator_holds_is_refused_and_halts_the_fleet() {
     assert_eq!(b["outcome"], "refused");
     assert!(b["message"].as_str().unwrap().contains("held by"), "{b}");
     assert_eq!(events(&recs, "halted")[0]["target"], "b");
-    // The password of a target's URL is in no fleet record.
+    // The password of a target's URL is in no fleet record, nor in the fleet's log.
+    let log = std::fs::read_to_string(run.join("golive.log")).unwrap();
+    assert!(log.contains("fleet run started"), "{log}");
+    assert!(!log.contains("owner-secret-pw"), "{log}");
     assert!(
         !std::fs::read_to_string(run.join("fleet.jsonl"))
             .unwrap()

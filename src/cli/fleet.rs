@@ -85,7 +85,7 @@ pub(crate) async fn run_targets_file(args: &RunArgs, file: &Path, log: &LogSink)
 }
 
 /// Run a fleet (a file's or a rehearsal's) to its end.
-pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> FleetEnd {
+pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, log: &LogSink) -> FleetEnd {
     if args.from.is_some() || args.only.is_some() {
         eprintln!(
             "golive: --from and --only do not go with --targets: a fleet runs the whole main \
@@ -180,6 +180,13 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
     } else {
         runs.dir(&crate::journal::new_run_id())
     };
+    // The fleet's golive.log masks every target's secrets.
+    let mut redactor = crate::redact::Redactor::default();
+    for target in &targets {
+        for secret in target.vars.redactor().secrets() {
+            redactor.add(secret);
+        }
+    }
     let config = FleetConfig {
         runbook,
         targets,
@@ -206,6 +213,13 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, _log: &LogSink) -> 
             return 2.into();
         }
     };
+    if let Err(e) = log.attach(&run_dir.join("golive.log"), redactor) {
+        eprintln!(
+            "golive: cannot write golive.log in {}: {e}",
+            run_dir.display()
+        );
+    }
+    tracing::info!(run_dir = %run_dir.display(), "fleet run started");
     let outcome = if headless {
         fleet::lines::run(handle, options).await
     } else {
