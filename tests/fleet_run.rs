@@ -139,6 +139,8 @@ fn a_fleet_passes_wave_by_wave_with_one_approval_per_wave() {
             "{t}: {all}"
         );
     }
+    // The pause between waves is a countdown line.
+    assert!(all.contains("── pause: wave-2 starts in 1s"), "{all}");
     // Each target's own variables reached its commands.
     assert!(
         all.contains("[c] one") && all.contains("hello from C as c"),
