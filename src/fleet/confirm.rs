@@ -38,6 +38,13 @@ impl Driver {
         step_id: String,
         question: Question,
     ) {
+        if self.halt.is_cancelled() {
+            // Halting: a target that asks now is at a step boundary; it stops there.
+            if let Some(commands) = engines.get(&target) {
+                let _ = commands.send(Command::Interrupt);
+            }
+            return;
+        }
         let key = format!("{}:{step}", kind_name(&question.kind));
         if let Some(&yes) = asked.decided.get(&key) {
             answer_engine(engines, target, question.id, yes, question.expect_typed);

@@ -407,6 +407,7 @@ impl Driver {
         let mut asked = Asked::default();
         let mut halted: Option<(usize, String, bool)> = None;
         let ran = !queue.is_empty();
+        let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
         loop {
             let stopping =
                 (halted.is_some() && self.config.halt_on_failure) || self.journal_error.is_some();
@@ -414,8 +415,12 @@ impl Driver {
                 let Some((t, resume)) = queue.pop_front() else {
                     break;
                 };
-                self.spawn_target(&mut running, t, resume, internal_tx.clone())
-                    .await;
+                if let Some(id) = self
+                    .spawn_target(&mut running, t, resume, internal_tx.clone())
+                    .await
+                {
+                    tasks.insert(id, t);
+                }
             }
             if running.is_empty() {
                 break;
@@ -426,7 +431,11 @@ impl Driver {
                         Ok(done) => done,
                         Err(e) => {
                             tracing::error!(error = %e, "a fleet target's task failed");
-                            continue;
+                            let Some(&t) = tasks.get(&e.id()) else {
+                                continue;
+                            };
+                            let message = format!("golive's task for this target failed: {e}");
+                            (t, TargetEnd { outcome: Some(Outcome::Failed), message })
                         }
                     };
                     engines.remove(&t);
@@ -508,14 +517,17 @@ impl Driver {
         t: usize,
         resume: bool,
         internal: mpsc::UnboundedSender<Internal>,
-    ) {
+    ) -> Option<tokio::task::Id> {
         let dir = self.target_dir(t);
         let name = self.config.targets[t].name.clone();
-        self.record(FleetEntry::TargetStarted {
+        let recorded = self.record(FleetEntry::TargetStarted {
             target: name.clone(),
             run_dir: dir.display().to_string(),
             resumed: resume,
         });
+        if !recorded {
+            return None;
+        }
         let config = EngineConfig {
             runbook: self.config.runbook.clone(),
             vars: self.config.targets[t].vars.clone(),
@@ -532,9 +544,10 @@ impl Driver {
         };
         let events = self.events.clone();
         let judge = self.config.judge.clone();
-        running.spawn(async move {
+        let task = running.spawn(async move {
             let end = run_target(t, config, internal, events, judge).await;
             (t, end)
         });
+        Some(task.id())
     }
 }
