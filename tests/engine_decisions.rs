@@ -28,6 +28,8 @@ fn start(rt: &tokio::runtime::Runtime, path: &std::path::Path, db: &Db) -> Engin
         mode: RunMode::Run,
         pace: std::time::Duration::ZERO,
         approved_on_command_line: false,
+        place: None,
+        halt: None,
     }))
     .expect("engine starts")
 }
@@ -376,6 +378,8 @@ fn a_passed_rehearsal_gives_a_later_run_its_expected_durations_and_a_changed_run
             mode,
             pace: std::time::Duration::ZERO,
             approved_on_command_line: false,
+            place: None,
+            halt: None,
         }))
         .expect("engine")
     };

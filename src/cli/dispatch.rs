@@ -10,7 +10,11 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
     match cli.command {
         Command::Check { runbook } => check(&runbook),
         Command::Plan { runbook } => plan(&runbook),
-        Command::Run(args) => run(args, &log).await,
+        Command::Run(super::RunCommand {
+            run: args,
+            targets: Some(file),
+        }) => super::fleet::run_targets_file(&args, &file, &log).await,
+        Command::Run(super::RunCommand { run: args, .. }) => run(args, &log).await,
         Command::Rehearse(args) => super::rehearse::rehearse(args, &log).await,
         Command::Sandbox { scenario } => edge(golive_sandbox::run_sandbox_command(scenario).await),
         Command::Verify(VerifyCommand::Rls(args)) => {

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use super::input::{env_lookup, load};
+use super::input::load;
 use super::inspect::lint_errors;
 use super::{ExitCode, RunArgs};
 use crate::headless::{self, HeadlessOptions};
@@ -73,7 +73,7 @@ pub(crate) async fn run_observed(
         eprintln!("golive: PostgreSQL would refuse the statements above; nothing was run");
         return 2.into();
     }
-    let mut vars = match Vars::resolve(&runbook, env_lookup(&overlay)) {
+    let vars = match Vars::resolve_over(&runbook, &overlay) {
         Ok(v) => v,
         Err(missing) => {
             for d in &missing {
@@ -83,9 +83,6 @@ pub(crate) async fn run_observed(
             return 2.into();
         }
     };
-    for (name, value, secret) in &overlay {
-        vars.set(name, value.clone(), *secret);
-    }
     let selection = match (&args.from, &args.only, &args.procedure) {
         (Some(id), _, _) => Selection::From(id.clone()),
         (_, Some(id), _) => Selection::Only(id.clone()),
@@ -142,6 +139,8 @@ pub(crate) async fn run_observed(
         mode,
         approved_on_command_line: headless,
         pace,
+        place: None,
+        halt: None,
     };
     let handle = match engine::start(config).await {
         Ok(h) => h,
@@ -227,7 +226,11 @@ pub(crate) fn farewell(outcome: Outcome, run_dir: &Path, mode: RunMode) -> Strin
 }
 
 /// Destructive steps and gates of the selection that headless approvals do not cover.
-fn unapproved(runbook: &Runbook, selection: &Selection, options: &HeadlessOptions) -> Vec<String> {
+pub(super) fn unapproved(
+    runbook: &Runbook,
+    selection: &Selection,
+    options: &HeadlessOptions,
+) -> Vec<String> {
     let steps: Vec<(Option<&str>, &runbook::Step)> = match selection {
         Selection::All => runbook.steps.iter().map(|s| (None, s)).collect(),
         Selection::From(id) => runbook

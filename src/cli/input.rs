@@ -24,15 +24,7 @@ pub(super) fn load(path: &Path) -> Result<Runbook, ExitCode> {
     })
 }
 
-/// Values from `overlay` (a rehearsal's sandbox) first, then the environment.
-pub(super) fn env_lookup(
-    overlay: &[(String, String, bool)],
-) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name| {
-        overlay
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, v, _)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    }
+/// Values from the environment.
+pub(super) fn env_lookup() -> impl Fn(&str) -> Option<String> {
+    |name| std::env::var(name).ok()
 }

@@ -12,7 +12,7 @@ pub(super) fn check(path: &Path) -> ExitCode {
         Err(code) => {
             // The unset variables too, so one `check` lists everything to fix.
             let text = std::fs::read_to_string(path).unwrap_or_default();
-            let unset = runbook::unset_required_vars(path, &text, env_lookup(&[]));
+            let unset = runbook::unset_required_vars(path, &text, env_lookup());
             for d in &unset {
                 eprintln!("{d}");
             }
@@ -26,7 +26,7 @@ pub(super) fn check(path: &Path) -> ExitCode {
             return code;
         }
     };
-    if let Err(missing) = Vars::resolve(&runbook, env_lookup(&[])) {
+    if let Err(missing) = Vars::resolve(&runbook, env_lookup()) {
         for d in &missing {
             eprintln!("{d}");
         }
@@ -37,7 +37,7 @@ pub(super) fn check(path: &Path) -> ExitCode {
         );
         return 2;
     }
-    let vars = Vars::partial(&runbook, env_lookup(&[]));
+    let vars = Vars::partial(&runbook, env_lookup());
     let env = |name: &str| std::env::var(name).ok();
     if let Err(e) =
         golive_core::monitor::MonitorConfig::from_table(runbook.monitor.as_ref(), &vars, &env)
@@ -96,7 +96,7 @@ pub(super) fn plan(path: &Path) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let vars = Vars::partial(&runbook, env_lookup(&[]));
+    let vars = Vars::partial(&runbook, env_lookup());
     let missing: Vec<String> = runbook
         .vars
         .iter()

@@ -3,6 +3,7 @@
 
 mod dispatch;
 mod drive;
+mod fleet;
 mod input;
 mod inspect;
 pub mod monitor;
@@ -55,7 +56,8 @@ pub enum Command {
         runbook: PathBuf,
     },
     /// Drive the runbook: the full-screen console on a terminal, line output otherwise.
-    Run(RunArgs),
+    /// With `--targets FILE`, on every target of a fleet, in waves.
+    Run(RunCommand),
     /// Rehearse on the built-in sandbox: a throwaway PostgreSQL with the Phase 1 database, the
     /// target app serving its Phase 1 build, and live traffic whose every answer an oracle
     /// judges; the runbook runs as with `golive run` (gates run their `rehearse` command), any
@@ -120,6 +122,26 @@ pub enum VerifyCommand {
     Rls(crate::cli::verify::RlsArgs),
     /// Check the Catalog API v2 contract for two tenants.
     Api(crate::cli::verify::ApiArgs),
+}
+
+/// `golive run`: the flags it shares with `golive rehearse`, and a fleet's targets.
+#[derive(Debug, Clone, Args)]
+pub struct RunCommand {
+    /// Everything `golive rehearse` takes too.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Run the runbook on every target of this file, in waves: each `[[target]]` a name and
+    /// the variables it sets (`vars = { DATABASE_URL = "…" }`); `[waves] plan = [1, "25%",
+    /// "100%"]` (targets live after each wave, counts or shares), `parallel` (targets at once
+    /// in a wave), `pause` (the wait between waves). Each target has its own lock and journal
+    /// (`.golive/runs/<run-id>/targets/<name>/`); a destructive step is confirmed once per
+    /// wave (typed: the wave's name, e.g. `wave-2`; headless: --approve as for one run); the
+    /// first target that does not pass halts the fleet before the next wave (exit 1);
+    /// `--resume` continues it, skipping the targets that passed.
+    /// With --procedure ID: run that rollback on the targets that went live (passed) in the
+    /// latest fleet run, all at once, confirmed once for the set.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "only"])]
+    pub targets: Option<PathBuf>,
 }
 
 /// Flags of `golive run` (and `golive rehearse`).

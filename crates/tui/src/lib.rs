@@ -14,6 +14,9 @@ pub mod ansi;
 pub mod app;
 pub mod dashboard;
 pub mod event_loop;
+pub mod fleet_loop;
+pub mod fleet_state;
+pub mod fleet_view;
 pub mod keymap;
 pub mod monitor;
 pub mod state;
@@ -76,6 +79,8 @@ impl TuiOptions {
 mod app_tests;
 #[cfg(test)]
 mod dialog_view_tests;
+#[cfg(test)]
+mod fleet_tests;
 #[cfg(test)]
 mod test_fixtures;
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::Args;
 
 mod drill;
+mod fleet;
 mod locks;
 mod verdict;
 
@@ -44,6 +45,15 @@ pub struct RehearseArgs {
     /// later runs.
     #[arg(long, conflicts_with_all = ["procedure", "only", "from", "resume"])]
     pub drill: bool,
+    /// Rehearse a fleet go-live: N sandboxes (each its own cluster, app and traffic), in
+    /// waves planned as `[1, "50%", "100%"]` with all N at once inside a wave; the oracle
+    /// judges each target.
+    #[arg(long, value_name = "N", conflicts_with_all = ["procedure", "only", "from", "resume", "drill"])]
+    pub targets: Option<usize>,
+    /// With --targets: the target --scenario applies to (t1 … tN; default the second wave's
+    /// first), to prove that its failure halts the fleet.
+    #[arg(long, value_name = "NAME", requires = "targets")]
+    pub scenario_target: Option<String>,
 }
 
 const EMBEDDED: &[(&str, &str)] = &[
@@ -99,6 +109,9 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
             }
         }
     }
+    if let Some(n) = args.targets {
+        return fleet::rehearse_fleet(&args, n, scenario, log).await;
+    }
     eprintln!(
         "golive: starting the sandbox{}…",
         scenario
@@ -123,25 +136,7 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
         golive_core::redact::url_passwords(sandbox.database_url()),
         sandbox.pg_log().display()
     );
-    let mut overlay = sandbox.vars();
-    // The rehearsal's snapshot goes with the sandbox, not beside the runbook.
-    overlay.push((
-        "BACKUP_DIR".into(),
-        sandbox.root().join("backups").display().to_string(),
-        false,
-    ));
-    overlay.push((
-        "WATCH".into(),
-        humantime::format_duration(args.watch).to_string(),
-        false,
-    ));
-    // The baseline before flags-on, compressed like the watch: a third of it, 10 s to 1 min.
-    let baseline = (args.watch / 3).clamp(Duration::from_secs(10), Duration::from_secs(60));
-    overlay.push((
-        "BASELINE_WINDOW".into(),
-        humantime::format_duration(baseline).to_string(),
-        false,
-    ));
+    let overlay = overlay(&sandbox, args.watch);
     let oracle = sandbox.oracle().clone();
     let json = args.run.json;
     let sampler = locks::start(&sandbox).await;
@@ -183,6 +178,31 @@ pub async fn rehearse(mut args: RehearseArgs, log: &LogSink) -> ExitCode {
     sandbox.shutdown().await;
     eprintln!("golive: sandbox removed");
     code
+}
+
+/// What a rehearsal lays over the environment: the sandbox's variables, its backup folder, and
+/// the watch and baseline compressed.
+fn overlay(sandbox: &Sandbox, watch: Duration) -> Vec<(String, String, bool)> {
+    let mut overlay = sandbox.vars();
+    // The rehearsal's snapshot goes with the sandbox, not beside the runbook.
+    overlay.push((
+        "BACKUP_DIR".into(),
+        sandbox.root().join("backups").display().to_string(),
+        false,
+    ));
+    overlay.push((
+        "WATCH".into(),
+        humantime::format_duration(watch).to_string(),
+        false,
+    ));
+    // The baseline before flags-on, compressed like the watch: a third of it, 10 s to 1 min.
+    let baseline = (watch / 3).clamp(Duration::from_secs(10), Duration::from_secs(60));
+    overlay.push((
+        "BASELINE_WINDOW".into(),
+        humantime::format_duration(baseline).to_string(),
+        false,
+    ));
+    overlay
 }
 
 fn write_embedded(dir: &Path) -> std::io::Result<PathBuf> {

@@ -61,6 +61,21 @@ pub struct EngineConfig {
     /// rehearsal's pace: the sandbox's traffic meets every intermediate state, as customers do
     /// on the night, when people stand between the steps). Zero for a real run.
     pub pace: std::time::Duration,
+    /// Where the run lives, when not in a new `.golive/runs/<run-id>` beside the runbook (a
+    /// fleet's target: `targets/<name>/` under the fleet's run).
+    pub place: Option<RunPlace>,
+    /// Cancelled: the run stops before its next step (a fleet halting the targets of a wave
+    /// after one of them failed), ending interrupted, resumable.
+    pub halt: Option<tokio_util::sync::CancellationToken>,
+}
+
+/// A run's own directory and id, chosen by its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPlace {
+    /// The run's directory; with `resume`, the journal there is continued.
+    pub dir: std::path::PathBuf,
+    /// The run's id (the lock's holder, the registry's key).
+    pub id: String,
 }
 
 /// Why a run could not start.

@@ -42,6 +42,7 @@ pub(super) struct Parts {
     pub approved_on_command_line: bool,
     pub rehearsal: bool,
     pub pace: Duration,
+    pub halt: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// How a sequence ended.
@@ -67,6 +68,7 @@ pub(super) struct Runner {
     pub(super) approved_on_command_line: bool,
     pub(super) rehearsal: bool,
     pace: Duration,
+    halt: Option<tokio_util::sync::CancellationToken>,
     dbs: Databases,
     pub(super) operator: String,
     pub(super) next_question: u64,
@@ -91,6 +93,7 @@ impl Runner {
             approved_on_command_line: parts.approved_on_command_line,
             rehearsal: parts.rehearsal,
             pace: parts.pace,
+            halt: parts.halt,
             dbs: Databases::default(),
             operator: crate::os::user_name(),
             next_question: 1,
@@ -224,6 +227,16 @@ impl Runner {
         for idx in steps {
             if matches!(self.states[idx], StepState::Passed | StepState::Skipped) {
                 continue;
+            }
+            if main && self.halt.as_ref().is_some_and(|h| h.is_cancelled()) {
+                return SeqEnd::Stop(
+                    Outcome::Interrupted,
+                    format!(
+                        "halted before `{}`: another target of the fleet did not pass; continue \
+                         with `golive run --targets … --resume`",
+                        self.planned[idx].qualified
+                    ),
+                );
             }
             match self.step(idx, main).await {
                 SeqEnd::Done => {}

@@ -30,21 +30,33 @@ pub(super) async fn prepare(
         mode,
         approved_on_command_line,
         pace,
+        place,
+        halt,
     } = config;
     check_selection(&runbook, &selection)?;
     let dirs = RunDirs::for_runbook(&runbook.path);
-    let (run_dir, previous) = if resume {
-        let (dir, journal) = dirs
-            .latest_unfinished()
-            .ok_or_else(|| EngineError::NothingToResume(runbook.path.display().to_string()))?;
-        (dir, Some(journal))
-    } else {
-        (dirs.dir(&new_run_id()), None)
+    let (run_dir, previous) = match (&place, resume) {
+        (Some(place), true) => {
+            let journal = crate::journal::read_journal(&place.dir.join("journal.jsonl"))
+                .map_err(|_| EngineError::NothingToResume(place.dir.display().to_string()))?;
+            (place.dir.clone(), Some(journal))
+        }
+        (Some(place), false) => (place.dir.clone(), None),
+        (None, true) => {
+            let (dir, journal) = dirs
+                .latest_unfinished()
+                .ok_or_else(|| EngineError::NothingToResume(runbook.path.display().to_string()))?;
+            (dir, Some(journal))
+        }
+        (None, false) => (dirs.dir(&new_run_id()), None),
     };
-    let run_id = run_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let run_id = match &place {
+        Some(place) => place.id.clone(),
+        None => run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
 
     let lock = match (&runbook.lock, &selection) {
         (Some(var), _) => {
@@ -246,6 +258,7 @@ pub(super) async fn prepare(
         approved_on_command_line,
         rehearsal: mode == RunMode::Rehearse,
         pace,
+        halt,
     }))
 }
 

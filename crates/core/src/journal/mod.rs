@@ -216,18 +216,7 @@ impl Journal {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(run_dir).map_err(err)?;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&path)
-            .map_err(err)?;
-        let mut len = file.metadata().map_err(err)?.len();
-        if len > 0 && !ends_with_newline(&path).map_err(err)? {
-            file.write_all(b"\n").map_err(err)?;
-            len += 1;
-        }
+        let (file, len) = open_append(&path).map_err(err)?;
         let lines = count_lines(&path).map_err(err)?;
         Ok(Journal {
             path,
@@ -293,13 +282,8 @@ impl Journal {
             source: std::io::Error::other(e),
         })?;
         line.push(b'\n');
-        let result = self
-            .file
-            .write_all(&line)
-            .and_then(|()| self.file.sync_data());
-        match result {
+        match append_synced(&mut self.file, &mut self.len, &line) {
             Ok(()) => {
-                self.len += line.len() as u64;
                 self.lines += 1;
                 for tap in &self.taps {
                     let _ = tap.records.send(Appended {
@@ -309,13 +293,46 @@ impl Journal {
                 }
                 Ok(())
             }
-            Err(source) => {
-                let _ = self.file.set_len(self.len);
-                Err(JournalError {
-                    path: self.path.clone(),
-                    source,
-                })
-            }
+            Err(source) => Err(JournalError {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Open (creating it and its folder if needed) a JSON-lines file for appending: the file and
+/// its length. A torn last line left by a crash is ended with a newline first, so new records
+/// start on a line of their own.
+pub fn open_append(path: &Path) -> std::io::Result<(File, u64)> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    let mut len = file.metadata()?.len();
+    if len > 0 && !ends_with_newline(path)? {
+        file.write_all(b"\n")?;
+        len += 1;
+    }
+    Ok((file, len))
+}
+
+/// Append `line` (one whole record with its newline) to `file`, opened for appending, and sync
+/// it to disk; `len` is the file's length before, and grows by the line. On failure the file is
+/// cut back to `len`, so nothing of the record stays.
+pub fn append_synced(file: &mut File, len: &mut u64, line: &[u8]) -> std::io::Result<()> {
+    match file.write_all(line).and_then(|()| file.sync_data()) {
+        Ok(()) => {
+            *len += line.len() as u64;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = file.set_len(*len);
+            Err(e)
         }
     }
 }

@@ -38,6 +38,11 @@ impl RunDirs {
         }
     }
 
+    /// `.golive/runs` beside the runbook: where its runs (and fleet runs) live.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The runbook's absolute path, as journaled.
     pub fn runbook_path(&self) -> &str {
         &self.runbook_path

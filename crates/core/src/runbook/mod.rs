@@ -11,6 +11,7 @@ pub mod vars;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use lines::LineIndex;
 pub use model::*;
 pub use notify::{NOTIFY_EVENTS, Notify};
 pub use parse::{load, parse, unset_required_vars};

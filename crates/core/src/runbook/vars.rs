@@ -63,6 +63,27 @@ impl Vars {
         Ok(Vars::with_values(runbook, values))
     }
 
+    /// Resolve with `overlay` (name, value, secret) looked up before the environment: a
+    /// rehearsal's sandbox, a fleet target's variables. Overlay values the runbook does not
+    /// declare are set too (the commands see them).
+    pub fn resolve_over(
+        runbook: &Runbook,
+        overlay: &[(String, String, bool)],
+    ) -> Result<Vars, Vec<Diagnostic>> {
+        let lookup = |name: &str| {
+            overlay
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, v, _)| v.clone())
+                .or_else(|| std::env::var(name).ok())
+        };
+        let mut vars = Vars::resolve(runbook, lookup)?;
+        for (name, value, secret) in overlay {
+            vars.set(name, value.clone(), *secret);
+        }
+        Ok(vars)
+    }
+
     /// Variables as they are, for `plan` when the environment is incomplete: unset ones stay
     /// `${NAME}` in interpolated text.
     pub fn partial(runbook: &Runbook, lookup: impl Fn(&str) -> Option<String>) -> Vars {

@@ -4,6 +4,8 @@
 //! inconclusive watch not accepted fails the step instead, exit 1). Ctrl-C,
 //! SIGTERM and SIGHUP stop the running step; a second one stops waiting.
 
+pub mod fleet;
+
 use std::io::Write;
 
 use golive_core::engine::EngineHandle;
@@ -91,7 +93,7 @@ pub async fn run(
 }
 
 /// (id, qualified id) of every step, by index.
-fn qualified_ids(run: &RunInfo) -> Vec<(String, String)> {
+pub(crate) fn qualified_ids(run: &RunInfo) -> Vec<(String, String)> {
     run.steps
         .iter()
         .map(|s| {
@@ -121,7 +123,7 @@ fn answer(question: &Question, steps: &[(String, String)], options: &HeadlessOpt
     }
 }
 
-fn print_line(
+pub(crate) fn print_line(
     out: &mut impl Write,
     event: &EngineEvent,
     steps: &[(String, String)],
@@ -258,7 +260,7 @@ fn dashboard_line(snapshot: &serde_json::Value) -> String {
     }
 }
 
-fn clock() -> String {
+pub(crate) fn clock() -> String {
     let now = golive_core::journal::now_rfc3339();
     now.get(11..19).unwrap_or("--:--:--").to_string()
 }

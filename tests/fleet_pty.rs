@@ -1,0 +1,99 @@
+//! The fleet console as a person meets it: the real program on a pseudo-terminal, the matrix
+//! read back through vt100, each wave's destructive step confirmed once by typing the wave's
+//! name (a wrong name runs nothing), and the terminal given back.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod tui_support;
+
+use std::time::Duration;
+
+use portable_pty::CommandBuilder;
+
+use common::{TempDir, latest_run};
+use tui_support::{Pty, assert_restored};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+const RUNBOOK: &str = r#"
+[runbook]
+name = "fleet console demo"
+
+[vars]
+NAME = { required = true }
+
+[[steps]]
+id = "hello"
+title = "Hello"
+kind = "shell"
+run = 'echo "hello from $NAME"'
+
+[[steps]]
+id = "drop"
+title = "Drop"
+kind = "shell"
+destructive = true
+run = 'echo "dropped on $NAME"'
+"#;
+
+const TARGETS: &str = r#"
+[[target]]
+name = "eu-1"
+vars = { NAME = "EU1" }
+[[target]]
+name = "eu-2"
+vars = { NAME = "EU2" }
+[[target]]
+name = "us-1"
+vars = { NAME = "US1" }
+[waves]
+plan = [1, "100%"]
+parallel = 2
+"#;
+
+#[test]
+fn a_person_takes_a_fleet_live_wave_by_wave_in_the_console() {
+    let dir = TempDir::new("fleet-pty");
+    dir.write("runbook.toml", RUNBOOK);
+    dir.write("TARGETS.toml", TARGETS);
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["run", "--targets", "TARGETS.toml"]);
+    cmd.cwd(dir.path());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    let mut pty = Pty::spawn(cmd, 100, 30);
+
+    let screen = pty.wait_for("wave-1: once for 1 target(s)", WAIT);
+    assert!(screen.contains("3 targets × 2 steps"), "{screen}");
+    assert!(screen.contains("targets: eu-1"), "{screen}");
+    // A wrong name runs nothing, and the console says so.
+    pty.send("wave-2\r");
+    pty.wait_for("nothing ran", WAIT);
+    assert!(
+        !latest_run(dir.path())
+            .join("targets/eu-1/steps/drop.log")
+            .exists()
+    );
+    pty.send("wave-1\r");
+    let screen = pty.wait_for("wave-2: once for 2 target(s)", WAIT);
+    assert!(screen.contains("targets: eu-2, us-1"), "{screen}");
+    pty.send("wave-2\r");
+    pty.wait_for("· passed", WAIT);
+    pty.send("q");
+    let code = pty.wait_exit(WAIT);
+    assert_eq!(code, 0, "{}", pty.screen());
+    assert_restored(&pty.raw());
+
+    let fleet = std::fs::read_to_string(latest_run(dir.path()).join("fleet.jsonl")).unwrap();
+    let confirmed: Vec<&str> = fleet
+        .lines()
+        .filter(|l| l.contains("\"event\":\"wave_confirmed\""))
+        .collect();
+    assert_eq!(confirmed.len(), 2, "{fleet}");
+    assert!(confirmed[0].contains("typed `wave-1`"), "{}", confirmed[0]);
+    assert!(
+        confirmed[1].contains("[\"eu-2\",\"us-1\"]"),
+        "{}",
+        confirmed[1]
+    );
+}
