@@ -116,6 +116,9 @@ impl Runner {
     /// Run to the end; the outcome is journaled and sent as `Finished`.
     pub(super) async fn run(mut self) -> Outcome {
         if let Some(info) = self.info.take() {
+            let _ = self.record(Entry::Checklist {
+                run: Box::new(info.clone()),
+            });
             self.emit(EngineEvent::Started {
                 run: Box::new(info),
             })
@@ -367,14 +370,15 @@ impl Runner {
                     .unwrap_or_default(),
                 humantime::format_duration(delay)
             );
-            self.emit(EngineEvent::Output {
-                step: idx,
-                chunks: vec![super::events::OutputChunk {
-                    stream: super::events::Stream::Info,
-                    text: note,
-                }],
-            })
-            .await;
+            let chunks = vec![super::events::OutputChunk {
+                stream: super::events::Stream::Info,
+                text: note,
+            }];
+            let _ = self.journal.append_shown(Entry::Output {
+                step: self.planned[idx].qualified.clone(),
+                chunks: chunks.clone(),
+            });
+            self.emit(EngineEvent::Output { step: idx, chunks }).await;
             tokio::time::sleep(delay).await;
             *attempt += 1;
         }

@@ -26,6 +26,7 @@ pub struct OutputSink {
     batch_lines: usize,
     tail: VecDeque<String>,
     lines: u64,
+    copy: Option<mpsc::UnboundedSender<EngineEvent>>,
 }
 
 impl OutputSink {
@@ -56,7 +57,22 @@ impl OutputSink {
             batch_lines: 0,
             tail: VecDeque::with_capacity(TAIL_LINES),
             lines: 0,
+            copy: None,
         })
+    }
+
+    /// Also send every event this sink sends to the front end to `copy` (the engine journals
+    /// them for `golive attach`).
+    #[must_use]
+    pub fn with_copy(mut self, copy: mpsc::UnboundedSender<EngineEvent>) -> Self {
+        self.copy = Some(copy);
+        self
+    }
+
+    fn copy(&self, event: &EngineEvent) {
+        if let Some(copy) = &self.copy {
+            let _ = copy.send(event.clone());
+        }
     }
 
     /// One line of output (without its newline).
@@ -88,10 +104,12 @@ impl OutputSink {
             // The front end keeps up: send now, so a line is seen as soon as it is printed.
             // When it falls behind, lines gather into bigger batches instead.
             let chunks = self.take_batch();
-            permit.send(EngineEvent::Output {
+            let event = EngineEvent::Output {
                 step: self.step,
                 chunks,
-            });
+            };
+            self.copy(&event);
+            permit.send(event);
         }
     }
 
@@ -106,13 +124,12 @@ impl OutputSink {
             return;
         }
         let chunks = self.take_batch();
-        let _ = self
-            .events
-            .send(EngineEvent::Output {
-                step: self.step,
-                chunks,
-            })
-            .await;
+        let event = EngineEvent::Output {
+            step: self.step,
+            chunks,
+        };
+        self.copy(&event);
+        let _ = self.events.send(event).await;
     }
 
     /// The batched chunks, remembering their last lines for [`OutputSink::tail`].
@@ -128,13 +145,12 @@ impl OutputSink {
     /// A dashboard snapshot (monitor steps).
     pub async fn monitor(&mut self, snapshot: serde_json::Value) {
         self.flush().await;
-        let _ = self
-            .events
-            .send(EngineEvent::Monitor {
-                step: self.step,
-                snapshot,
-            })
-            .await;
+        let event = EngineEvent::Monitor {
+            step: self.step,
+            snapshot,
+        };
+        self.copy(&event);
+        let _ = self.events.send(event).await;
     }
 
     /// The last lines, for an error message.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::events::{Outcome, StepState};
+use crate::engine::events::{OutputChunk, Outcome, Question, RunInfo, StepState};
 pub use read::{JournalRead, StepRecord, read_journal};
 pub use runs::{RunDirs, new_run_id};
 
@@ -153,6 +153,31 @@ pub enum Entry {
         /// The first, for people.
         example: String,
     },
+    /// The checklist the console draws (steps with titles, previews and targets, procedures),
+    /// written when a process starts driving the run: what `golive attach` draws from.
+    Checklist {
+        /// The run as the engine announced it (redacted).
+        run: Box<RunInfo>,
+    },
+    /// The engine asked a person something (shown read-only by `golive attach`).
+    Asked {
+        /// The question.
+        question: Question,
+    },
+    /// Output of a step, as the console showed it (the step's log file has it too).
+    Output {
+        /// Qualified id.
+        step: String,
+        /// The chunks, oldest first.
+        chunks: Vec<OutputChunk>,
+    },
+    /// A dashboard snapshot from a monitor step, in the `golive monitor --json` shape.
+    Dashboard {
+        /// Qualified id.
+        step: String,
+        /// The snapshot.
+        snapshot: serde_json::Value,
+    },
     /// The run ended.
     RunFinished {
         /// How.
@@ -278,12 +303,19 @@ impl Journal {
             .flat_map(|t| std::iter::from_fn(|| t.notes.try_recv().ok()))
             .collect();
         for text in notes {
-            self.write(Entry::Note { text })?;
+            self.write(Entry::Note { text }, true)?;
         }
-        self.write(entry)
+        self.write(entry, true)
     }
 
-    fn write(&mut self, entry: Entry) -> Result<(), JournalError> {
+    /// Append one record that the console shows but resume and the report do not need (step
+    /// output, dashboard snapshots), without syncing: the next synced record syncs it, and a
+    /// crash can lose only such records.
+    pub fn append_shown(&mut self, entry: Entry) -> Result<(), JournalError> {
+        self.write(entry, false)
+    }
+
+    fn write(&mut self, entry: Entry, sync: bool) -> Result<(), JournalError> {
         let record = Record {
             at: now_rfc3339(),
             entry,
@@ -296,7 +328,7 @@ impl Journal {
         let result = self
             .file
             .write_all(&line)
-            .and_then(|()| self.file.sync_data());
+            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
         match result {
             Ok(()) => {
                 self.len += line.len() as u64;

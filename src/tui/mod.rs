@@ -44,6 +44,9 @@ pub struct TuiOptions {
     /// The runbook's `[monitor]` configuration: after a watch ends, the console keeps polling
     /// with it so the dashboard stays live through failures, rollbacks and diagnostics.
     pub live: Option<crate::monitor::config::MonitorConfig>,
+    /// `golive attach`: the console watches a run driven by this user, read-only (no key sends
+    /// anything; a question shows as "waiting for <user>'s confirmation").
+    pub observer: Option<String>,
 }
 
 impl Default for TuiOptions {
@@ -58,6 +61,7 @@ impl Default for TuiOptions {
             cancel: CancellationToken::new(),
             rehearsal: false,
             live: None,
+            observer: None,
         }
     }
 }
