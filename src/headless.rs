@@ -87,7 +87,7 @@ pub async fn run(mut handle: EngineHandle, options: HeadlessOptions) -> Outcome 
 }
 
 /// (id, qualified id) of every step, by index.
-fn qualified_ids(run: &RunInfo) -> Vec<(String, String)> {
+pub(crate) fn qualified_ids(run: &RunInfo) -> Vec<(String, String)> {
     run.steps
         .iter()
         .map(|s| {
@@ -117,7 +117,7 @@ fn answer(question: &Question, steps: &[(String, String)], options: &HeadlessOpt
     }
 }
 
-fn print_line(
+pub(crate) fn print_line(
     out: &mut impl Write,
     event: &EngineEvent,
     steps: &[(String, String)],
@@ -254,7 +254,7 @@ fn dashboard_line(snapshot: &serde_json::Value) -> String {
     }
 }
 
-fn clock() -> String {
+pub(crate) fn clock() -> String {
     let now = crate::journal::now_rfc3339();
     now.get(11..19).unwrap_or("--:--:--").to_string()
 }

@@ -1,132 +1,174 @@
-//! `golive attach RUN_DIR --headless [--json]`: follow a live run from a second terminal on the
-//! same host, read-only. It prints the journal's records so far, then each new one as it is
-//! written (polled every 100 ms), and ends with the run (exit 0 when it passed, 1 otherwise), or
-//! says the driver is gone when its process died without finishing the run (exit 1). It opens
-//! the journal for reading only and holds no channel to the run: it can answer nothing.
+//! `golive attach`: watch a live run, read-only, from a second terminal on the same host (its run
+//! directory) or from anywhere through the registry (`--database-url`). It starts with the
+//! run's records so far, follows new ones (every 100 ms from the directory, 200 ms from the
+//! registry), rebuilds the engine's events from them ([`replay`]) and shows them in the console
+//! in its read-only mode ([`console`]) or prints them (`--headless`, [`headless`]). It says when
+//! the run finished or its driver is gone. It holds no channel to the run and can answer nothing.
+//!
+//! ```text
+//! journal.jsonl ─┐                  ┌─► console (observer: no key sends anything)
+//!                ├─► Record ─► Replay ─► EngineEvent ─┤
+//! golive.events ─┘                  └─► headless (lines, or `run --json`'s JSON)
+//! ```
 
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::Path;
+pub mod console;
+pub mod dir;
+pub mod headless;
+pub mod registry;
+pub mod replay;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::journal::{Entry, Record};
+use tokio::sync::mpsc;
 
-/// How often the journal is looked at.
-const POLL: Duration = Duration::from_millis(100);
+use crate::engine::events::{EngineEvent, Outcome};
+use crate::journal::Record;
+use replay::Replay;
 
-/// Follow the run in `run_dir` until it ends; returns the exit code.
-pub async fn attach(run_dir: &Path, json: bool) -> anyhow::Result<i32> {
-    let path = run_dir.join("journal.jsonl");
-    if !path.is_file() {
-        anyhow::bail!(
-            "no journal at {}; pass a run directory such as .golive/runs/<run-id>",
-            path.display()
-        );
+/// What `golive attach` was asked to follow, and how to show it.
+#[derive(Debug, Clone, Default)]
+pub struct AttachArgs {
+    /// A run directory (or a runbook file, whose newest live run is followed); with
+    /// `database_url`, a run id.
+    pub target: Option<String>,
+    /// Follow through the registry in this database.
+    pub database_url: Option<String>,
+    /// Line output instead of the console.
+    pub headless: bool,
+    /// `run --json`'s events, one a line (implies headless).
+    pub json: bool,
+}
+
+/// Where records come from.
+pub enum Source {
+    /// A run directory on this host.
+    Dir(dir::DirSource),
+    /// The registry.
+    Registry(Box<registry::RegistrySource>),
+}
+
+impl Source {
+    /// Open what `args` names.
+    pub async fn open(args: &AttachArgs) -> anyhow::Result<Self> {
+        if let Some(url) = &args.database_url {
+            let source = registry::RegistrySource::open(url, args.target.as_deref()).await?;
+            return Ok(Source::Registry(Box::new(source)));
+        }
+        let target = PathBuf::from(args.target.as_deref().unwrap_or("runbook.toml"));
+        let run_dir = if target.is_dir() {
+            target
+        } else if target.is_file() {
+            dir::latest_live(&target)?
+        } else {
+            anyhow::bail!(
+                "{} is neither a run directory nor a runbook; pass .golive/runs/<run-id>, or \
+                 --database-url URL to follow a run through the registry",
+                target.display()
+            );
+        };
+        Ok(Source::Dir(dir::DirSource::open(&run_dir)?))
     }
-    let mut offset = 0u64;
-    let mut pending = String::new();
-    let mut driver: Option<(String, u32)> = None;
-    let mut out = std::io::stdout();
+
+    /// How often it is looked at.
+    pub fn poll(&self) -> Duration {
+        match self {
+            Source::Dir(_) => Duration::from_millis(100),
+            Source::Registry(_) => Duration::from_millis(200),
+        }
+    }
+
+    /// The records written since the last call.
+    pub async fn fetch(&mut self) -> anyhow::Result<Vec<Record>> {
+        match self {
+            Source::Dir(d) => d.fetch(),
+            Source::Registry(r) => r.fetch().await,
+        }
+    }
+
+    /// Why the driver is known to be gone, if it is.
+    async fn driver_gone(&self, replay: &Replay) -> anyhow::Result<Option<String>> {
+        let driver = replay.driver.clone().unwrap_or_default();
+        let who = format!("the driver ({}, pid {} on {})", driver.user, driver.pid, driver.host);
+        let why = match self {
+            Source::Dir(_) => (replay.driver.is_some() && dir::driver_gone(&driver))
+                .then(|| "its process is no longer alive".to_string()),
+            Source::Registry(r) => r.driver_gone().await?,
+        };
+        Ok(why.map(|why| {
+            format!(
+                "{who} is gone without finishing the run ({why}); `golive run --resume` \
+                 continues it"
+            )
+        }))
+    }
+}
+
+/// How following ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// The run finished.
+    Finished(Outcome),
+    /// The driver is gone without finishing the run.
+    Gone(String),
+    /// Nobody listens any more.
+    Closed,
+}
+
+/// Follow `source` from its first record: every event the records stand for goes to `events`
+/// (`first` records, already fetched, go first).
+pub async fn follow(
+    mut source: Source,
+    first: Vec<Record>,
+    events: mpsc::Sender<EngineEvent>,
+) -> anyhow::Result<End> {
+    let mut replay = Replay::default();
+    let mut batch = first;
     let mut last_look = false;
     loop {
-        let fresh = read_from(&path, &mut offset)?;
-        pending.push_str(&fresh);
-        while let Some(end) = pending.find('\n') {
-            let line: String = pending.drain(..=end).collect();
-            let line = line.trim_end();
-            let Ok(record) = serde_json::from_str::<Record>(line) else {
+        let fresh = !batch.is_empty();
+        for record in batch.drain(..) {
+            for event in replay.apply(&record) {
+                if events.send(event).await.is_err() {
+                    return Ok(End::Closed);
+                }
+            }
+        }
+        if let Some(outcome) = replay.finished {
+            return Ok(End::Finished(outcome));
+        }
+        if !fresh {
+            if let Some(text) = source.driver_gone(&replay).await? {
+                // One more look: the driver may have written its last record just before it
+                // ended.
+                if last_look {
+                    return Ok(End::Gone(text));
+                }
+                last_look = true;
+                batch = source.fetch().await?;
                 continue;
-            };
-            match &record.entry {
-                Entry::RunStarted { host, pid, .. } | Entry::RunResumed { host, pid, .. } => {
-                    driver = Some((host.clone(), *pid));
-                }
-                _ => {}
             }
-            if json {
-                writeln!(out, "{line}")?;
-            } else {
-                writeln!(out, "{}", line_for_people(&record))?;
-            }
-            if let Entry::RunFinished { outcome, .. } = &record.entry {
-                out.flush()?;
-                return Ok(outcome.exit_code());
-            }
+            last_look = false;
+            tokio::time::sleep(source.poll()).await;
         }
-        out.flush()?;
-        if fresh.is_empty() && driver_gone(driver.as_ref()) {
-            if last_look {
-                let (host, pid) = driver.unwrap_or_default();
-                let text = format!(
-                    "the driver (pid {pid} on {host}) is gone without finishing the run; \
-                     `golive run --resume` continues it"
-                );
-                if json {
-                    let event = serde_json::json!({"event": "driver_gone", "pid": pid, "host": host, "text": text});
-                    writeln!(out, "{event}")?;
-                } else {
-                    writeln!(out, "{text}")?;
-                }
-                return Ok(1);
-            }
-            // One more look: the driver may have written its last record just before exiting.
-            last_look = true;
-            continue;
-        }
-        last_look = false;
-        tokio::time::sleep(POLL).await;
+        batch = source.fetch().await?;
     }
 }
 
-/// What was appended after `offset`; moves `offset` past it.
-fn read_from(path: &Path, offset: &mut u64) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    file.seek(SeekFrom::Start(*offset))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    *offset += bytes.len() as u64;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// Whether the driver's process is known to have ended (on this host only: another host's
-/// process cannot be looked at).
-fn driver_gone(driver: Option<&(String, u32)>) -> bool {
-    let Some((host, pid)) = driver else {
-        return false;
-    };
-    if *host != crate::provenance::host() {
-        return false;
-    }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state == "Z"),
-        Err(_) => true,
+/// `golive attach`: the exit code (headless: the run's, or 1 when the driver is gone; the
+/// console: 0 when the watcher leaves).
+pub async fn attach(args: AttachArgs) -> anyhow::Result<i32> {
+    let mut source = Source::open(&args).await?;
+    let first = source.fetch().await?;
+    let user = first
+        .iter()
+        .rev()
+        .find_map(|r| replay::driver_of(&r.entry))
+        .map_or_else(|| "the driver".to_string(), |d| d.user);
+    if args.headless || args.json {
+        headless::watch(source, first, &user, args.json).await
+    } else {
+        console::watch(source, first, user).await
     }
 }
 
-/// One line: the time, the event and its fields.
-fn line_for_people(record: &Record) -> String {
-    let mut value = serde_json::to_value(&record.entry).unwrap_or_default();
-    let event = value
-        .get("event")
-        .and_then(|e| e.as_str())
-        .unwrap_or_default()
-        .to_string();
-    let fields = value
-        .as_object_mut()
-        .map(|map| {
-            map.remove("event");
-            map.iter()
-                .filter(|(k, _)| k.as_str() != "steps")
-                .map(|(k, v)| match v {
-                    serde_json::Value::String(s) => format!("{k}={s}"),
-                    other => format!("{k}={other}"),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default();
-    let time = record.at.get(11..19).unwrap_or(&record.at);
-    format!("{time} {event:<16} {fields}")
-}
