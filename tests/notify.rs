@@ -1,8 +1,10 @@
 //! Notifications through the real binary: a real HTTP receiver (hyper) gets a post for every
 //! kind of event (a question, a failed step, a procedure, the end of a run), although it answers
-//! a 500 and, later, too slowly in between; no body carries a secret.
+//! a 500 and, later, too slowly in between; no body carries a secret. A question answered from
+//! the command line (headless) waits for nobody and is not posted; one in the console is.
 
 mod common;
+mod tui_support;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -164,8 +166,11 @@ async fn every_event_kind_reaches_the_webhook_through_a_500_and_a_timeout_withou
 
     let seen = seen.lock().expect("lock");
     let delivered = kinds(&seen.delivered);
+    assert!(
+        !delivered.iter().any(|k| k == "question"),
+        "headless with --approve-all, no question waits for a person: {delivered:?}"
+    );
     for kind in [
-        "question",
         "step_failed",
         "procedure_started",
         "run_finished",
@@ -189,4 +194,52 @@ async fn every_event_kind_reaches_the_webhook_through_a_500_and_a_timeout_withou
     for body in &seen.all {
         assert!(!body.contains(TOKEN), "a secret in a notification: {body}");
     }
+}
+
+/// In the console a destructive step waits for a person: that is posted, then the person
+/// answers and the run ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_in_the_console_is_posted_as_waiting_for_a_person() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let url = receiver(seen.clone()).await;
+    let dir = TempDir::new("notify-console");
+    let runbook = RUNBOOK.replace("exit 1", "exit 0");
+    let rb = dir.write("runbook.toml", &runbook).display().to_string();
+    let waiting = seen.clone();
+    let code = tokio::task::spawn_blocking(move || {
+        let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+        cmd.args(["run", &rb]);
+        cmd.cwd(&dir.0);
+        cmd.env("GOLIVE_NOTIFY_URL", &url);
+        cmd.env("TOKEN", TOKEN);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("RUST_LOG");
+        let mut pty = tui_support::Pty::spawn(cmd, 110, 32);
+        let wait = Duration::from_secs(30);
+        pty.wait_for("Something destructive", wait);
+        let start = std::time::Instant::now();
+        while !waiting
+            .lock()
+            .expect("lock")
+            .all
+            .iter()
+            .any(|b| b.contains("waits for a person"))
+        {
+            assert!(
+                start.elapsed() < wait,
+                "the question was never posted:\n{}",
+                pty.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        pty.send("wipe\r");
+        pty.wait_for("every step passed", wait);
+        pty.send("q");
+        pty.wait_exit(wait)
+    })
+    .await
+    .expect("the console run");
+    assert_eq!(code, 0);
+    let seen = seen.lock().expect("lock");
+    assert!(kinds(&seen.all).iter().any(|k| k == "question"));
 }
