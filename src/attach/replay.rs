@@ -231,3 +231,152 @@ fn notice(text: String) -> EngineEvent {
         text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::events::{OutputChunk, ProcedureInfo, Question, RunInfo, StepInfo, Stream};
+
+    fn step(id: &str, procedure: Option<&str>) -> StepInfo {
+        StepInfo {
+            id: id.into(),
+            title: id.into(),
+            kind: "shell".into(),
+            destructive: false,
+            procedure: procedure.map(str::to_string),
+            description: None,
+            preview: String::new(),
+            target: None,
+            state: StepState::Pending,
+            expected: None,
+        }
+    }
+
+    fn record(entry: Entry) -> Record {
+        Record {
+            at: "2026-11-29T22:00:00.000Z".into(),
+            entry,
+        }
+    }
+
+    fn kinds(events: &[EngineEvent]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| serde_json::to_value(e).expect("json")["event"].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn records_become_the_events_the_engine_sent_in_its_order() {
+        let run = RunInfo {
+            run_id: "r".into(),
+            run_dir: "/tmp/r".into(),
+            runbook: "rb".into(),
+            environment: None,
+            targets: Vec::new(),
+            steps: vec![step("a", None), step("b", None), step("undo", Some("back"))],
+            procedures: vec![ProcedureInfo {
+                id: "back".into(),
+                title: "Put it back".into(),
+                section: "rollback".into(),
+                description: None,
+                steps: vec![2],
+                expected: None,
+            }],
+            resumed: false,
+            expected_total: None,
+        };
+        let question = Question {
+            id: 1,
+            step: Some(1),
+            kind: QuestionKind::Destructive,
+            prompt: "run b?".into(),
+            detail: String::new(),
+            expect_typed: Some("db".into()),
+        };
+        let records = [
+            Entry::RunStarted {
+                run_id: "r".into(),
+                runbook: "rb".into(),
+                runbook_path: "/rb".into(),
+                runbook_sha256: String::new(),
+                golive_version: String::new(),
+                mode: "run".into(),
+                user: "alice".into(),
+                host: "h".into(),
+                pid: 42,
+                steps: vec!["a".into(), "b".into()],
+            },
+            Entry::Note {
+                text: "lock taken".into(),
+            },
+            Entry::Checklist { run: Box::new(run) },
+            Entry::StepStarted {
+                step: "a".into(),
+                attempt: 1,
+            },
+            Entry::Output {
+                step: "a".into(),
+                chunks: vec![OutputChunk {
+                    stream: Stream::Stdout,
+                    text: "hi".into(),
+                }],
+            },
+            Entry::StepFinished {
+                step: "a".into(),
+                state: StepState::Passed,
+                duration_ms: 5,
+                detail: None,
+            },
+            Entry::Asked { question },
+            Entry::ProcedureStarted {
+                procedure: "back".into(),
+                by: "alice".into(),
+                kind: Some("rollback".into()),
+            },
+            Entry::RunFinished {
+                outcome: Outcome::RolledBack,
+                message: "rolled back".into(),
+            },
+        ];
+        let mut replay = Replay::default();
+        let events: Vec<EngineEvent> = records
+            .into_iter()
+            .flat_map(|e| replay.apply(&record(e)))
+            .collect();
+        assert_eq!(
+            kinds(&events),
+            [
+                "started",
+                "notice",
+                "step_state",
+                "output",
+                "step_state",
+                "step_state",
+                "ask",
+                "notice",
+                "step_state",
+                "finished"
+            ]
+            .map(|k| format!("\"{k}\""))
+        );
+        assert!(matches!(
+            events[5],
+            EngineEvent::StepState {
+                step: 1,
+                state: StepState::AwaitingConfirmation,
+                ..
+            }
+        ));
+        assert!(matches!(
+            events[8],
+            EngineEvent::StepState {
+                step: 2,
+                state: StepState::Pending,
+                ..
+            }
+        ));
+        assert_eq!(replay.driver.as_ref().map(|d| d.pid), Some(42));
+        assert_eq!(replay.finished, Some(Outcome::RolledBack));
+    }
+}

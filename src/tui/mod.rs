@@ -78,6 +78,8 @@ mod app_tests;
 #[cfg(test)]
 mod dialog_view_tests;
 #[cfg(test)]
+mod observer_tests;
+#[cfg(test)]
 mod test_fixtures;
 #[cfg(test)]
 mod view_tests;
