@@ -121,9 +121,6 @@ run = "echo $$ > {}; sleep 60"
     let out = attach.join().expect("attach");
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
-    assert!(
-        log.contains("hang") && log.contains("running"),
-        "{log}"
-    );
+    assert!(log.contains("hang") && log.contains("running"), "{log}");
     assert!(log.contains("is gone without finishing the run"), "{log}");
 }

@@ -50,7 +50,10 @@ fn runbook(dir: &TempDir, steps: &str) -> String {
 /// create schemas).
 fn database() -> Db {
     let db = Db::phase1();
-    common::sql(&db.admin_url(), "CREATE SCHEMA golive AUTHORIZATION app_owner");
+    common::sql(
+        &db.admin_url(),
+        "CREATE SCHEMA golive AUTHORIZATION app_owner",
+    );
     db
 }
 
@@ -109,7 +112,11 @@ fn two_watchers_follow_a_driven_run_and_can_answer_nothing() {
     let mut by_registry = golive_on_pty(&dir, &["attach", "--database-url", &url], &url);
     let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
     let waiting = format!("waiting for {user}'s confirmation");
-    let titles = ["Greet the watchers", "Create the marker table", "Say goodbye"];
+    let titles = [
+        "Greet the watchers",
+        "Create the marker table",
+        "Say goodbye",
+    ];
     let mut screens = Vec::new();
     for watcher in [&by_dir, &by_registry] {
         let screen = watcher.wait_for_all(&[&waiting, "Say goodbye", "CREATE TABLE"], WAIT);
@@ -129,7 +136,10 @@ fn two_watchers_follow_a_driven_run_and_can_answer_nothing() {
 
     // Every key that answers a question in the driver's console, pressed on both watchers.
     let confirmations = events(&journal, "confirmed");
-    let lines = std::fs::read_to_string(&journal).expect("journal").lines().count();
+    let lines = std::fs::read_to_string(&journal)
+        .expect("journal")
+        .lines()
+        .count();
     for watcher in [&mut by_dir, &mut by_registry] {
         for key in ["y", "\r", "r", &db.name, "\r", "1", "s"] {
             watcher.send(key);
@@ -143,7 +153,10 @@ fn two_watchers_follow_a_driven_run_and_can_answer_nothing() {
     assert!(!marker_exists(&db), "a watcher's keys ran the step");
     assert_eq!(events(&journal, "confirmed"), confirmations);
     assert_eq!(
-        std::fs::read_to_string(&journal).expect("journal").lines().count(),
+        std::fs::read_to_string(&journal)
+            .expect("journal")
+            .lines()
+            .count(),
         lines,
         "the watchers' keys changed the driver's journal"
     );
@@ -215,7 +228,14 @@ fn headless_json_through_the_registry_is_what_run_json_printed() {
         .to_string_lossy()
         .into_owned();
     let attach = run(
-        &["attach", "--database-url", &url, &run_id, "--headless", "--json"],
+        &[
+            "attach",
+            "--database-url",
+            &url,
+            &run_id,
+            "--headless",
+            "--json",
+        ],
         &[],
     );
     assert_eq!(attach.status.code(), Some(0), "{}", text(&attach));

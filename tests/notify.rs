@@ -170,11 +170,7 @@ async fn every_event_kind_reaches_the_webhook_through_a_500_and_a_timeout_withou
         !delivered.iter().any(|k| k == "question"),
         "headless with --approve-all, no question waits for a person: {delivered:?}"
     );
-    for kind in [
-        "step_failed",
-        "procedure_started",
-        "run_finished",
-    ] {
+    for kind in ["step_failed", "procedure_started", "run_finished"] {
         assert!(
             delivered.iter().any(|k| k == kind),
             "{kind} was not delivered: {delivered:?}"

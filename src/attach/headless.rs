@@ -12,7 +12,12 @@ use crate::journal::Record;
 
 /// Print the run followed by `source` to its end; the exit code (the run's; 1 when the driver
 /// is gone).
-pub async fn watch(source: Source, first: Vec<Record>, user: &str, json: bool) -> anyhow::Result<i32> {
+pub async fn watch(
+    source: Source,
+    first: Vec<Record>,
+    user: &str,
+    json: bool,
+) -> anyhow::Result<i32> {
     let (tx, mut events) = mpsc::channel(1024);
     let follower = tokio::spawn(follow(source, first, tx));
     let mut out = std::io::stdout().lock();
@@ -31,7 +36,10 @@ pub async fn watch(source: Source, first: Vec<Record>, user: &str, json: bool) -
                     out,
                     "{} {:<24} {}: {}",
                     crate::headless::clock(),
-                    question.step.and_then(|i| steps.get(i)).map_or("?", |(_, q)| q.as_str()),
+                    question
+                        .step
+                        .and_then(|i| steps.get(i))
+                        .map_or("?", |(_, q)| q.as_str()),
                     crate::tui::app::waiting_for(user),
                     question.prompt
                 )?;

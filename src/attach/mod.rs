@@ -89,7 +89,10 @@ impl Source {
     /// Why the driver is known to be gone, if it is.
     async fn driver_gone(&self, replay: &Replay) -> anyhow::Result<Option<String>> {
         let driver = replay.driver.clone().unwrap_or_default();
-        let who = format!("the driver ({}, pid {} on {})", driver.user, driver.pid, driver.host);
+        let who = format!(
+            "the driver ({}, pid {} on {})",
+            driver.user, driver.pid, driver.host
+        );
         let why = match self {
             Source::Dir(_) => (replay.driver.is_some() && dir::driver_gone(&driver))
                 .then(|| "its process is no longer alive".to_string()),
@@ -171,4 +174,3 @@ pub async fn attach(args: AttachArgs) -> anyhow::Result<i32> {
         console::watch(source, first, user).await
     }
 }
-

@@ -25,12 +25,14 @@ pub struct RegistrySource {
 impl RegistrySource {
     /// Follow run `run_id` (default: the newest unfinished run) in the registry at `url`.
     pub async fn open(url: &str, run_id: Option<&str>) -> anyhow::Result<Self> {
-        let session = crate::pg::connect(url, "golive attach").await.map_err(|e| {
-            anyhow::anyhow!(
-                "cannot reach the registry: {}",
-                crate::redact::url_passwords(&e.to_string())
-            )
-        })?;
+        let session = crate::pg::connect(url, "golive attach")
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot reach the registry: {}",
+                    crate::redact::url_passwords(&e.to_string())
+                )
+            })?;
         let target = session.target.clone();
         let client = session.client;
         match schema::installed(&client).await? {

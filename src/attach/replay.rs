@@ -52,7 +52,12 @@ impl Replay {
                     .steps
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| (crate::runbook::qualified_id(s.procedure.as_deref(), &s.id), i))
+                    .map(|(i, s)| {
+                        (
+                            crate::runbook::qualified_id(s.procedure.as_deref(), &s.id),
+                            i,
+                        )
+                    })
                     .collect();
                 self.states = run.steps.iter().map(|s| s.state).collect();
                 self.attempts = vec![0; run.steps.len()];

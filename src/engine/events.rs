@@ -406,7 +406,9 @@ mod opt_millis {
         }
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         let ms: Option<u64> = serde::Deserialize::deserialize(d)?;
         Ok(ms.map(Duration::from_millis))
     }

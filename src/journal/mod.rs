@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::events::{OutputChunk, Outcome, Question, RunInfo, StepState};
+use crate::engine::events::{Outcome, OutputChunk, Question, RunInfo, StepState};
 pub use read::{JournalRead, StepRecord, read_journal};
 pub use runs::{RunDirs, new_run_id};
 

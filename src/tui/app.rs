@@ -496,7 +496,9 @@ impl App {
         let user = self.ui.observer.clone().unwrap_or_default();
         self.run.message = Some((
             NoticeLevel::Info,
-            format!("Read-only: this console watches the run; only {user} can answer or start anything."),
+            format!(
+                "Read-only: this console watches the run; only {user} can answer or start anything."
+            ),
         ));
     }
 }

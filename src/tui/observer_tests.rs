@@ -45,7 +45,10 @@ fn a_watcher_sees_the_question_as_waiting_and_no_key_answers_it() {
     assert!(app.dialog.is_none(), "no dialog to answer in");
     let text = screen(&app);
     assert!(text.contains("waiting for alice's confirmation"), "{text}");
-    assert!(text.contains("Destructive step: waiting for alice"), "{text}");
+    assert!(
+        text.contains("Destructive step: waiting for alice"),
+        "{text}"
+    );
 
     for code in [KeyCode::Enter, KeyCode::Char('y'), KeyCode::Char('r')] {
         app.on_key(key(code));
