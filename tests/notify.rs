@@ -239,3 +239,85 @@ async fn a_question_in_the_console_is_posted_as_waiting_for_a_person() {
     let seen = seen.lock().expect("lock");
     assert!(kinds(&seen.all).iter().any(|k| k == "question"));
 }
+
+/// A monitor step in the real binary whose query panel goes critical: the webhook is told which
+/// panel, during which step, then that the step failed; nothing `events` leaves out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_during_a_monitor_step_is_posted() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let url = receiver(seen.clone()).await;
+    let db = common::Db::phase1();
+    let dir = TempDir::new("notify-breach");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let runbook = format!(
+        r#"[runbook]
+name = "breach test"
+
+[vars]
+GOLIVE_NOTIFY_URL = {{ required = true, secret = true }}
+DATABASE_URL = {{ required = true, secret = true }}
+
+[notify]
+url = "${{GOLIVE_NOTIFY_URL}}"
+events = ["breach", "step_failed"]
+min_interval = "1s"
+
+[[steps]]
+id = "watch"
+title = "Watch the waiting locks"
+kind = "monitor"
+duration = "4s"
+
+[monitor]
+refresh = "1s"
+refresh_later = "1s"
+breach_count = 2
+
+[monitor.sources]
+metrics_url = "http://127.0.0.1:{closed}/metrics"
+
+[[monitor.queries]]
+id = "stuck_orders"
+database = "DATABASE_URL"
+sql = "SELECT 42"
+warn = 1
+crit = 10
+"#
+    );
+    let rb = dir.write("runbook.toml", &runbook).display().to_string();
+    let env = [
+        ("GOLIVE_NOTIFY_URL", url.clone()),
+        ("DATABASE_URL", db.owner_url()),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(&["run", &rb, "--headless", "--approve-all"], &env)
+    })
+    .await
+    .expect("the run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a breach fails the step: {}",
+        text(&out)
+    );
+    let seen = seen.lock().expect("lock");
+    let bodies = seen.all.join("\n");
+    let kinds = kinds(&seen.all);
+    assert!(
+        kinds.iter().all(|k| k == "breach" || k == "step_failed"),
+        "only what `events` asks for: {bodies}"
+    );
+    assert!(
+        bodies.contains("panel `stuck_orders` is critical") && bodies.contains("during `watch`"),
+        "{bodies}"
+    );
+    assert!(
+        kinds.iter().any(|k| k == "step_failed") && bodies.contains("step `watch` failed"),
+        "{bodies}"
+    );
+}
