@@ -39,7 +39,7 @@ fn attach_starts_mid_run_and_follows_it_to_the_end() {
 id = "slow"
 title = "Slow"
 kind = "shell"
-run = "sleep 2"
+run = "echo one; sleep 1; echo two; sleep 1"
 
 [[steps]]
 id = "after"

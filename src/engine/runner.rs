@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 mod attempt;
 mod diagnostic;
 mod failure;
+mod shown;
 
 use super::ask::Reply;
 use super::events::{Command, EngineEvent, NoticeLevel, Outcome, RunInfo, StepIdx, StepState};

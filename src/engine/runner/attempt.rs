@@ -8,7 +8,6 @@ use super::Runner;
 use crate::engine::ask::Reply;
 use crate::engine::events::{Command, StepIdx};
 use crate::exec::{self, OutputSink, StepCtx, StepError};
-use crate::journal::Entry;
 
 impl Runner {
     /// One attempt, watching for commands while it runs.
@@ -19,7 +18,7 @@ impl Runner {
         let planned = &self.planned[idx];
         let log = self.step_file(idx, "log");
         let pid_file = self.step_file(idx, "pid");
-        let (copy, mut shown) = tokio::sync::mpsc::unbounded_channel();
+        let (copy, mut shown) = super::shown::Shown::channel(&planned.qualified);
         let mut sink = match OutputSink::new(
             idx,
             self.events.clone(),
@@ -61,8 +60,8 @@ impl Runner {
             let result = loop {
                 tokio::select! {
                     r = &mut work => break r,
-                    Some(event) = shown.recv() => {
-                        if let Some(entry) = shown_entry(event, &planned.qualified) {
+                    event = shown.recv() => {
+                        for entry in shown.entries(Some(event)) {
                             let _ = self.journal.append_shown(entry);
                         }
                     }
@@ -112,27 +111,9 @@ impl Runner {
             (Ok(_), Err(log_error)) => Err(StepError::Failed(log_error)),
             (r, _) => r,
         };
-        while let Ok(event) = shown.try_recv() {
-            if let Some(entry) = shown_entry(event, &self.planned[idx].qualified) {
-                let _ = self.journal.append_shown(entry);
-            }
+        for entry in shown.entries(None) {
+            let _ = self.journal.append_shown(entry);
         }
         (result, interrupt)
-    }
-}
-
-/// The journal record of what a step showed (output, a dashboard snapshot).
-fn shown_entry(event: crate::engine::events::EngineEvent, step: &str) -> Option<Entry> {
-    use crate::engine::events::EngineEvent;
-    match event {
-        EngineEvent::Output { chunks, .. } => Some(Entry::Output {
-            step: step.to_string(),
-            chunks,
-        }),
-        EngineEvent::Monitor { snapshot, .. } => Some(Entry::Dashboard {
-            step: step.to_string(),
-            snapshot,
-        }),
-        _ => None,
     }
 }
