@@ -124,3 +124,41 @@ run = "echo $$ > {}; sleep 60"
     assert!(log.contains("hang") && log.contains("running"), "{log}");
     assert!(log.contains("is gone without finishing the run"), "{log}");
 }
+
+#[test]
+fn a_flood_of_output_is_capped_in_the_journal_and_whole_in_the_step_log() {
+    let dir = TempDir::new("attach-flood");
+    let rb = runbook(
+        &dir,
+        r#"
+[[steps]]
+id = "flood"
+title = "Floods"
+kind = "shell"
+run = "seq 1 30000"
+"#,
+    );
+    let out = run(&["run", &rb, "--headless"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let run_dir = latest_run(&dir.0);
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).expect("journal");
+    let texts: Vec<String> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a record"))
+        .filter(|r| r["event"] == "output")
+        .flat_map(|r| {
+            r["chunks"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c["text"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    let lines: Vec<&str> = texts.iter().flat_map(|t| t.split('\n')).collect();
+    assert_eq!(lines.len(), 10_001, "10,000 lines and the note");
+    assert_eq!(lines[9_999], "10000");
+    assert!(lines[10_000].contains("the step's log has them all"));
+    let log = std::fs::read_to_string(run_dir.join("steps/flood.log")).expect("step log");
+    assert_eq!(log.lines().count(), 30_000);
+}

@@ -27,6 +27,8 @@ pub struct OutputSink {
     tail: VecDeque<String>,
     lines: u64,
     copy: Option<mpsc::UnboundedSender<EngineEvent>>,
+    /// Output lines still to copy (the copy's reader keeps no more).
+    copy_left: usize,
 }
 
 impl OutputSink {
@@ -58,21 +60,32 @@ impl OutputSink {
             tail: VecDeque::with_capacity(TAIL_LINES),
             lines: 0,
             copy: None,
+            copy_left: 0,
         })
     }
 
-    /// Also send every event this sink sends to the front end to `copy` (the engine journals
-    /// them for `golive attach`).
+    /// Also send the events this sink sends to the front end to `copy` (the engine journals
+    /// them for `golive attach`): every dashboard snapshot, and output until `max_lines` lines
+    /// have been copied (the event that passes it included, so the reader sees it was passed).
     #[must_use]
-    pub fn with_copy(mut self, copy: mpsc::UnboundedSender<EngineEvent>) -> Self {
+    pub fn with_copy(mut self, copy: mpsc::UnboundedSender<EngineEvent>, max_lines: usize) -> Self {
         self.copy = Some(copy);
+        self.copy_left = max_lines.saturating_add(1);
         self
     }
 
-    fn copy(&self, event: &EngineEvent) {
-        if let Some(copy) = &self.copy {
-            let _ = copy.send(event.clone());
+    fn copy(&mut self, event: &EngineEvent) {
+        let Some(copy) = &self.copy else {
+            return;
+        };
+        if let EngineEvent::Output { chunks, .. } = event {
+            if self.copy_left == 0 {
+                return;
+            }
+            let lines: usize = chunks.iter().map(|c| c.lines().count()).sum();
+            self.copy_left = self.copy_left.saturating_sub(lines);
         }
+        let _ = copy.send(event.clone());
     }
 
     /// One line of output (without its newline).

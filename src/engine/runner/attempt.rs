@@ -25,7 +25,7 @@ impl Runner {
             self.vars.redactor().clone(),
             Some(&log),
         ) {
-            Ok(sink) => sink.with_copy(copy),
+            Ok(sink) => sink.with_copy(copy, super::shown::CAP),
             Err(e) => {
                 return (
                     Err(StepError::Failed(format!(

@@ -77,6 +77,15 @@ impl Shown {
             return;
         }
         self.capped = true;
+        let room = CAP - self.lines;
+        if room > 0 {
+            let head: Vec<&str> = chunk.lines().take(room).collect();
+            output.push(OutputChunk {
+                stream: chunk.stream,
+                text: head.join("\n"),
+            });
+            self.lines = CAP;
+        }
         output.push(OutputChunk {
             stream: Stream::Info,
             text: format!(
@@ -125,8 +134,9 @@ mod tests {
         let Entry::Output { chunks, .. } = &entries[0] else {
             panic!("{entries:?}");
         };
-        assert_eq!(chunks.len(), 1, "the flood passes the cap: only the note");
-        assert!(chunks[0].text.contains("the step's log has them all"));
+        assert_eq!(chunks.len(), 2, "what fits, then the note");
+        assert_eq!(chunks[0].lines().count(), CAP - 5);
+        assert!(chunks[1].text.contains("the step's log has them all"));
         tx.send(output("later")).expect("send");
         assert!(shown.entries(None).is_empty(), "nothing more after the cap");
     }
