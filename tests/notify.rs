@@ -1,8 +1,10 @@
 //! Notifications through the real binary: a real HTTP receiver (hyper) gets a post for every
 //! kind of event (a question, a failed step, a procedure, the end of a run), although it answers
-//! a 500 and, later, too slowly in between; no body carries a secret.
+//! a 500 and, later, too slowly in between; no body carries a secret. A question answered from
+//! the command line (headless) waits for nobody and is not posted; one in the console is.
 
 mod common;
+mod tui_support;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -164,12 +166,11 @@ async fn every_event_kind_reaches_the_webhook_through_a_500_and_a_timeout_withou
 
     let seen = seen.lock().expect("lock");
     let delivered = kinds(&seen.delivered);
-    for kind in [
-        "question",
-        "step_failed",
-        "procedure_started",
-        "run_finished",
-    ] {
+    assert!(
+        !delivered.iter().any(|k| k == "question"),
+        "headless with --approve-all, no question waits for a person: {delivered:?}"
+    );
+    for kind in ["step_failed", "procedure_started", "run_finished"] {
         assert!(
             delivered.iter().any(|k| k == kind),
             "{kind} was not delivered: {delivered:?}"
@@ -189,4 +190,134 @@ async fn every_event_kind_reaches_the_webhook_through_a_500_and_a_timeout_withou
     for body in &seen.all {
         assert!(!body.contains(TOKEN), "a secret in a notification: {body}");
     }
+}
+
+/// In the console a destructive step waits for a person: that is posted, then the person
+/// answers and the run ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_in_the_console_is_posted_as_waiting_for_a_person() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let url = receiver(seen.clone()).await;
+    let dir = TempDir::new("notify-console");
+    let runbook = RUNBOOK.replace("exit 1", "exit 0");
+    let rb = dir.write("runbook.toml", &runbook).display().to_string();
+    let waiting = seen.clone();
+    let code = tokio::task::spawn_blocking(move || {
+        let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+        cmd.args(["run", &rb]);
+        cmd.cwd(dir.path());
+        cmd.env("GOLIVE_NOTIFY_URL", &url);
+        cmd.env("TOKEN", TOKEN);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("RUST_LOG");
+        let mut pty = tui_support::Pty::spawn(cmd, 110, 32);
+        let wait = Duration::from_secs(30);
+        pty.wait_for("Something destructive", wait);
+        let start = std::time::Instant::now();
+        while !waiting
+            .lock()
+            .expect("lock")
+            .all
+            .iter()
+            .any(|b| b.contains("waits for a person"))
+        {
+            assert!(
+                start.elapsed() < wait,
+                "the question was never posted:\n{}",
+                pty.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        pty.send("wipe\r");
+        pty.wait_for("every step passed", wait);
+        pty.send("q");
+        pty.wait_exit(wait)
+    })
+    .await
+    .expect("the console run");
+    assert_eq!(code, 0);
+    let seen = seen.lock().expect("lock");
+    assert!(kinds(&seen.all).iter().any(|k| k == "question"));
+}
+
+/// A monitor step in the real binary whose query panel goes critical: the webhook is told which
+/// panel, during which step, then that the step failed; nothing `events` leaves out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_during_a_monitor_step_is_posted() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let url = receiver(seen.clone()).await;
+    let db = common::Db::phase1();
+    let dir = TempDir::new("notify-breach");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let runbook = format!(
+        r#"[runbook]
+name = "breach test"
+
+[vars]
+GOLIVE_NOTIFY_URL = {{ required = true, secret = true }}
+DATABASE_URL = {{ required = true, secret = true }}
+
+[notify]
+url = "${{GOLIVE_NOTIFY_URL}}"
+events = ["breach", "step_failed"]
+min_interval = "1s"
+
+[[steps]]
+id = "watch"
+title = "Watch the waiting locks"
+kind = "monitor"
+duration = "4s"
+
+[monitor]
+refresh = "1s"
+refresh_later = "1s"
+breach_count = 2
+
+[monitor.sources]
+metrics_url = "http://127.0.0.1:{closed}/metrics"
+
+[[monitor.queries]]
+id = "stuck_orders"
+database = "DATABASE_URL"
+sql = "SELECT 42"
+warn = 1
+crit = 10
+"#
+    );
+    let rb = dir.write("runbook.toml", &runbook).display().to_string();
+    let env = [
+        ("GOLIVE_NOTIFY_URL", url.clone()),
+        ("DATABASE_URL", db.owner_url()),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(&["run", &rb, "--headless", "--approve-all"], &env)
+    })
+    .await
+    .expect("the run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a breach fails the step: {}",
+        text(&out)
+    );
+    let seen = seen.lock().expect("lock");
+    let bodies = seen.all.join("\n");
+    let kinds = kinds(&seen.all);
+    assert!(
+        kinds.iter().all(|k| k == "breach" || k == "step_failed"),
+        "only what `events` asks for: {bodies}"
+    );
+    assert!(
+        bodies.contains("panel `stuck_orders` is critical") && bodies.contains("during `watch`"),
+        "{bodies}"
+    );
+    assert!(
+        kinds.iter().any(|k| k == "step_failed") && bodies.contains("step `watch` failed"),
+        "{bodies}"
+    );
 }

@@ -40,7 +40,20 @@ pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
             golive_core::registry::read::report(&url, &run_dir.to_string_lossy()).await,
             format,
         ),
-        Command::Attach { run_dir, json, .. } => edge(crate::attach::attach(&run_dir, json).await),
+        Command::Attach {
+            target,
+            database_url,
+            headless,
+            json,
+        } => edge(
+            crate::attach::attach(crate::attach::AttachArgs {
+                target,
+                database_url,
+                headless,
+                json,
+            })
+            .await,
+        ),
         Command::History { database_url, json } => {
             edge(golive_core::registry::read::history_command(&database_url, json).await)
         }

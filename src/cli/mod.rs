@@ -90,15 +90,24 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
     },
-    /// Follow a live run from a second terminal on the same host, read-only: its journal's
-    /// records so far, then each new one; ends with the run or when its driver is gone.
+    /// A read-only console on a live run: the checklist, output, questions (shown, not
+    /// answerable) and the dashboard, from its run directory on this host or, with
+    /// --database-url, from anywhere through the registry. Starts with the run so far, follows
+    /// it live, and says when it finished or its driver is gone.
     Attach {
-        /// The run's directory, e.g. .golive/runs/20261126-201500-ab12.
-        run_dir: PathBuf,
-        /// Line output (the only form for now: the full-screen attach is not built yet).
+        /// The run's directory (.golive/runs/<run-id>) or a runbook, whose newest live run is
+        /// followed (default ./runbook.toml); with --database-url, the run id (default: the
+        /// newest unfinished run in that registry).
+        #[arg(value_name = "RUN_DIR|RUN_ID")]
+        target: Option<String>,
+        /// Follow the run through the registry in this database (the runbook's lock database).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Line output, as `golive run --headless` prints it.
         #[arg(long)]
         headless: bool,
-        /// One JSON record a line (implies --headless).
+        /// One JSON event a line, exactly as `golive run --json` prints them (implies
+        /// --headless).
         #[arg(long)]
         json: bool,
     },

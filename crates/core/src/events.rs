@@ -7,13 +7,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Index of a step in [`RunInfo::steps`].
 pub type StepIdx = usize;
 
 /// What the engine sends.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EngineEvent {
     /// The run begins: everything a front end needs to draw the checklist.
@@ -30,7 +30,7 @@ pub enum EngineEvent {
         /// Attempt number, from 1.
         attempt: u32,
         /// How long the step ran (set when it ends).
-        #[serde(skip_serializing_if = "Option::is_none", with = "opt_millis")]
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_millis")]
         elapsed: Option<Duration>,
         /// Why it failed, or its exit code and a summary.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,7 +83,7 @@ pub enum EngineEvent {
 }
 
 /// Everything about the run a front end shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunInfo {
     /// `20261126-201500-ab12`.
     pub run_id: String,
@@ -102,12 +102,12 @@ pub struct RunInfo {
     /// Whether this continues an earlier, unfinished run.
     pub resumed: bool,
     /// The expected total duration from an earlier rehearsal of the same runbook.
-    #[serde(skip_serializing_if = "Option::is_none", with = "opt_millis")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_millis")]
     pub expected_total: Option<Duration>,
 }
 
 /// One step as a front end shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StepInfo {
     /// The step's id.
     pub id: String,
@@ -128,12 +128,12 @@ pub struct StepInfo {
     /// State at the start (finished steps of a resumed run are not pending).
     pub state: StepState,
     /// Expected duration from an earlier rehearsal.
-    #[serde(skip_serializing_if = "Option::is_none", with = "opt_millis")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_millis")]
     pub expected: Option<Duration>,
 }
 
 /// A rollback or diagnostic procedure.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProcedureInfo {
     /// Its id.
     pub id: String,
@@ -146,7 +146,7 @@ pub struct ProcedureInfo {
     /// Indices of its steps in [`RunInfo::steps`].
     pub steps: Vec<StepIdx>,
     /// How long it took in its last rollback drill (`golive rehearse --drill`), if drilled.
-    #[serde(skip_serializing_if = "Option::is_none", with = "opt_millis")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_millis")]
     pub expected: Option<Duration>,
 }
 
@@ -194,7 +194,7 @@ impl StepState {
 }
 
 /// Which stream a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     /// Standard output of a command, or rows of a query.
@@ -206,7 +206,7 @@ pub enum Stream {
 }
 
 /// Consecutive whole lines of one stream (may carry ANSI colour codes from the command).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OutputChunk {
     /// Where they came from.
     pub stream: Stream,
@@ -239,7 +239,7 @@ pub struct OutputLine {
 }
 
 /// Something the engine needs the operator to answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Question {
     /// Answer with this id.
     pub id: u64,
@@ -257,7 +257,7 @@ pub struct Question {
 }
 
 /// Kinds of question.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum QuestionKind {
     /// A destructive step is about to run.
@@ -376,7 +376,7 @@ impl RunMode {
 }
 
 /// Severity of a notice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeLevel {
     /// For information.
@@ -395,5 +395,12 @@ mod opt_millis {
             Some(d) => s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             None => s.serialize_none(),
         }
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let ms: Option<u64> = serde::Deserialize::deserialize(d)?;
+        Ok(ms.map(Duration::from_millis))
     }
 }

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod events;
 pub mod exec;
 pub mod fleet;
+pub mod follow;
 pub mod guard;
 pub mod httpc;
 pub mod journal;

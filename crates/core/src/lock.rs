@@ -113,41 +113,55 @@ pub async fn acquire(url: &str, run: &str) -> Result<LockGuard, LockError> {
     })
 }
 
-/// Describe whoever holds the lock, from the holder session's last statement.
-async fn current_holder(session: &Session) -> String {
+/// Who holds the go-live lock on a database, as another session sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    /// Nobody: no session holds it.
+    Nobody,
+    /// A golive, as its locking statement says.
+    By(Holder),
+    /// A session whose statement cannot be read (no `pg_read_all_stats`): `(address, since)`.
+    Unreadable(String, String),
+}
+
+/// Who holds the lock, read from `pg_locks` and the holder session's last statement.
+pub async fn held(client: &tokio_postgres::Client) -> Result<Held, tokio_postgres::Error> {
     let query = "SELECT a.query, a.backend_start::text, coalesce(a.client_addr::text, 'local') \
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.database = \
                  (SELECT oid FROM pg_database WHERE datname = current_database()) \
                  AND l.classid = $1 AND l.objid = $2 LIMIT 1";
     let classid = i64::from(u32::try_from(KEY >> 32).unwrap_or(0));
     let objid = KEY & 0xffff_ffff;
-    let rows = session
-        .client
+    let rows = client
         .query(query, &[&(classid as u32), &(objid as u32)])
-        .await;
-    let row = match rows {
-        Ok(rows) => rows.into_iter().next(),
-        Err(e) => {
-            return format!(
-                "another session (its details are unreadable: {})",
-                pg::describe(&e)
-            );
-        }
+        .await?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(Held::Nobody);
     };
-    let Some(row) = row else {
-        return "another session (it may have just ended: try again)".into();
-    };
-    let query: String = row.get(0);
-    let started: String = row.get(1);
-    let addr: String = row.get(2);
-    match query
+    let query: String = row.get::<_, Option<String>>(0).unwrap_or_default();
+    let started: String = row.get::<_, Option<String>>(1).unwrap_or_default();
+    let addr: String = row.get::<_, Option<String>>(2).unwrap_or_default();
+    Ok(query
         .split_once(MARK)
         .and_then(|(_, rest)| rest.rsplit_once("*/"))
         .and_then(|(json, _)| {
             serde_json::from_str::<Holder>(json.trim().replace("* /", "*/").as_str()).ok()
-        }) {
-        Some(holder) => holder.to_string(),
-        None => format!("a session from {addr} connected since {started}"),
+        })
+        .map_or(Held::Unreadable(addr, started), Held::By))
+}
+
+/// Describe whoever holds the lock, from the holder session's last statement.
+async fn current_holder(session: &Session) -> String {
+    match held(&session.client).await {
+        Ok(Held::By(holder)) => holder.to_string(),
+        Ok(Held::Unreadable(addr, started)) => {
+            format!("a session from {addr} connected since {started}")
+        }
+        Ok(Held::Nobody) => "another session (it may have just ended: try again)".into(),
+        Err(e) => format!(
+            "another session (its details are unreadable: {})",
+            pg::describe(&e)
+        ),
     }
 }

@@ -326,7 +326,12 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
                 report.outcome = format!("{outcome:?}").to_lowercase();
                 report.message = message.clone();
             }
-            Entry::RunStarted { .. } => {}
+            // What the console showed: the step logs and the live run have it, not the change record.
+            Entry::RunStarted { .. }
+            | Entry::Checklist { .. }
+            | Entry::Asked { .. }
+            | Entry::Output { .. }
+            | Entry::Dashboard { .. } => {}
         }
     }
     Some(report)

@@ -65,6 +65,8 @@ pub struct Ui {
     pub rehearsal: bool,
     /// Spinner frame.
     pub spinner: usize,
+    /// `golive attach`: read-only, watching the run this user drives.
+    pub observer: Option<String>,
 }
 
 /// Everything the console shows, and the commands it has yet to send.
@@ -118,6 +120,7 @@ impl App {
             ui: Ui {
                 size: Rect::new(0, 0, width, height),
                 rehearsal: options.rehearsal,
+                observer: options.observer.clone(),
                 ..Ui::default()
             },
             output_cap: options.output_cap,
@@ -130,6 +133,10 @@ impl App {
 
     /// The commands to send to the engine, oldest first.
     pub fn take_commands(&mut self) -> Vec<Command> {
+        if self.ui.observer.is_some() {
+            // Read-only: nothing is ever sent (and `on_key` queues nothing).
+            self.outbox.clear();
+        }
         std::mem::take(&mut self.outbox)
     }
 
@@ -185,6 +192,10 @@ impl App {
                         }
                     }
                     _ => {}
+                }
+                if self.ui.observer.is_some() && state != StepState::AwaitingConfirmation {
+                    // Watching: the driver answered (the run moved on).
+                    self.question = None;
                 }
                 self.checklist
                     .set_state(step, state, attempt, elapsed, detail, now);
@@ -286,7 +297,10 @@ impl App {
         if let Some(step) = question.step {
             self.checklist.asked_about(step);
         }
-        if self.dialog.is_none() {
+        if let Some(user) = &self.ui.observer {
+            // Watching: the question shows where the dialog would be, unanswerable.
+            self.run.message = Some((NoticeLevel::Warn, waiting_for(user)));
+        } else if self.dialog.is_none() {
             self.dialog = Some(self.question_dialog(&question));
         } else {
             self.run.message = Some((
@@ -376,7 +390,9 @@ impl App {
         }
         let ctrl_c =
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl_c {
+        if self.ui.observer.is_some() {
+            self.observe_key(&key, ctrl_c);
+        } else if ctrl_c {
             self.perform(Action::Quit);
         } else if let Some(dialog) = self.dialog.as_mut() {
             let reaction = dialog.on_key(&key, &self.keymap);
@@ -441,5 +457,50 @@ impl App {
             notices::rows(self.run.notices.len()),
         )
         .output_rows()
+    }
+}
+
+/// What a watching console says while the driver's question is open.
+pub fn waiting_for(user: &str) -> String {
+    format!("waiting for {user}'s confirmation")
+}
+
+impl App {
+    /// A key in a read-only console: moving, scrolling, searching, switching views, help and
+    /// quitting; anything that would answer or start something only says it cannot.
+    fn observe_key(&mut self, key: &KeyEvent, ctrl_c: bool) {
+        if ctrl_c {
+            self.ui.exit = true;
+            return;
+        }
+        if self.search.input.is_some() {
+            self.search_key(key);
+            return;
+        }
+        match self.keymap.action(key) {
+            Some(Action::Quit) => self.ui.exit = true,
+            Some(
+                Action::Rollback
+                | Action::Pick(_)
+                | Action::Retry
+                | Action::Skip
+                | Action::Abort
+                | Action::Yes
+                | Action::No,
+            ) => self.read_only(),
+            Some(Action::Activate) if self.question.is_some() => self.read_only(),
+            Some(action) => self.perform(action),
+            None => {}
+        }
+    }
+
+    fn read_only(&mut self) {
+        let user = self.ui.observer.clone().unwrap_or_default();
+        self.run.message = Some((
+            NoticeLevel::Info,
+            format!(
+                "Read-only: this console watches the run; only {user} can answer or start anything."
+            ),
+        ));
     }
 }

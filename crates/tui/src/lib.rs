@@ -50,6 +50,9 @@ pub struct TuiOptions {
     /// The runbook's `[monitor]` configuration: after a watch ends, the console keeps polling
     /// with it so the dashboard stays live through failures, rollbacks and diagnostics.
     pub live: Option<golive_core::monitor::config::MonitorConfig>,
+    /// `golive attach`: the console watches a run driven by this user, read-only (no key sends
+    /// anything; a question shows as "waiting for <user>'s confirmation").
+    pub observer: Option<String>,
 }
 
 impl Default for TuiOptions {
@@ -64,6 +67,7 @@ impl Default for TuiOptions {
             cancel: CancellationToken::new(),
             rehearsal: false,
             live: None,
+            observer: None,
         }
     }
 }
@@ -81,6 +85,8 @@ mod app_tests;
 mod dialog_view_tests;
 #[cfg(test)]
 mod fleet_tests;
+#[cfg(test)]
+mod observer_tests;
 #[cfg(test)]
 mod test_fixtures;
 #[cfg(test)]

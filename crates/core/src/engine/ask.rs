@@ -42,6 +42,9 @@ impl Runner {
             detail,
             expect_typed,
         };
+        let _ = self.record(Entry::Asked {
+            question: question.clone(),
+        });
         self.emit(EngineEvent::Ask {
             question: question.clone(),
         })
@@ -57,6 +60,9 @@ impl Runner {
                 // rolled back).
                 Some(Command::StartProcedure(p)) if self.is_diagnostic(&p) => {
                     Box::pin(self.diagnostic(&p)).await;
+                    let _ = self.record(Entry::Asked {
+                        question: question.clone(),
+                    });
                     self.emit(EngineEvent::Ask {
                         question: question.clone(),
                     })

@@ -165,7 +165,8 @@ pub async fn prepare(config: EngineConfig) -> Result<Prepared, EngineError> {
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let observer = events_tx.downgrade();
     let notifier = (config.runbook.notify.as_ref())
-        .and_then(|n| crate::notify::Notifier::new(n, &config.vars));
+        .and_then(|n| crate::notify::Notifier::new(n, &config.vars))
+        .map(|n| n.unattended(config.approved_on_command_line));
     let runner = setup::prepare(config, events_tx, commands_rx).await?;
     let events = match notifier {
         Some(notifier) => notifier.follow(events),

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 mod attempt;
 mod diagnostic;
 mod failure;
+mod shown;
 
 use super::Selection;
 use super::ask::Reply;
@@ -121,6 +122,9 @@ impl Runner {
     /// Run to the end; the outcome is journaled and sent as `Finished`.
     pub(super) async fn run(mut self) -> Outcome {
         if let Some(info) = self.info.take() {
+            let _ = self.record(Entry::Checklist {
+                run: Box::new(info.clone()),
+            });
             self.emit(EngineEvent::Started {
                 run: Box::new(info),
             })
@@ -382,14 +386,15 @@ impl Runner {
                     .unwrap_or_default(),
                 humantime::format_duration(delay)
             );
-            self.emit(EngineEvent::Output {
-                step: idx,
-                chunks: vec![crate::events::OutputChunk {
-                    stream: crate::events::Stream::Info,
-                    text: note,
-                }],
-            })
-            .await;
+            let chunks = vec![crate::events::OutputChunk {
+                stream: crate::events::Stream::Info,
+                text: note,
+            }];
+            let _ = self.journal.append_shown(Entry::Output {
+                step: self.planned[idx].qualified.clone(),
+                chunks: chunks.clone(),
+            });
+            self.emit(EngineEvent::Output { step: idx, chunks }).await;
             tokio::time::sleep(delay).await;
             *attempt += 1;
         }

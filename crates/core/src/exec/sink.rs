@@ -26,6 +26,9 @@ pub struct OutputSink {
     batch_lines: usize,
     tail: VecDeque<String>,
     lines: u64,
+    copy: Option<mpsc::UnboundedSender<EngineEvent>>,
+    /// Output lines still to copy (the copy's reader keeps no more).
+    copy_left: usize,
 }
 
 impl OutputSink {
@@ -56,7 +59,33 @@ impl OutputSink {
             batch_lines: 0,
             tail: VecDeque::with_capacity(TAIL_LINES),
             lines: 0,
+            copy: None,
+            copy_left: 0,
         })
+    }
+
+    /// Also send the events this sink sends to the front end to `copy` (the engine journals
+    /// them for `golive attach`): every dashboard snapshot, and output until `max_lines` lines
+    /// have been copied (the event that passes it included, so the reader sees it was passed).
+    #[must_use]
+    pub fn with_copy(mut self, copy: mpsc::UnboundedSender<EngineEvent>, max_lines: usize) -> Self {
+        self.copy = Some(copy);
+        self.copy_left = max_lines.saturating_add(1);
+        self
+    }
+
+    fn copy(&mut self, event: &EngineEvent) {
+        let Some(copy) = &self.copy else {
+            return;
+        };
+        if let EngineEvent::Output { chunks, .. } = event {
+            if self.copy_left == 0 {
+                return;
+            }
+            let lines: usize = chunks.iter().map(|c| c.lines().count()).sum();
+            self.copy_left = self.copy_left.saturating_sub(lines);
+        }
+        let _ = copy.send(event.clone());
     }
 
     /// One line of output (without its newline).
@@ -88,10 +117,12 @@ impl OutputSink {
             // The front end keeps up: send now, so a line is seen as soon as it is printed.
             // When it falls behind, lines gather into bigger batches instead.
             let chunks = self.take_batch();
-            permit.send(EngineEvent::Output {
+            let event = EngineEvent::Output {
                 step: self.step,
                 chunks,
-            });
+            };
+            self.copy(&event);
+            permit.send(event);
         }
     }
 
@@ -106,13 +137,12 @@ impl OutputSink {
             return;
         }
         let chunks = self.take_batch();
-        let _ = self
-            .events
-            .send(EngineEvent::Output {
-                step: self.step,
-                chunks,
-            })
-            .await;
+        let event = EngineEvent::Output {
+            step: self.step,
+            chunks,
+        };
+        self.copy(&event);
+        let _ = self.events.send(event).await;
     }
 
     /// The batched chunks, remembering their last lines for [`OutputSink::tail`].
@@ -128,13 +158,12 @@ impl OutputSink {
     /// A dashboard snapshot (monitor steps).
     pub async fn monitor(&mut self, snapshot: serde_json::Value) {
         self.flush().await;
-        let _ = self
-            .events
-            .send(EngineEvent::Monitor {
-                step: self.step,
-                snapshot,
-            })
-            .await;
+        let event = EngineEvent::Monitor {
+            step: self.step,
+            snapshot,
+        };
+        self.copy(&event);
+        let _ = self.events.send(event).await;
     }
 
     /// The last lines, for an error message.

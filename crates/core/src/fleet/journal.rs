@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{Outcome, RunMode};
-use crate::journal::{JournalError, append_synced, now_rfc3339, open_append};
+use crate::journal::{JournalError, append_line, now_rfc3339, open_append};
 
 /// The fleet journal's file name in the fleet's run directory.
 pub const FILE: &str = "fleet.jsonl";
@@ -169,7 +169,7 @@ impl FleetJournal {
         };
         let mut line = serde_json::to_vec(&record).map_err(|e| err(std::io::Error::other(e)))?;
         line.push(b'\n');
-        append_synced(&mut self.file, &mut self.len, &line).map_err(err)
+        append_line(&mut self.file, &mut self.len, &line, true).map_err(err)
     }
 }
 

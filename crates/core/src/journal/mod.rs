@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Outcome, RunMode, StepState};
+use crate::events::{Outcome, OutputChunk, Question, RunInfo, RunMode, StepState};
 pub use read::{JournalRead, StepRecord, read_journal};
 pub use runs::{RunDirs, new_run_id};
 
@@ -153,6 +153,31 @@ pub enum Entry {
         /// The first, for people.
         example: String,
     },
+    /// The checklist the console draws (steps with titles, previews and targets, procedures),
+    /// written when a process starts driving the run: what `golive attach` draws from.
+    Checklist {
+        /// The run as the engine announced it (redacted).
+        run: Box<RunInfo>,
+    },
+    /// The engine asked a person something (shown read-only by `golive attach`).
+    Asked {
+        /// The question.
+        question: Question,
+    },
+    /// Output of a step, as the console showed it (the step's log file has it too).
+    Output {
+        /// Qualified id.
+        step: String,
+        /// The chunks, oldest first.
+        chunks: Vec<OutputChunk>,
+    },
+    /// A dashboard snapshot from a monitor step, in the `golive monitor --json` shape.
+    Dashboard {
+        /// Qualified id.
+        step: String,
+        /// The snapshot.
+        snapshot: serde_json::Value,
+    },
     /// The run ended.
     RunFinished {
         /// How.
@@ -267,12 +292,19 @@ impl Journal {
             .flat_map(|t| std::iter::from_fn(|| t.notes.try_recv().ok()))
             .collect();
         for text in notes {
-            self.write(Entry::Note { text })?;
+            self.write(Entry::Note { text }, true)?;
         }
-        self.write(entry)
+        self.write(entry, true)
     }
 
-    fn write(&mut self, entry: Entry) -> Result<(), JournalError> {
+    /// Append one record that the console shows but resume and the report do not need (step
+    /// output, dashboard snapshots), without syncing: the next synced record syncs it, and a
+    /// crash can lose only such records.
+    pub fn append_shown(&mut self, entry: Entry) -> Result<(), JournalError> {
+        self.write(entry, false)
+    }
+
+    fn write(&mut self, entry: Entry, sync: bool) -> Result<(), JournalError> {
         let record = Record {
             at: now_rfc3339(),
             entry,
@@ -282,7 +314,7 @@ impl Journal {
             source: std::io::Error::other(e),
         })?;
         line.push(b'\n');
-        match append_synced(&mut self.file, &mut self.len, &line) {
+        match append_line(&mut self.file, &mut self.len, &line, sync) {
             Ok(()) => {
                 self.lines += 1;
                 for tap in &self.taps {
@@ -321,11 +353,14 @@ pub fn open_append(path: &Path) -> std::io::Result<(File, u64)> {
     Ok((file, len))
 }
 
-/// Append `line` (one whole record with its newline) to `file`, opened for appending, and sync
-/// it to disk; `len` is the file's length before, and grows by the line. On failure the file is
-/// cut back to `len`, so nothing of the record stays.
-pub fn append_synced(file: &mut File, len: &mut u64, line: &[u8]) -> std::io::Result<()> {
-    match file.write_all(line).and_then(|()| file.sync_data()) {
+/// Append `line` (one whole record with its newline) to `file`, opened for appending, synced to
+/// disk when `sync`; `len` is the file's length before, and grows by the line. On failure the
+/// file is cut back to `len`, so nothing of the record stays.
+pub fn append_line(file: &mut File, len: &mut u64, line: &[u8], sync: bool) -> std::io::Result<()> {
+    let written = file
+        .write_all(line)
+        .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
+    match written {
         Ok(()) => {
             *len += line.len() as u64;
             Ok(())

@@ -28,6 +28,7 @@ pub struct Notifier {
     config: Notify,
     url: String,
     redactor: crate::redact::Redactor,
+    unattended: bool,
 }
 
 impl Notifier {
@@ -38,7 +39,16 @@ impl Notifier {
             config: config.clone(),
             url,
             redactor: vars.redactor().clone(),
+            unattended: false,
         })
+    }
+
+    /// The run answers its questions from the command line (headless: `--approve`, or a
+    /// refusal): no question waits for a person, so none is posted as one.
+    #[must_use]
+    pub fn unattended(mut self, unattended: bool) -> Self {
+        self.unattended = unattended;
+        self
     }
 
     /// Follow `events`: the returned stream carries the same events, in order, and ends after
@@ -61,7 +71,16 @@ impl Notifier {
                 None
             }
         };
-        let filter = self.config.events.clone();
+        let mut filter = self.config.events.clone();
+        if self.unattended {
+            if filter.is_empty() {
+                filter = crate::runbook::NOTIFY_EVENTS
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+            }
+            filter.retain(|k| k != "question");
+        }
         tokio::spawn(async move {
             let mut watcher = Watcher::default();
             let mut batch = Vec::with_capacity(64);

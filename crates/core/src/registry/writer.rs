@@ -310,7 +310,10 @@ pub(super) fn event_name(entry: &Entry) -> String {
 /// The step a record is about, qualified (`snapshot`, `fast/flags-off`), if any.
 fn step_of(entry: &Entry) -> Option<&str> {
     match entry {
-        Entry::StepStarted { step, .. } | Entry::StepFinished { step, .. } => Some(step),
+        Entry::StepStarted { step, .. }
+        | Entry::StepFinished { step, .. }
+        | Entry::Output { step, .. }
+        | Entry::Dashboard { step, .. } => Some(step),
         Entry::Confirmed { step, .. }
         | Entry::Refused { step, .. }
         | Entry::WrongAnswers { step, .. } => step.as_deref(),

@@ -303,3 +303,43 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &Keymap, t
     };
     boxed(frame, area, content, keymap, theme);
 }
+
+/// A read-only console's question (`golive attach`): what the driver is asked, and that it waits
+/// for them; no input line, no keys to answer.
+///
+/// ```text
+///        ╔ Destructive step: waiting for alice ════════════╗
+///        ║ Run `rls-deploy` on shop@db:5432/shop?          ║
+///        ║   BEGIN; CREATE POLICY …                        ║
+///        ║ waiting for alice's confirmation                ║
+///        ╚═════════════════════════════════════════════════╝
+/// ```
+pub fn waiting(
+    frame: &mut Frame,
+    area: Rect,
+    q: &golive_core::events::Question,
+    user: &str,
+    theme: Theme,
+) {
+    let width = text_width(area);
+    let kind = match &q.kind {
+        QuestionKind::Destructive => "Destructive step",
+        QuestionKind::Gate => "Manual step",
+        QuestionKind::RerunInterrupted => "Interrupted step",
+        QuestionKind::Inconclusive { .. } => "Inconclusive watch",
+        QuestionKind::Failure { .. } => "Step failed",
+    };
+    let mut body = para(&q.prompt, width, "", theme.strong());
+    body.extend(para(&q.detail, width, "  ", theme.dim()));
+    let content = Content {
+        title: format!(" {kind}: waiting for {user} "),
+        border: theme.warn(),
+        body,
+        fixed: vec![Line::from(Span::styled(
+            crate::app::waiting_for(user),
+            theme.warn(),
+        ))],
+        scroll: 0,
+    };
+    boxed(frame, area, content, &Keymap::default(), theme);
+}

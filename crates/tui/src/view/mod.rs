@@ -62,7 +62,15 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Dashboard => dashboard::render(frame, areas.body, &app.dashboard, app.theme),
     }
     footer::render(frame, areas.footer, app);
-    if let Some(dialog) = &app.dialog {
+    if let (Some(user), Some(question)) = (&app.ui.observer, &app.question) {
+        let below = Rect::new(
+            area.x,
+            areas.body.y,
+            area.width,
+            area.bottom().saturating_sub(areas.body.y),
+        );
+        dialog::waiting(frame, below, question, user, app.theme);
+    } else if let Some(dialog) = &app.dialog {
         // Below the header and the notices: the target and what the engine warned about stay
         // in sight while the operator answers.
         let below = Rect::new(

@@ -18,13 +18,14 @@ impl Runner {
         let planned = &self.planned[idx];
         let log = self.step_file(idx, "log");
         let pid_file = self.step_file(idx, "pid");
+        let (copy, mut shown) = super::shown::Shown::channel(&planned.qualified);
         let mut sink = match OutputSink::new(
             idx,
             self.events.clone(),
             self.vars.redactor().clone(),
             Some(&log),
         ) {
-            Ok(sink) => sink,
+            Ok(sink) => sink.with_copy(copy, super::shown::CAP),
             Err(e) => {
                 return (
                     Err(StepError::Failed(format!(
@@ -59,6 +60,11 @@ impl Runner {
             let result = loop {
                 tokio::select! {
                     r = &mut work => break r,
+                    event = shown.recv() => {
+                        for entry in shown.entries(Some(event)) {
+                            let _ = self.journal.append_shown(entry);
+                        }
+                    }
                     () = &mut deadline, if timeout.is_some() && !timed_out => {
                         timed_out = true;
                         cancel.cancel();
@@ -105,6 +111,9 @@ impl Runner {
             (Ok(_), Err(log_error)) => Err(StepError::Failed(log_error)),
             (r, _) => r,
         };
+        for entry in shown.entries(None) {
+            let _ = self.journal.append_shown(entry);
+        }
         (result, interrupt)
     }
 }
