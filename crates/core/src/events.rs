@@ -139,8 +139,8 @@ pub struct ProcedureInfo {
     pub id: String,
     /// Its title.
     pub title: String,
-    /// `rollback` or `diagnostic`.
-    pub section: String,
+    /// Rollback or diagnostic.
+    pub section: ProcedureKind,
     /// What it will do.
     pub description: Option<String>,
     /// Indices of its steps in [`RunInfo::steps`].
@@ -372,6 +372,33 @@ impl RunMode {
             RunMode::Run => "run",
             RunMode::Rehearse => "rehearse",
         }
+    }
+}
+
+/// The two kinds of procedure a runbook has besides its main sequence; journaled as
+/// `"rollback"` or `"diagnostic"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcedureKind {
+    /// `[[rollback]]`: undoes the go-live.
+    Rollback,
+    /// `[[diagnostic]]`: read-only, runs beside the run.
+    Diagnostic,
+}
+
+impl ProcedureKind {
+    /// `rollback` or `diagnostic`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcedureKind::Rollback => "rollback",
+            ProcedureKind::Diagnostic => "diagnostic",
+        }
+    }
+}
+
+impl std::fmt::Display for ProcedureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::events::RunMode;
+use crate::events::{ProcedureKind, RunMode};
 use crate::journal::{Entry, JournalRead, read_journal};
 
 /// One attempt of a step.
@@ -280,12 +280,12 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
                 by,
                 kind,
             } => {
-                let kind = kind.clone().unwrap_or_else(|| "procedure".into());
-                let note = if kind == "diagnostic" {
+                let note = if *kind == Some(ProcedureKind::Diagnostic) {
                     " (read-only, beside the run)"
                 } else {
                     ""
                 };
+                let kind = kind.map_or("procedure", ProcedureKind::name).to_string();
                 report
                     .decisions
                     .push((at, format!("{kind} `{procedure}` started by {by}{note}")));

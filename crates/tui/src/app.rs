@@ -360,7 +360,7 @@ impl App {
                 ProcedureEntry {
                     id: p.id.clone(),
                     title,
-                    section: p.section.clone(),
+                    section: p.section,
                     description: p.description.clone(),
                     steps: p
                         .steps

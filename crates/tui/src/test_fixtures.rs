@@ -56,7 +56,7 @@ pub fn run_info(environment: Option<&str>) -> RunInfo {
         procedures: vec![ProcedureInfo {
             id: "fast".to_string(),
             title: "Fast rollback: feature flags off".to_string(),
-            section: "rollback".to_string(),
+            section: golive_core::events::ProcedureKind::Rollback,
             description: Some("Turns catalog_api_v2 and rls_enabled off".to_string()),
             steps: vec![5],
             expected: None,

@@ -189,7 +189,7 @@ impl Runner {
         if let Err(e) = self.journal.append(Entry::ProcedureStarted {
             procedure: id.to_string(),
             by: self.operator.clone(),
-            kind: Some(self.procedure_kind(id).to_string()),
+            kind: Some(self.procedure_kind(id)),
         }) {
             return (Outcome::Failed, e.to_string());
         }
@@ -219,7 +219,7 @@ impl Runner {
         };
         let _ = self.record(Entry::ProcedureFinished {
             procedure: id.to_string(),
-            kind: self.procedure_kind(id).to_string(),
+            kind: self.procedure_kind(id),
             passed: matches!(outcome, Outcome::Passed | Outcome::RolledBack),
             message: message.clone(),
         });

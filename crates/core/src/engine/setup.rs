@@ -8,10 +8,10 @@ use tokio::sync::mpsc;
 
 use super::runner::{Planned, Runner};
 use super::{EngineConfig, EngineError, Selection};
-use crate::events::RunMode;
 use crate::events::{
     Command, EngineEvent, NoticeLevel, ProcedureInfo, RunInfo, StepInfo, StepState,
 };
+use crate::events::{ProcedureKind, RunMode};
 use crate::journal::{Entry, Journal, RunDirs, new_run_id};
 use crate::pg::Dsn;
 use crate::{lock, plan, provenance};
@@ -173,12 +173,12 @@ pub(super) async fn prepare(
         runbook
             .rollbacks
             .iter()
-            .map(|p| (Some((p, "rollback")), &p.steps))
+            .map(|p| (Some((p, ProcedureKind::Rollback)), &p.steps))
             .chain(
                 runbook
                     .diagnostics
                     .iter()
-                    .map(|p| (Some((p, "diagnostic")), &p.steps)),
+                    .map(|p| (Some((p, ProcedureKind::Diagnostic)), &p.steps)),
             ),
     );
     for (procedure, steps) in sequences {
@@ -219,7 +219,7 @@ pub(super) async fn prepare(
             procedures.push(ProcedureInfo {
                 id: p.id.clone(),
                 title: p.title.clone(),
-                section: section.to_string(),
+                section,
                 description: p.description.clone(),
                 steps,
                 expected,

@@ -283,7 +283,7 @@ mod tests {
             procedures: vec![ProcedureInfo {
                 id: "back".into(),
                 title: "Put it back".into(),
-                section: "rollback".into(),
+                section: crate::events::ProcedureKind::Rollback,
                 description: None,
                 steps: vec![2],
                 expected: None,
@@ -337,7 +337,7 @@ mod tests {
             Entry::ProcedureStarted {
                 procedure: "back".into(),
                 by: "alice".into(),
-                kind: Some("rollback".into()),
+                kind: Some(crate::events::ProcedureKind::Rollback),
             },
             Entry::RunFinished {
                 outcome: Outcome::RolledBack,

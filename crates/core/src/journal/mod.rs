@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Outcome, OutputChunk, Question, RunInfo, RunMode, StepState};
+use crate::events::{Outcome, OutputChunk, ProcedureKind, Question, RunInfo, RunMode, StepState};
 pub use read::{JournalRead, StepRecord, read_journal};
 pub use runs::{RunDirs, new_run_id};
 
@@ -121,16 +121,16 @@ pub enum Entry {
         procedure: String,
         /// Who started it.
         by: String,
-        /// `rollback` or `diagnostic` (absent in journals written before it was recorded).
+        /// Rollback or diagnostic (absent in journals written before it was recorded).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        kind: Option<String>,
+        kind: Option<ProcedureKind>,
     },
     /// A procedure ended.
     ProcedureFinished {
         /// Its id.
         procedure: String,
-        /// `rollback` or `diagnostic`.
-        kind: String,
+        /// Rollback or diagnostic.
+        kind: ProcedureKind,
         /// Whether every step passed.
         passed: bool,
         /// One line.

@@ -10,7 +10,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::keymap::{Action, Context, Keymap};
 
-use golive_core::events::{Answer, Command, Decision, NoticeLevel, Question, QuestionKind};
+use golive_core::events::{
+    Answer, Command, Decision, NoticeLevel, ProcedureKind, Question, QuestionKind,
+};
 
 /// An open dialog.
 #[derive(Debug, Clone)]
@@ -69,7 +71,7 @@ pub struct ProcedureEntry {
     /// Its title.
     pub title: String,
     /// `rollback` or `diagnostic`.
-    pub section: String,
+    pub section: ProcedureKind,
     /// What it will do.
     pub description: Option<String>,
     /// Its steps: title and exactly what runs.
@@ -143,7 +145,10 @@ impl Dialog {
                 .choices()
                 .iter()
                 .any(|(d, _, _)| matches!(d, Decision::Rollback(_))),
-            Dialog::Procedures(p) => !p.entries.iter().any(|e| e.section == "rollback"),
+            Dialog::Procedures(p) => !p
+                .entries
+                .iter()
+                .any(|e| e.section == ProcedureKind::Rollback),
             Dialog::Confirm(_) => false,
         };
         let rollback = keymap.hint(context, Action::Rollback);
@@ -443,7 +448,11 @@ impl ProcedurePicker {
         match action {
             Some(Action::Back) => Reaction::Close,
             Some(Action::Rollback) => {
-                match self.entries.iter().position(|e| e.section == "rollback") {
+                match self
+                    .entries
+                    .iter()
+                    .position(|e| e.section == ProcedureKind::Rollback)
+                {
                     Some(i) => {
                         self.selected = i;
                         self.start()
@@ -465,7 +474,7 @@ impl ProcedurePicker {
         if let Some(d) = &entry.description {
             lines.push(d.clone());
         }
-        lines.push(if entry.section == "diagnostic" {
+        lines.push(if entry.section == ProcedureKind::Diagnostic {
             "Read-only: it runs beside the run and stops nothing (a running step first ends); \
              afterwards a failed step can still be retried, skipped or rolled back. It runs:"
                 .to_string()

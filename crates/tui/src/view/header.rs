@@ -33,7 +33,7 @@ fn procedure_state(app: &App) -> (String, ratatui::style::Style) {
             .procedures
             .iter()
             .find(|p| p.id == procedure)
-            .map_or("procedure", |p| p.section.as_str());
+            .map_or("procedure", |p| p.section.name());
         return (format!("{section} `{procedure}` running"), theme.warn());
     }
     if app.question.is_some() {

@@ -3,7 +3,7 @@
 
 use super::{Runner, SeqEnd};
 use crate::engine::ask::Reply;
-use crate::events::{EngineEvent, NoticeLevel, Outcome, StepIdx, StepState};
+use crate::events::{EngineEvent, NoticeLevel, Outcome, ProcedureKind, StepIdx, StepState};
 use crate::journal::Entry;
 
 impl Runner {
@@ -12,11 +12,11 @@ impl Runner {
         self.runbook.diagnostics.iter().any(|p| p.id == id)
     }
 
-    pub(super) fn procedure_kind(&self, id: &str) -> &'static str {
+    pub(super) fn procedure_kind(&self, id: &str) -> ProcedureKind {
         if self.is_diagnostic(id) {
-            "diagnostic"
+            ProcedureKind::Diagnostic
         } else {
-            "rollback"
+            ProcedureKind::Rollback
         }
     }
 
@@ -28,7 +28,7 @@ impl Runner {
         let _ = self.record(Entry::ProcedureStarted {
             procedure: id.to_string(),
             by: self.operator.clone(),
-            kind: Some("diagnostic".to_string()),
+            kind: Some(ProcedureKind::Diagnostic),
         });
         self.emit(EngineEvent::Notice {
             level: NoticeLevel::Info,
@@ -55,7 +55,7 @@ impl Runner {
         };
         let _ = self.record(Entry::ProcedureFinished {
             procedure: id.to_string(),
-            kind: "diagnostic".to_string(),
+            kind: ProcedureKind::Diagnostic,
             passed,
             message: message.clone(),
         });
