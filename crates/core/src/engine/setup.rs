@@ -12,7 +12,7 @@ use crate::events::{
     Command, EngineEvent, NoticeLevel, ProcedureInfo, RunInfo, StepInfo, StepState,
 };
 use crate::events::{ProcedureKind, RunMode};
-use crate::journal::{Entry, Journal, RunDirs, new_run_id};
+use crate::journal::{Entry, Journal, JournalRead, RunDirs, new_run_id};
 use crate::pg::Dsn;
 use crate::{lock, plan, provenance};
 
@@ -35,28 +35,7 @@ pub(super) async fn prepare(
     } = config;
     check_selection(&runbook, &selection)?;
     let dirs = RunDirs::for_runbook(&runbook.path);
-    let (run_dir, previous) = match (&place, resume) {
-        (Some(place), true) => {
-            let journal = crate::journal::read_journal(&place.dir.join("journal.jsonl"))
-                .map_err(|_| EngineError::NothingToResume(place.dir.display().to_string()))?;
-            (place.dir.clone(), Some(journal))
-        }
-        (Some(place), false) => (place.dir.clone(), None),
-        (None, true) => {
-            let (dir, journal) = dirs
-                .latest_unfinished()
-                .ok_or_else(|| EngineError::NothingToResume(runbook.path.display().to_string()))?;
-            (dir, Some(journal))
-        }
-        (None, false) => (dirs.dir(&new_run_id()), None),
-    };
-    let run_id = match &place {
-        Some(place) => place.id.clone(),
-        None => run_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    };
+    let (run_dir, previous, run_id) = run_place(place.as_ref(), resume, &dirs, &runbook.path)?;
 
     let lock = match (&runbook.lock, &selection) {
         (Some(var), _) => {
@@ -129,103 +108,13 @@ pub(super) async fn prepare(
         ));
     }
 
-    let rehearsal = dirs.latest_rehearsal();
-    let mut expected: HashMap<String, Duration> = rehearsal
-        .as_ref()
-        .map(|(_, j)| {
-            j.steps()
-                .into_iter()
-                .filter_map(|(id, s)| Some((id, Duration::from_millis(s.duration_ms?))))
-                .collect()
-        })
-        .unwrap_or_default();
-    let main_expected = !expected.is_empty();
-    for (id, took) in dirs.drilled() {
-        expected.entry(id).or_insert(took);
-    }
-    if mode == RunMode::Run {
-        match &rehearsal {
-            Some((_, j))
-                if j.started()
-                    .is_some_and(|start| start.runbook_sha256 != runbook.sha256) =>
-            {
-                notices.push((
-                    NoticeLevel::Warn,
-                    "the runbook changed since its last rehearsal: what runs now was not rehearsed"
-                        .into(),
-                ))
-            }
-            None => notices.push((
-                NoticeLevel::Info,
-                "no passed rehearsal of this runbook on record (`golive rehearse` first)".into(),
-            )),
-            _ => {}
-        }
-    }
+    let (expected, main_expected) = expected_durations(&dirs, mode, &runbook.sha256, &mut notices);
     for (_, text) in &notices {
         journal.append(Entry::Note { text: text.clone() })?;
     }
 
     let prior = previous.as_ref().map(|j| j.steps()).unwrap_or_default();
-    let mut planned = Vec::new();
-    let mut procedures = Vec::new();
-    let sequences = std::iter::once((None, &runbook.steps)).chain(
-        runbook
-            .rollbacks
-            .iter()
-            .map(|p| (Some((p, ProcedureKind::Rollback)), &p.steps))
-            .chain(
-                runbook
-                    .diagnostics
-                    .iter()
-                    .map(|p| (Some((p, ProcedureKind::Diagnostic)), &p.steps)),
-            ),
-    );
-    for (procedure, steps) in sequences {
-        let first = planned.len();
-        for step in steps {
-            let qualified =
-                crate::runbook::qualified_id(procedure.map(|(p, _)| p.id.as_str()), &step.id);
-            let state = match prior.get(&qualified).map(|r| r.state) {
-                Some(StepState::Running) => StepState::Interrupted,
-                Some(s @ (StepState::Passed | StepState::Skipped)) if procedure.is_none() => s,
-                Some(StepState::Interrupted) if procedure.is_none() => StepState::Interrupted,
-                _ => StepState::Pending,
-            };
-            let info = StepInfo {
-                id: step.id.clone(),
-                title: step.title.clone(),
-                kind: step.kind_name().to_string(),
-                destructive: step.destructive,
-                procedure: procedure.map(|(p, _)| p.id.clone()),
-                description: step.description.clone(),
-                preview: plan::preview(step, &runbook, &vars),
-                target: plan::target(step, &runbook, &vars).map(|t| t.shown),
-                state,
-                expected: watch_length(step, &vars).max(expected.get(&qualified).copied()),
-            };
-            planned.push(Planned {
-                step: step.clone(),
-                qualified,
-                info,
-            });
-        }
-        if let Some((p, section)) = procedure {
-            let steps: Vec<usize> = (first..planned.len()).collect();
-            let expected = steps
-                .iter()
-                .map(|&i| planned[i].info.expected)
-                .sum::<Option<Duration>>();
-            procedures.push(ProcedureInfo {
-                id: p.id.clone(),
-                title: p.title.clone(),
-                section,
-                description: p.description.clone(),
-                steps,
-                expected,
-            });
-        }
-    }
+    let (planned, procedures) = flatten(&runbook, &vars, &prior, &expected);
     let expected_total = main_expected.then(|| {
         planned
             .iter()
@@ -260,6 +149,155 @@ pub(super) async fn prepare(
         pace,
         halt,
     }))
+}
+
+/// Where the run lives and what it resumes: a fleet target's given place, else a new run
+/// directory next to the runbook, or (`resume`) its newest unfinished run; and the run's id.
+fn run_place(
+    place: Option<&super::RunPlace>,
+    resume: bool,
+    dirs: &RunDirs,
+    runbook_path: &std::path::Path,
+) -> Result<(std::path::PathBuf, Option<JournalRead>, String), EngineError> {
+    let (run_dir, previous) = match (place, resume) {
+        (Some(place), true) => {
+            let journal = crate::journal::read_journal(&place.dir.join("journal.jsonl"))
+                .map_err(|_| EngineError::NothingToResume(place.dir.display().to_string()))?;
+            (place.dir.clone(), Some(journal))
+        }
+        (Some(place), false) => (place.dir.clone(), None),
+        (None, true) => {
+            let (dir, journal) = dirs
+                .latest_unfinished()
+                .ok_or_else(|| EngineError::NothingToResume(runbook_path.display().to_string()))?;
+            (dir, Some(journal))
+        }
+        (None, false) => (dirs.dir(&new_run_id()), None),
+    };
+    let run_id = match place {
+        Some(place) => place.id.clone(),
+        None => run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    Ok((run_dir, previous, run_id))
+}
+
+/// Each step's expected duration from the newest passed rehearsal, then each procedure step's
+/// from its drill; whether the main sequence has any; and, for a go-live, a notice when the
+/// rehearsal ran another runbook or there was none.
+fn expected_durations(
+    dirs: &RunDirs,
+    mode: RunMode,
+    sha256: &str,
+    notices: &mut Vec<(NoticeLevel, String)>,
+) -> (HashMap<String, Duration>, bool) {
+    let rehearsal = dirs.latest_rehearsal();
+    let mut expected: HashMap<String, Duration> = rehearsal
+        .as_ref()
+        .map(|(_, j)| {
+            j.steps()
+                .into_iter()
+                .filter_map(|(id, s)| Some((id, Duration::from_millis(s.duration_ms?))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let main_expected = !expected.is_empty();
+    for (id, took) in dirs.drilled() {
+        expected.entry(id).or_insert(took);
+    }
+    if mode == RunMode::Run {
+        match &rehearsal {
+            Some((_, j))
+                if j.started()
+                    .is_some_and(|start| start.runbook_sha256 != sha256) =>
+            {
+                notices.push((
+                    NoticeLevel::Warn,
+                    "the runbook changed since its last rehearsal: what runs now was not rehearsed"
+                        .into(),
+                ))
+            }
+            None => notices.push((
+                NoticeLevel::Info,
+                "no passed rehearsal of this runbook on record (`golive rehearse` first)".into(),
+            )),
+            _ => {}
+        }
+    }
+    (expected, main_expected)
+}
+
+/// The main sequence, the rollbacks and the diagnostics as one list of planned steps (a resumed
+/// run's finished main steps keep their state; a step that was running is interrupted), and the
+/// procedures over it.
+fn flatten(
+    runbook: &crate::runbook::Runbook,
+    vars: &crate::runbook::Vars,
+    prior: &HashMap<String, crate::journal::StepRecord>,
+    expected: &HashMap<String, Duration>,
+) -> (Vec<Planned>, Vec<ProcedureInfo>) {
+    let mut planned = Vec::new();
+    let mut procedures = Vec::new();
+    let sequences = std::iter::once((None, &runbook.steps)).chain(
+        runbook
+            .rollbacks
+            .iter()
+            .map(|p| (Some((p, ProcedureKind::Rollback)), &p.steps))
+            .chain(
+                runbook
+                    .diagnostics
+                    .iter()
+                    .map(|p| (Some((p, ProcedureKind::Diagnostic)), &p.steps)),
+            ),
+    );
+    for (procedure, steps) in sequences {
+        let first = planned.len();
+        for step in steps {
+            let qualified =
+                crate::runbook::qualified_id(procedure.map(|(p, _)| p.id.as_str()), &step.id);
+            let state = match prior.get(&qualified).map(|r| r.state) {
+                Some(StepState::Running) => StepState::Interrupted,
+                Some(s @ (StepState::Passed | StepState::Skipped)) if procedure.is_none() => s,
+                Some(StepState::Interrupted) if procedure.is_none() => StepState::Interrupted,
+                _ => StepState::Pending,
+            };
+            let info = StepInfo {
+                id: step.id.clone(),
+                title: step.title.clone(),
+                kind: step.kind_name().to_string(),
+                destructive: step.destructive,
+                procedure: procedure.map(|(p, _)| p.id.clone()),
+                description: step.description.clone(),
+                preview: plan::preview(step, runbook, vars),
+                target: plan::target(step, runbook, vars).map(|t| t.shown),
+                state,
+                expected: watch_length(step, vars).max(expected.get(&qualified).copied()),
+            };
+            planned.push(Planned {
+                step: step.clone(),
+                qualified,
+                info,
+            });
+        }
+        if let Some((p, section)) = procedure {
+            let steps: Vec<usize> = (first..planned.len()).collect();
+            let expected = steps
+                .iter()
+                .map(|&i| planned[i].info.expected)
+                .sum::<Option<Duration>>();
+            procedures.push(ProcedureInfo {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                section,
+                description: p.description.clone(),
+                steps,
+                expected,
+            });
+        }
+    }
+    (planned, procedures)
 }
 
 fn check_selection(
