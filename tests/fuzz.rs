@@ -465,7 +465,8 @@ fn the_redactor_never_panics_and_no_secret_survives() {
 
 /// Mutated runbooks nested `[` 80 deep, or chained `id = id = …` thousands long, in a step's
 /// SQL; the guard handed it to the SQL parser, whose recursion (or the printing of the deep tree
-/// it built) overflowed the stack: an abort, no panic handler runs.
+/// it built) overflowed the stack: an abort, no panic handler runs. The lint's parser (squawk)
+/// recursed the same way in `golive check`.
 #[test]
 fn deeply_nested_sql_does_not_overflow_the_stack() {
     let pieces = [
@@ -486,6 +487,7 @@ fn deeply_nested_sql_does_not_overflow_the_stack() {
             no_panic("nested sql", n, &nested, || {
                 sql_hazards(&format!("SELECT {nested}"));
                 shell_hazards(&format!("psql -c \"SELECT {nested}\""));
+                golive::lint::lint_sql(&format!("SELECT {nested}"), true);
             });
         }
     }

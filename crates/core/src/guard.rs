@@ -122,6 +122,12 @@ fn shallow(tokens: &[Tok<'_>]) -> bool {
     deepest <= MAX_BRACKETS && deepest + operators <= MAX_TREE_DEPTH
 }
 
+/// Whether every statement of `sql` is shallow enough for a parser to read without overflowing
+/// the stack (the lint asks before it parses; the guard reads deeper ones word by word).
+pub fn parseable(sql: &str) -> bool {
+    lex(sql).split(|t| t.kind == TokenKind::Semi).all(shallow)
+}
+
 /// What the SQL text would destroy, one phrase per finding (empty: nothing).
 pub fn sql_hazards(sql: &str) -> Vec<String> {
     hazards_at(sql, 0)

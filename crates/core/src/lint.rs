@@ -162,6 +162,18 @@ pub fn lint_runbook(runbook: &Runbook) -> Vec<Finding> {
 /// The findings in one SQL script, run by golive in one transaction (`transaction = true`) or
 /// without one.
 pub fn lint_sql(sql: &str, transaction: bool) -> Vec<SqlFinding> {
+    if !crate::guard::parseable(sql) {
+        // squawk's parser recurses: a deep enough statement would overflow the stack.
+        return vec![SqlFinding {
+            offset: 0,
+            severity: Severity::Warning,
+            rule: "too-deep-to-lint".into(),
+            message: "a statement is nested too deeply for the lint to read; it was not linted \
+                      (the destructive-SQL guard still read it word by word)"
+                .into(),
+            fix: "read its locks by hand, or split the statement".into(),
+        }];
+    }
     let parse = SourceFile::parse(sql);
     let statements = parse.tree().stmts().count();
     // A `transaction = false` script of several statements is one query: one implicit transaction.
@@ -349,6 +361,16 @@ mod tests {
             assert_eq!(error.rule, "ban-concurrent-index-creation-in-transaction");
             assert!(error.fix.contains("transaction = false"), "{error:?}");
         }
+    }
+
+    #[test]
+    fn a_statement_too_deep_to_parse_is_reported_not_parsed() {
+        let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+        assert_eq!(
+            rules(&deep, true),
+            vec![("too-deep-to-lint".to_string(), Severity::Warning)]
+        );
+        assert!(rules("SELECT (((1)))", true).is_empty());
     }
 
     #[test]
