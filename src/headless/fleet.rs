@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use super::{HeadlessOptions, clock, print_line, qualified_ids};
+use super::{HeadlessOptions, clock, print_line, print_signal, qualified_ids};
 use golive_core::events::{Answer, EngineEvent, QuestionKind};
 use golive_core::fleet::driver::FleetHandle;
 use golive_core::fleet::events::{FleetCommand, FleetEvent, FleetOutcome, WaveQuestion};
@@ -54,8 +54,7 @@ pub async fn run(
             }
             name = signals.next() => {
                 let action = if stopping { "not waiting any longer" } else { "stopping every running target (again to force)" };
-                let _ = writeln!(out, "{} {name}: {action}", clock());
-                let _ = out.flush();
+                print_signal(&mut out, name, action, options.json);
                 if stopping {
                     return FleetOutcome::Interrupted;
                 }

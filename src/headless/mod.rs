@@ -73,13 +73,7 @@ pub async fn run(
                 } else {
                     "stopping the running step (again to force)"
                 };
-                if options.json {
-                    let event = serde_json::json!({"event": "signal", "signal": name, "action": action});
-                    let _ = writeln!(out, "{event}");
-                } else {
-                    let _ = writeln!(out, "{} {name}: {action}", clock());
-                }
-                let _ = out.flush();
+                print_signal(&mut out, name, action, options.json);
                 if stopping {
                     return Outcome::Interrupted;
                 }
@@ -90,6 +84,17 @@ pub async fn run(
     }
     let _ = out.flush();
     handle.done.await.unwrap_or(Outcome::Failed)
+}
+
+/// What a signal does, as a line (`--json`: a `signal` event), flushed at once.
+pub(crate) fn print_signal(out: &mut impl Write, name: &str, action: &str, json: bool) {
+    if json {
+        let event = serde_json::json!({"event": "signal", "signal": name, "action": action});
+        let _ = writeln!(out, "{event}");
+    } else {
+        let _ = writeln!(out, "{} {name}: {action}", clock());
+    }
+    let _ = out.flush();
 }
 
 /// (id, qualified id) of every step, by index.
@@ -263,4 +268,23 @@ fn dashboard_line(snapshot: &serde_json::Value) -> String {
 pub(crate) fn clock() -> String {
     let now = golive_core::journal::now_rfc3339();
     now.get(11..19).unwrap_or("--:--:--").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::print_signal;
+
+    #[test]
+    fn a_signal_under_json_is_a_json_event_and_otherwise_a_timed_line() {
+        let mut out = Vec::new();
+        print_signal(&mut out, "SIGTERM", "stopping", true);
+        let event: serde_json::Value =
+            serde_json::from_slice(&out).expect("one JSON event, as the rest of --json output");
+        assert_eq!(event["event"], "signal");
+        assert_eq!(event["signal"], "SIGTERM");
+        let mut out = Vec::new();
+        print_signal(&mut out, "SIGTERM", "stopping", false);
+        let line = String::from_utf8(out).expect("utf-8");
+        assert!(line.ends_with(" SIGTERM: stopping\n"), "{line}");
+    }
 }

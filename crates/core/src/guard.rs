@@ -52,11 +52,13 @@ const OPERATOR_WORDS: &[&str] = &[
     "OVERLAPS", "CASE", "WHEN",
 ];
 
-/// One token of SQL text: its kind and its text (whitespace and comments are dropped).
+/// One token of SQL text: its kind, its text and the byte where it starts (whitespace and
+/// comments are dropped).
 #[derive(Clone, Copy)]
 struct Tok<'a> {
     kind: TokenKind,
     text: &'a str,
+    start: usize,
 }
 
 impl Tok<'_> {
@@ -72,6 +74,7 @@ fn lex(sql: &str) -> Vec<Tok<'_>> {
     let mut out = Vec::new();
     for token in squawk_lexer::tokenize(sql) {
         let len = token.len as usize;
+        let start = at;
         let text = sql.get(at..at + len).unwrap_or_default();
         at += len;
         if !matches!(
@@ -81,6 +84,7 @@ fn lex(sql: &str) -> Vec<Tok<'_>> {
             out.push(Tok {
                 kind: token.kind,
                 text,
+                start,
             });
         }
     }
@@ -165,9 +169,8 @@ fn hazards_at(sql: &str, depth: usize) -> Vec<String> {
 
 /// The text of `sql` from the token `first` to the token `last`, both included.
 fn statement_text<'a>(sql: &'a str, first: &Tok<'a>, last: &Tok<'a>) -> &'a str {
-    let start = first.text.as_ptr() as usize - sql.as_ptr() as usize;
-    let end = last.text.as_ptr() as usize - sql.as_ptr() as usize + last.text.len();
-    sql.get(start..end).unwrap_or_default()
+    sql.get(first.start..last.start + last.text.len())
+        .unwrap_or_default()
 }
 
 /// The body of a dollar-quoted string (`$$ … $$`, `$fn$ … $fn$`).
