@@ -1,6 +1,8 @@
 //! `golive rehearse --targets N` through the real binary, on N real sandboxes (each its own
-//! PostgreSQL cluster, app and traffic): the fleet passes end to end wave by wave, and a
-//! game-day fault on the second wave's target halts it before the third wave.
+//! PostgreSQL cluster, app and traffic): the fleet passes end to end wave by wave, the live
+//! targets watched between waves; a game-day fault on the second wave's target halts it before
+//! the third wave; a regression that begins after the canary's own watch passed is caught by the
+//! watch between waves, before the next wave starts.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -12,10 +14,16 @@ use serde_json::Value;
 
 use common::{TempDir, cluster_dirs_of, golive, latest_run, shipped_runbook_dir, text};
 
-fn rehearse(dir: &TempDir, args: &[&str]) -> Output {
+fn rehearse(dir: &TempDir, targets: &str, args: &[&str]) -> Output {
     let child = golive()
         .current_dir(dir.path())
-        .args(["rehearse", "--targets", "4", "--headless", "--approve-all"])
+        .args([
+            "rehearse",
+            "--targets",
+            targets,
+            "--headless",
+            "--approve-all",
+        ])
         // A rehearsal compresses time; four sandboxes share the machine.
         .args(["--watch", "10s", "--pace", "200ms"])
         .args(args)
@@ -59,7 +67,7 @@ fn target(run: &Path, name: &str) -> (Option<String>, Vec<String>) {
 #[test]
 fn four_sandboxes_go_live_in_three_waves() {
     let dir = shipped_runbook_dir("fleet-rehearse-pass");
-    let out = rehearse(&dir, &[]);
+    let out = rehearse(&dir, "4", &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     let run = latest_run(dir.path());
@@ -94,15 +102,86 @@ fn four_sandboxes_go_live_in_three_waves() {
             ),
         ]
     );
+    // Before each later wave every live target was watched (10 s, as --watch), and passed.
+    let watched: Vec<(&str, &Value)> = fleet
+        .iter()
+        .filter(|r| r["event"] == "pause_started")
+        .map(|r| (r["before"].as_str().unwrap(), &r["watched"]))
+        .collect();
+    assert_eq!(
+        watched,
+        [
+            ("wave-2", &serde_json::json!(["t1"])),
+            ("wave-3", &serde_json::json!(["t1", "t2"]))
+        ]
+    );
+    let verdicts: Vec<&Value> = fleet
+        .iter()
+        .filter(|r| r["event"] == "target_watched")
+        .collect();
+    assert_eq!(verdicts.len(), 3, "{verdicts:#?}");
+    assert!(
+        verdicts.iter().all(|v| v["verdict"] == "passed"),
+        "{verdicts:#?}"
+    );
+    assert!(all.contains("[t2] watch between waves"), "{all}");
     let last = fleet.last().unwrap();
     assert_eq!(last["event"], "fleet_finished");
     assert_eq!(last["outcome"], "passed");
 }
 
 #[test]
+fn a_regression_after_the_canarys_own_watch_is_caught_between_waves() {
+    let dir = shipped_runbook_dir("fleet-rehearse-late");
+    // The 500s begin 20 s after the canary's flags go on: after its own 10 s watch passed.
+    let args = ["--scenario", "late-5xx", "--scenario-target", "t1"];
+    let out = rehearse(&dir, "2", &[&args[..], &["--pause", "90s"]].concat());
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let run = latest_run(dir.path());
+    // The canary's own run passed, its monitor step included.
+    let (outcome, passed) = target(&run, "t1");
+    assert_eq!(outcome.as_deref(), Some("passed"), "{all}");
+    assert!(passed.iter().any(|s| s == "monitor"), "{passed:?}");
+    // The watch between waves breached on t1, and wave 2 never started.
+    assert!(!run.join("targets").join("t2").exists(), "{all}");
+    let fleet = jsonl(&run.join("fleet.jsonl"));
+    let verdict = fleet
+        .iter()
+        .find(|r| r["event"] == "target_watched")
+        .expect("t1 was watched between waves");
+    assert_eq!(verdict["target"], "t1");
+    assert_eq!(verdict["verdict"], "breached", "{verdict}");
+    assert!(
+        verdict["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("http_5xx_ratio"),
+        "{verdict}"
+    );
+    let finished = fleet.iter().find(|r| r["event"] == "pause_finished");
+    assert_eq!(finished.unwrap()["passed"], false);
+    let halted = fleet.iter().find(|r| r["event"] == "halted").unwrap();
+    assert_eq!(halted["target"], "t1");
+    assert!(
+        halted["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the watch before wave-2: breached"),
+        "{halted}"
+    );
+    assert!(
+        !fleet
+            .iter()
+            .any(|r| r["event"] == "wave_started" && r["wave"] == "wave-2")
+    );
+    assert_eq!(fleet.last().unwrap()["outcome"], "halted");
+}
+
+#[test]
 fn a_fault_on_the_second_wave_halts_the_fleet_before_the_third() {
     let dir = shipped_runbook_dir("fleet-rehearse-halt");
-    let out = rehearse(&dir, &["--scenario", "fail-open-policy"]);
+    let out = rehearse(&dir, "4", &["--scenario", "fail-open-policy"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("scenario fail-open-policy on t2"), "{all}");

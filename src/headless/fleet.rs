@@ -208,21 +208,53 @@ fn write_line(
             }
         }
         FleetEvent::Withdrawn { .. } => Ok(()),
-        FleetEvent::Pause { next, left } => {
+        FleetEvent::Pause {
+            next,
+            left,
+            watching,
+        } => {
             // One line every 10 s (and the last 5 s), not a flood over a long watch.
             let secs = left.as_secs();
-            if secs % 10 == 0 || secs <= 5 {
-                writeln!(
+            let left = humantime::format_duration(std::time::Duration::from_secs(
+                left.as_secs_f64().ceil() as u64,
+            ));
+            match (secs % 10 == 0 || secs <= 5, watching) {
+                (false, _) => Ok(()),
+                (true, true) => writeln!(
                     out,
-                    "{t} ── pause: {} starts in {}",
-                    wave(*next),
-                    humantime::format_duration(std::time::Duration::from_secs(
-                        left.as_secs_f64().ceil() as u64
-                    ))
-                )
-            } else {
-                Ok(())
+                    "{t} ── watching the live targets: {} starts in {left} if every watch passes",
+                    wave(*next)
+                ),
+                (true, false) => writeln!(out, "{t} ── pause: {} starts in {left}", wave(*next)),
             }
+        }
+        FleetEvent::Watch {
+            target: i,
+            snapshot,
+        } => writeln!(
+            out,
+            "{t} [{}] {:<24} ▣ {}",
+            target(*i),
+            "watch between waves",
+            super::dashboard_line(snapshot)
+        ),
+        FleetEvent::Watched {
+            next,
+            target: i,
+            verdict,
+            reasons,
+        } => {
+            let why = match reasons.is_empty() {
+                true => String::new(),
+                false => format!(": {}", reasons.join("; ")),
+            };
+            writeln!(
+                out,
+                "{t} [{}] the watch before {}: {}{why}",
+                target(*i),
+                wave(*next),
+                verdict.label()
+            )
         }
         FleetEvent::WaveFinished { wave: w, passed } => writeln!(
             out,

@@ -63,7 +63,10 @@ pub(super) async fn plant(
     let sql = match scenario {
         Scenario::FailOpenPolicy => FAIL_OPEN_POLICY,
         Scenario::DbGoesAway => DB_GOES_AWAY,
-        Scenario::LegacyWrapper | Scenario::FiveXxSpike | Scenario::SlowSnapshot => return Ok(()),
+        Scenario::LegacyWrapper
+        | Scenario::FiveXxSpike
+        | Scenario::Late5xx
+        | Scenario::SlowSnapshot => return Ok(()),
     };
     admin
         .batch_execute(sql)

@@ -6,6 +6,10 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
+
+/// How long after the app first sees `catalog_api_v2` on the `late-5xx` fault begins.
+pub const LATE_5XX_AFTER: Duration = Duration::from_secs(20);
 
 /// A fault the sandbox injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,6 +22,9 @@ pub enum Scenario {
     LegacyWrapper,
     /// Once `catalog_api_v2` is on, add-to-invoice answers 500 for about 30% of requests.
     FiveXxSpike,
+    /// The same 500s, beginning [`LATE_5XX_AFTER`] after the app first sees `catalog_api_v2` on:
+    /// a regression a short watch passes and a fleet's watch between waves must catch.
+    Late5xx,
     /// A batch job holds an `ACCESS EXCLUSIVE` lock on `customers` for a while after start, so a
     /// snapshot with a lock-wait timeout fails.
     SlowSnapshot,
@@ -28,10 +35,11 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order `--help` lists them.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::FailOpenPolicy,
         Scenario::LegacyWrapper,
         Scenario::FiveXxSpike,
+        Scenario::Late5xx,
         Scenario::SlowSnapshot,
         Scenario::DbGoesAway,
     ];
@@ -42,6 +50,7 @@ impl Scenario {
             Scenario::FailOpenPolicy => "fail-open-policy",
             Scenario::LegacyWrapper => "legacy-wrapper",
             Scenario::FiveXxSpike => "5xx-spike",
+            Scenario::Late5xx => "late-5xx",
             Scenario::SlowSnapshot => "slow-snapshot",
             Scenario::DbGoesAway => "db-goes-away",
         }
@@ -57,6 +66,9 @@ impl Scenario {
                 "the v2 catalog still answers with the {\"service_operations\": [...]} wrapper"
             }
             Scenario::FiveXxSpike => "add-to-invoice answers 500 to ~30% once catalog_api_v2 is on",
+            Scenario::Late5xx => {
+                "the same 500s, from 20 s after catalog_api_v2 goes on (after a short watch)"
+            }
             Scenario::SlowSnapshot => {
                 "a batch job holds an ACCESS EXCLUSIVE lock on customers for 20 s after start"
             }

@@ -1,15 +1,20 @@
 //! The fleet console's state: one row per target with the state of each main step (the
-//! matrix), the selected target's output, the wave question being answered, the pause, the
-//! halt. It applies [`FleetEvent`]s and keys; drawing is [`super::fleet_view`]'s.
+//! matrix), the selected target's output, each target's latest dashboard snapshot (the
+//! dashboard pane, worst first), the wave question being answered, the pause, the halt. It
+//! applies [`FleetEvent`]s and keys; drawing is [`super::fleet_view`]'s and
+//! [`super::fleet_dashboard`]'s.
 
+use std::cmp::Reverse;
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use golive_core::events::{Answer, EngineEvent, Outcome, OutputLine, StepState};
 use golive_core::fleet::{FleetCommand, FleetEvent, FleetOutcome, Wave, WaveQuestion};
+use golive_core::monitor::snapshot::{Snapshot, State};
+use golive_core::monitor::verdict::VerdictKind;
 
 /// Lines of output kept per target (the whole output is in its step logs).
 pub const OUTPUT_CAP: usize = 2000;
@@ -42,6 +47,58 @@ pub struct TargetRow {
     pub message: Option<String>,
     /// Its latest output lines, oldest first.
     pub output: VecDeque<OutputLine>,
+    /// Its latest dashboard snapshot, once a watch of it began.
+    pub watch: Option<TargetWatch>,
+}
+
+/// A target's row on the dashboard: its latest snapshot and where it came from.
+#[derive(Debug, Clone)]
+pub struct TargetWatch {
+    /// The snapshot.
+    pub snapshot: Snapshot,
+    /// `step <id>` (its own monitor step) or `before <wave>` (the watch between waves).
+    pub from: String,
+    /// When it arrived.
+    pub at: Instant,
+    /// The verdict of the watch between waves, once given, and why it did not pass.
+    pub verdict: Option<(VerdictKind, Vec<String>)>,
+}
+
+impl TargetWatch {
+    /// How bad it looks, for the dashboard's order: a failed verdict, then the worst panel
+    /// (critical, warning, no data or stale), then all well.
+    pub fn severity(&self) -> u8 {
+        if self
+            .verdict
+            .as_ref()
+            .is_some_and(|(kind, _)| *kind != VerdictKind::Passed)
+        {
+            return 5;
+        }
+        let panels = &self.snapshot.panels;
+        if panels.iter().any(|p| p.state == State::Crit) {
+            4
+        } else if panels.iter().any(|p| p.state == State::Warn) {
+            3
+        } else if panels
+            .iter()
+            .any(|p| p.state == State::Nodata || p.stale_seconds.is_some())
+        {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// What the console shows under its header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pane {
+    /// Targets × steps and the selected target's output.
+    #[default]
+    Matrix,
+    /// One row per target, worst first, and the selected target's panels.
+    Dashboard,
 }
 
 /// The wave question on screen, and what the operator typed so far.
@@ -87,8 +144,12 @@ pub struct FleetState {
     pub selected: usize,
     /// The wave question waiting for an answer.
     pub dialog: Option<Dialog>,
-    /// The pause before a wave: (wave, time left).
-    pub pause: Option<(usize, Duration)>,
+    /// The pause before a wave: (wave, time left, whether it watches the live targets).
+    pub pause: Option<(usize, Duration, bool)>,
+    /// The pane on screen.
+    pub pane: Pane,
+    /// The wave whose pause-watch brought the dashboard up (once per pause).
+    shown_for: Option<usize>,
     /// Why the fleet halted, when it did.
     pub halted: Option<String>,
     /// How the fleet run ended, when it did.
@@ -126,6 +187,7 @@ impl FleetState {
                         status: TargetStatus::Waiting,
                         message: None,
                         output: VecDeque::new(),
+                        watch: None,
                     })
                     .collect();
                 self.run_dir = run_dir;
@@ -171,7 +233,35 @@ impl FleetState {
                     self.dialog = None;
                 }
             }
-            FleetEvent::Pause { next, left } => self.pause = Some((next, left)),
+            FleetEvent::Pause {
+                next,
+                left,
+                watching,
+            } => {
+                self.pause = Some((next, left, watching));
+                // The watch between waves is what to look at now: once, the operator may leave.
+                if watching && self.shown_for != Some(next) {
+                    self.shown_for = Some(next);
+                    self.pane = Pane::Dashboard;
+                }
+            }
+            FleetEvent::Watch { target, snapshot } => {
+                let from = self
+                    .pause
+                    .and_then(|(next, ..)| self.waves.get(next))
+                    .map_or_else(|| "between waves".into(), |w| format!("before {}", w.name));
+                self.watched(target, snapshot, from);
+            }
+            FleetEvent::Watched {
+                target,
+                verdict,
+                reasons,
+                ..
+            } => {
+                if let Some(watch) = self.targets.get_mut(target).and_then(|r| r.watch.as_mut()) {
+                    watch.verdict = Some((verdict, reasons));
+                }
+            }
             FleetEvent::WaveFinished { .. } => {}
             FleetEvent::Halted { target, reason, .. } => {
                 let name = self.targets.get(target).map_or("?", |r| r.name.as_str());
@@ -186,8 +276,69 @@ impl FleetState {
         }
     }
 
+    /// A target's snapshot arrived (from its monitor step, or the watch between waves).
+    fn watched(&mut self, target: usize, snapshot: serde_json::Value, from: String) {
+        let Ok(snapshot) = serde_json::from_value::<Snapshot>(snapshot) else {
+            return;
+        };
+        if let Some(row) = self.targets.get_mut(target) {
+            // A new watch's verdict is not the last one's.
+            let verdict = row
+                .watch
+                .take()
+                .filter(|w| w.from == from)
+                .and_then(|w| w.verdict);
+            row.watch = Some(TargetWatch {
+                snapshot,
+                from,
+                at: Instant::now(),
+                verdict,
+            });
+        }
+    }
+
+    /// The targets in the dashboard's order: worst first, targets not watched yet last, in
+    /// their order otherwise.
+    pub fn worst_first(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.targets.len()).collect();
+        order.sort_by_key(|&t| {
+            let severity = self.targets[t]
+                .watch
+                .as_ref()
+                .map_or(0, TargetWatch::severity);
+            (Reverse(severity), t)
+        });
+        order
+    }
+
+    /// Move the selection `down` (or up) one row of the pane on screen: the matrix's order,
+    /// or the dashboard's. The selection stays on its target when the dashboard reorders.
+    fn move_selection(&mut self, down: bool) {
+        let order: Vec<usize> = match self.pane {
+            Pane::Matrix => (0..self.targets.len()).collect(),
+            Pane::Dashboard => self.worst_first(),
+        };
+        let at = order.iter().position(|&t| t == self.selected).unwrap_or(0);
+        let to = if down {
+            (at + 1).min(order.len().saturating_sub(1))
+        } else {
+            at.saturating_sub(1)
+        };
+        if let Some(&t) = order.get(to) {
+            self.selected = t;
+        }
+    }
+
     fn apply_engine(&mut self, target: usize, event: EngineEvent) {
         let first = self.first_step;
+        if let EngineEvent::Monitor { step, snapshot } = event {
+            let id = step
+                .checked_sub(first)
+                .and_then(|i| self.steps.get(i))
+                .map_or_else(|| "its watch".into(), |id| format!("step {id}"));
+            self.watched(target, snapshot, id);
+            return;
+        }
         let Some(row) = self.targets.get_mut(target) else {
             return;
         };
@@ -263,11 +414,18 @@ impl FleetState {
         }
         match key.code {
             KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(self.targets.len().saturating_sub(1));
+                self.move_selection(true);
                 KeyOutcome::None
             }
             KeyCode::Up | KeyCode::Char('k') => {
-                self.selected = self.selected.saturating_sub(1);
+                self.move_selection(false);
+                KeyOutcome::None
+            }
+            KeyCode::Char('d') | KeyCode::Tab => {
+                self.pane = match self.pane {
+                    Pane::Matrix => Pane::Dashboard,
+                    Pane::Dashboard => Pane::Matrix,
+                };
                 KeyOutcome::None
             }
             KeyCode::Char('q') | KeyCode::Char('c') if key.code == KeyCode::Char('q') || ctrl_c => {

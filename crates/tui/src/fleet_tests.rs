@@ -10,13 +10,15 @@ use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::fleet_state::{FleetState, KeyOutcome};
+use super::fleet_state::{FleetState, KeyOutcome, Pane};
 use super::test_fixtures::run_info;
 use super::theme::Theme;
 use golive_core::events::{
     Answer, EngineEvent, Outcome, OutputChunk, QuestionKind, StepState, Stream,
 };
 use golive_core::fleet::{FleetCommand, FleetEvent, Wave, WaveQuestion};
+use golive_core::monitor::verdict::VerdictKind;
+use serde_json::json;
 
 const STEPS: [&str; 5] = ["preflight", "snapshot", "rls-deploy", "smoke", "watch"];
 
@@ -255,7 +257,155 @@ fn the_pause_between_waves_counts_down_in_the_header() {
     state.apply(FleetEvent::Pause {
         next: 2,
         left: Duration::from_millis(59_400),
+        watching: false,
     });
     let text = screen(&draw(&state, 80, 24));
     assert!(text.contains("pause: wave-3 starts in 1m"), "{text}");
+    assert_eq!(
+        state.pane,
+        Pane::Matrix,
+        "a plain wait has nothing to watch"
+    );
+}
+
+/// A snapshot in the `golive monitor --json` shape: the 5xx ratio `five`, the rest well.
+fn snapshot(five: Option<f64>) -> serde_json::Value {
+    let state = match five {
+        None => "nodata",
+        Some(v) if v >= 0.05 => "crit",
+        Some(v) if v >= 0.01 => "warn",
+        Some(_) => "ok",
+    };
+    let panel = |id: &str, state: &str, value: Option<f64>| json!({"id": id, "state": state, "value": value, "warn": 0.01, "crit": 0.05});
+    json!({
+        "at": "2026-11-30T02:00:00Z",
+        "window_seconds": 60,
+        "panels": [
+            {"id": "http_5xx_ratio", "state": state, "value": five, "warn": 0.01, "crit": 0.05,
+             "detail": five.filter(|v| *v >= 0.05).map(|_| "route /api/invoices/<int:invoice_id>/items: 0.30")},
+            panel("http_4xx_ratio", "ok", Some(0.031)),
+            panel("catalog_304_ratio", "ok", Some(0.51)),
+            panel("rls_denials", "ok", Some(0.0)),
+            {"id": "add_to_invoice_p95_seconds", "state": "ok", "value": 0.21, "warn": 0.5, "crit": 1.0},
+            panel("isolation_canary", "ok", Some(0.0)),
+        ],
+        "sources": [{"name": "scrape", "ok": true, "age_seconds": 1}],
+    })
+}
+
+/// Wave 2 done (eu-1, eu-2, eu-3 live); the watch before wave-3 sees eu-3 critical, eu-2
+/// without data, eu-1 well; us-1 and us-2 not watched yet.
+fn watching_before_wave_three() -> FleetState {
+    let mut state = mid_wave_two();
+    state.dialog = None;
+    state.apply(FleetEvent::Pause {
+        next: 2,
+        left: Duration::from_secs(240),
+        watching: true,
+    });
+    for (t, five) in [(0, Some(0.0)), (1, None), (2, Some(0.112))] {
+        state.apply(FleetEvent::Watch {
+            target: t,
+            snapshot: snapshot(five),
+        });
+    }
+    state.selected = 0;
+    state
+}
+
+#[test]
+fn the_dashboard_has_a_row_per_target_worst_first_at_80x24_and_200x60() {
+    let state = watching_before_wave_three();
+    assert_eq!(
+        state.pane,
+        Pane::Dashboard,
+        "the watch brings up the dashboard"
+    );
+    assert_eq!(state.worst_first(), vec![2, 1, 0, 3, 4]);
+    for (w, h) in [(80, 24), (200, 60)] {
+        let terminal = draw(&state, w, h);
+        let text = screen(&terminal);
+        let rows: Vec<&str> = ["eu-1 ", "eu-2 ", "eu-3 ", "us-1 ", "us-2 "]
+            .iter()
+            .map(|name| {
+                text.lines()
+                    .find(|l| l.contains(name))
+                    .expect("a row per target")
+            })
+            .collect();
+        let line_of = |row: &str| text.lines().position(|l| l == row);
+        // Worst first: eu-3 (critical), eu-2 (no data), eu-1 (well), then the unwatched.
+        assert!(line_of(rows[2]) < line_of(rows[1]), "{text}");
+        assert!(line_of(rows[1]) < line_of(rows[0]), "{text}");
+        assert!(line_of(rows[0]) < line_of(rows[3]), "{text}");
+        assert!(
+            rows[2].contains("CRIT") && rows[2].contains("11.20%"),
+            "{}",
+            rows[2]
+        );
+        assert!(rows[1].contains("NO DATA"), "{}", rows[1]);
+        assert!(
+            rows[0].contains("OK") && rows[0].contains("210ms"),
+            "{}",
+            rows[0]
+        );
+        assert!(rows[3].contains("not watched yet (wave 3)"), "{}", rows[3]);
+        assert!(text.contains("watching before wave-3: 4m left"), "{text}");
+        assert!(text.contains("eu-1 · before wave-3"), "{text}");
+        assert!(text.contains("d matrix"), "{text}");
+        assert_snapshot!(format!("fleet_dashboard_{w}x{h}"), terminal.backend());
+    }
+}
+
+#[test]
+fn the_dashboard_follows_its_order_and_shows_why_a_watch_failed() {
+    let mut state = watching_before_wave_three();
+    // Down from the worst row goes to the next worst, whatever the targets' order.
+    state.selected = 2;
+    key(&mut state, KeyCode::Down);
+    assert_eq!(state.selected, 1);
+    key(&mut state, KeyCode::Down);
+    assert_eq!(state.selected, 0);
+    state.apply(FleetEvent::Watched {
+        next: 2,
+        target: 2,
+        verdict: VerdictKind::Breached,
+        reasons: vec!["http_5xx_ratio is critical for 3 refreshes in a row".into()],
+    });
+    state.selected = 2;
+    let text = screen(&draw(&state, 80, 24));
+    let row = text
+        .lines()
+        .find(|l| l.contains("eu-3 "))
+        .expect("eu-3 row");
+    assert!(row.contains("BREACHED"), "{row}");
+    assert!(text.contains("watch breached"), "{text}");
+    assert!(
+        text.contains("because http_5xx_ratio is critical"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/api/invoices/<int:invoice_id>/items: 0.30"),
+        "{text}"
+    );
+    // d goes back to the matrix, and stays there while the same watch goes on.
+    key(&mut state, KeyCode::Char('d'));
+    assert_eq!(state.pane, Pane::Matrix);
+    state.apply(FleetEvent::Pause {
+        next: 2,
+        left: Duration::from_secs(200),
+        watching: true,
+    });
+    assert_eq!(state.pane, Pane::Matrix);
+    // A target's own monitor step feeds its row too.
+    state.apply(target(
+        3,
+        EngineEvent::Monitor {
+            step: 4,
+            snapshot: snapshot(Some(0.02)),
+        },
+    ));
+    let watch = state.targets[3].watch.as_ref().expect("us-1 watched");
+    assert_eq!(watch.from, "step watch");
+    assert_eq!(state.worst_first()[..2], [2, 3]);
 }

@@ -22,7 +22,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::fleet_state::{Dialog, FleetState, TargetRow, TargetStatus};
+use super::fleet_state::{Dialog, FleetState, Pane, TargetRow, TargetStatus};
 use super::theme::Theme;
 use super::view::checklist::icon;
 use golive_core::events::{Outcome, StepState};
@@ -42,8 +42,19 @@ pub fn draw(frame: &mut Frame, state: &FleetState, theme: Theme) {
     ])
     .areas(area);
     frame.render_widget(Paragraph::new(header_line(state, theme)), header);
-    draw_matrix(frame, matrix, state, theme);
-    draw_output(frame, output, state, theme);
+    match state.pane {
+        Pane::Matrix => {
+            draw_matrix(frame, matrix, state, theme);
+            draw_output(frame, output, state, theme);
+        }
+        Pane::Dashboard => {
+            let both = Rect {
+                height: matrix.height + output.height,
+                ..matrix
+            };
+            super::fleet_dashboard::draw(frame, both, state, theme);
+        }
+    }
     frame.render_widget(Paragraph::new(footer_line(state, theme)), footer);
     if let Some(dialog) = &state.dialog {
         draw_dialog(frame, area, dialog, theme);
@@ -67,16 +78,17 @@ fn header_line(state: &FleetState, theme: Theme) -> Line<'_> {
         spans.push(Span::styled(format!("· {} ", outcome.label()), style));
     } else if state.halted.is_some() {
         spans.push(Span::styled("· HALTING ", theme.danger()));
-    } else if let Some((next, left)) = state.pause {
+    } else if let Some((next, left, watching)) = state.pause {
         let name = state.waves.get(next).map_or("?", |w| w.name.as_str());
-        let left = std::time::Duration::from_secs(left.as_secs_f64().ceil() as u64);
-        spans.push(Span::styled(
-            format!(
-                "· pause: {name} starts in {} ",
-                humantime::format_duration(left)
-            ),
-            theme.warn(),
+        let left = humantime::format_duration(std::time::Duration::from_secs(
+            left.as_secs_f64().ceil() as u64,
         ));
+        let text = if watching {
+            format!("· watching before {name}: {left} left ")
+        } else {
+            format!("· pause: {name} starts in {left} ")
+        };
+        spans.push(Span::styled(text, theme.warn()));
     }
     Line::from(spans)
 }
@@ -221,9 +233,15 @@ fn footer_line(state: &FleetState, theme: Theme) -> Line<'static> {
     } else {
         " stop every target"
     };
+    let other = match state.pane {
+        Pane::Matrix => " dashboard  ",
+        Pane::Dashboard => " matrix  ",
+    };
     Line::from(vec![
         Span::styled(" ↑↓", theme.key()),
         Span::raw(" target  "),
+        Span::styled("d", theme.key()),
+        Span::raw(other),
         Span::styled("q", theme.key()),
         Span::raw(quit),
         Span::styled(

@@ -14,6 +14,7 @@ pub mod ansi;
 pub mod app;
 pub mod dashboard;
 pub mod event_loop;
+pub mod fleet_dashboard;
 pub mod fleet_loop;
 pub mod fleet_state;
 pub mod fleet_view;

@@ -1,7 +1,8 @@
 //! `golive rehearse --targets N`: a fleet go-live rehearsed whole. N sandboxes start at once
 //! (each its own cluster, app, traffic and oracle), a targets plan is generated (`[1, "50%",
-//! "100%"]` fitted to N, all N at once inside a wave), `--scenario` goes to one target, and the
-//! fleet runs as `golive run --targets` would; each target's oracle judges its run.
+//! "100%"]` fitted to N, all N at once inside a wave, the live targets watched between waves for
+//! `--pause`), `--scenario` goes to one target, and the fleet runs as `golive run --targets`
+//! would; each target's oracle judges its run.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -21,9 +22,9 @@ const PLAN: [PlanEntry; 3] = [
     PlanEntry::Share(100.0),
 ];
 
-/// The generated fleet of `n` targets (`t1` … `tN`), without variables: each target's come
-/// from its sandbox.
-pub(super) fn generated(n: usize) -> Fleet {
+/// The generated fleet of `n` targets (`t1` … `tN`) watched for `pause` between waves, without
+/// variables: each target's come from its sandbox.
+pub(super) fn generated(n: usize, pause: Duration) -> Fleet {
     let counts: Vec<PlanEntry> = waves::fitted(&PLAN, n)
         .into_iter()
         .map(PlanEntry::Count)
@@ -39,7 +40,7 @@ pub(super) fn generated(n: usize) -> Fleet {
         // `fitted` gives a plan that resolves for any n ≥ 1.
         waves: waves::resolve(&counts, n).unwrap_or_default(),
         parallel: n,
-        pause: Duration::ZERO,
+        pause,
     }
 }
 
@@ -54,7 +55,7 @@ pub(super) async fn rehearse_fleet(
         eprintln!("golive: --targets 0 rehearses nothing; give 1 or more sandboxes");
         return 2;
     }
-    let fleet = generated(n);
+    let fleet = generated(n, args.pause.unwrap_or(args.watch));
     let chosen = match &args.scenario_target {
         Some(name) if fleet.targets.iter().any(|t| &t.name == name) => name.clone(),
         Some(name) => {
@@ -147,15 +148,17 @@ async fn shutdown(sandboxes: Vec<Sandbox>) {
 #[cfg(test)]
 mod tests {
     use super::generated;
+    use std::time::Duration;
 
     #[test]
     fn the_generated_plan_is_a_canary_then_half_then_all() {
-        let four = generated(4);
+        let four = generated(4, Duration::from_secs(9));
         let waves: Vec<Vec<usize>> = four.waves.iter().map(|w| w.targets.clone()).collect();
         assert_eq!(waves, vec![vec![0], vec![1], vec![2, 3]]);
         assert_eq!(four.parallel, 4);
+        assert_eq!(four.pause, Duration::from_secs(9));
         assert_eq!(four.targets[3].name, "t4");
-        assert_eq!(generated(1).waves.len(), 1);
-        assert_eq!(generated(2).waves.len(), 2);
+        assert_eq!(generated(1, Duration::ZERO).waves.len(), 1);
+        assert_eq!(generated(2, Duration::ZERO).waves.len(), 2);
     }
 }

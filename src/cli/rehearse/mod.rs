@@ -54,6 +54,11 @@ pub struct RehearseArgs {
     /// first), to prove that its failure halts the fleet.
     #[arg(long, value_name = "NAME", requires = "targets")]
     pub scenario_target: Option<String>,
+    /// With --targets: how long the live targets are watched between waves (each target its
+    /// own sources and verdict; the next wave starts only when every watch passed); default
+    /// as long as --watch.
+    #[arg(long, value_name = "DURATION", requires = "targets", value_parser = humantime::parse_duration)]
+    pub pause: Option<Duration>,
 }
 
 const EMBEDDED: &[(&str, &str)] = &[

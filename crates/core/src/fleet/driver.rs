@@ -97,6 +97,10 @@ pub fn start(config: FleetConfig) -> Result<FleetHandle, JournalError> {
     let (events_tx, events) = mpsc::channel(EVENT_BUFFER);
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let run_dir = config.run_dir.clone();
+    let passed_pauses = match config.resume {
+        true => super::journal::passed_pauses(&run_dir),
+        false => Vec::new(),
+    };
     let driver = Driver {
         config,
         journal,
@@ -107,6 +111,7 @@ pub fn start(config: FleetConfig) -> Result<FleetHandle, JournalError> {
         interrupted: false,
         next_question: 1,
         journal_error: None,
+        passed_pauses,
     };
     Ok(FleetHandle {
         run_dir,
@@ -127,19 +132,21 @@ pub(super) struct Driver {
     pub(super) next_question: u64,
     /// Why the fleet journal could not be written, once it could not: nothing more starts.
     pub(super) journal_error: Option<String>,
+    /// The waves whose pause passed in an earlier process of this fleet run (`--resume`).
+    pub(super) passed_pauses: Vec<String>,
 }
 
-/// How a wave ended.
-enum WaveEnd {
-    /// Every target passed; `ran`: some ran in this process (not all skipped as passed).
-    Passed {
-        ran: bool,
-    },
+/// How a wave (or the pause before it) ended.
+pub(super) enum WaveEnd {
+    /// Every target passed (every live target's watch, for a pause).
+    Passed,
+    /// `target` did not pass: the fleet halts.
     Halted {
         target: usize,
         reason: String,
         refused: bool,
     },
+    /// Interrupted (quit, signal), or the fleet journal could not be written.
     Interrupted,
 }
 
@@ -195,65 +202,31 @@ impl Driver {
         .await;
         let count = self.config.waves.len();
         for w in 0..count {
-            let ran = match self.wave(w).await {
-                WaveEnd::Passed { ran } => ran,
+            let end = match w {
+                0 => WaveEnd::Passed,
+                _ => self.pause(w).await,
+            };
+            let end = match end {
+                WaveEnd::Passed => self.wave(w).await,
+                // The watch before wave `w` judged the waves before it.
                 WaveEnd::Halted {
                     target,
                     reason,
                     refused,
-                } => {
-                    let wave = self.config.waves[w].name.clone();
-                    let name = self.config.targets[target].name.clone();
-                    self.record(FleetEntry::Halted {
-                        wave: wave.clone(),
-                        target: name.clone(),
-                        reason: reason.clone(),
-                    });
-                    self.emit(FleetEvent::Halted {
-                        wave: w,
-                        target,
-                        reason: reason.clone(),
-                    })
-                    .await;
-                    let outcome = if refused {
-                        FleetOutcome::Refused
-                    } else {
-                        FleetOutcome::Halted
-                    };
-                    let later = if w + 1 < count {
-                        "; no later wave was started"
-                    } else {
-                        ""
-                    };
-                    return self
-                        .finish(
-                            outcome,
-                            format!(
-                                "halted in {wave}: target `{name}` did not pass ({reason}){later}; \
-                                 fix it, then continue with --resume"
-                            ),
-                        )
-                        .await;
-                }
+                } => return self.halt(w - 1, target, reason, refused).await,
                 WaveEnd::Interrupted => {
-                    let message = match &self.journal_error {
-                        Some(e) => format!("{e}; nothing more was started"),
-                        None => "interrupted; continue with --resume".into(),
-                    };
-                    return self.finish(FleetOutcome::Interrupted, message).await;
+                    let before = format!("before {}", self.config.waves[w].name);
+                    return self.interrupted(&before).await;
                 }
             };
-            // A wave that passed in an earlier process was watched then.
-            if w + 1 < count && ran && !self.pause(w + 1).await {
-                return self
-                    .finish(
-                        FleetOutcome::Interrupted,
-                        format!(
-                            "interrupted before {}; continue with --resume",
-                            self.config.waves[w + 1].name
-                        ),
-                    )
-                    .await;
+            match end {
+                WaveEnd::Passed => {}
+                WaveEnd::Halted {
+                    target,
+                    reason,
+                    refused,
+                } => return self.halt(w, target, reason, refused).await,
+                WaveEnd::Interrupted => return self.interrupted("").await,
             }
         }
         self.finish(
@@ -264,6 +237,58 @@ impl Driver {
             ),
         )
         .await
+    }
+
+    /// Halt in wave `w` because `target` did not pass: journal it, say it, end the fleet run.
+    async fn halt(
+        &mut self,
+        w: usize,
+        target: usize,
+        reason: String,
+        refused: bool,
+    ) -> FleetOutcome {
+        let wave = self.config.waves[w].name.clone();
+        let name = self.config.targets[target].name.clone();
+        self.record(FleetEntry::Halted {
+            wave: wave.clone(),
+            target: name.clone(),
+            reason: reason.clone(),
+        });
+        self.emit(FleetEvent::Halted {
+            wave: w,
+            target,
+            reason: reason.clone(),
+        })
+        .await;
+        let outcome = if refused {
+            FleetOutcome::Refused
+        } else {
+            FleetOutcome::Halted
+        };
+        let later = if w + 1 < self.config.waves.len() {
+            "; no later wave was started"
+        } else {
+            ""
+        };
+        self.finish(
+            outcome,
+            format!(
+                "halted in {wave}: target `{name}` did not pass ({reason}){later}; fix it, then \
+                 continue with --resume"
+            ),
+        )
+        .await
+    }
+
+    /// End the fleet run interrupted (`when`: ` before wave-N`, or empty), or stopped by a
+    /// fleet journal that could not be written.
+    async fn interrupted(&mut self, when: &str) -> FleetOutcome {
+        let message = match &self.journal_error {
+            Some(e) => format!("{e}; nothing more was started"),
+            None if when.is_empty() => "interrupted; continue with --resume".into(),
+            None => format!("interrupted {when}; continue with --resume"),
+        };
+        self.finish(FleetOutcome::Interrupted, message).await
     }
 
     fn run_id(&self) -> String {
@@ -346,26 +371,6 @@ impl Driver {
         outcome
     }
 
-    /// The wait before wave `next`, a countdown each second; false when interrupted.
-    async fn pause(&mut self, next: usize) -> bool {
-        let end = tokio::time::Instant::now() + self.config.pause;
-        loop {
-            let left = end.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return true;
-            }
-            self.emit(FleetEvent::Pause { next, left }).await;
-            let tick = left.min(Duration::from_secs(1));
-            tokio::select! {
-                () = tokio::time::sleep(tick) => {}
-                cmd = self.commands.recv(), if self.commands_open => match cmd {
-                    Some(FleetCommand::Interrupt) | None => return false,
-                    Some(FleetCommand::Answer { .. }) => {}
-                },
-            }
-        }
-    }
-
     /// A target's place: where its run lives, and whether an earlier process of this fleet
     /// run left it passed (skip), unfinished (resume) or not started (fresh).
     fn place(&self, target: usize) -> Option<bool> {
@@ -403,7 +408,6 @@ impl Driver {
         let mut engines: HashMap<usize, mpsc::UnboundedSender<Command>> = HashMap::new();
         let mut asked = Asked::default();
         let mut halted: Option<(usize, String, bool)> = None;
-        let ran = !queue.is_empty();
         let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
         loop {
             let stopping =
@@ -504,7 +508,7 @@ impl Driver {
                 refused,
             },
             None if self.interrupted || self.journal_error.is_some() => WaveEnd::Interrupted,
-            None => WaveEnd::Passed { ran },
+            None => WaveEnd::Passed,
         }
     }
 

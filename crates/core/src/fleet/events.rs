@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::waves::Wave;
 use crate::events::{Answer, EngineEvent, Outcome, QuestionKind};
+use crate::monitor::verdict::VerdictKind;
 
 /// What the fleet driver sends.
 #[derive(Debug, Clone, Serialize)]
@@ -70,13 +71,34 @@ pub enum FleetEvent {
         /// The question's id.
         id: u64,
     },
-    /// The watch between waves: the next wave starts when `left` is zero.
+    /// The pause between waves: the next wave starts when `left` is zero (and, when
+    /// `watching`, every live target's watch passed).
     Pause {
         /// Index of the wave that starts next.
         next: usize,
         /// Time left.
         #[serde(with = "millis")]
         left: Duration,
+        /// Whether the pause watches the live targets (the runbook has `[monitor]`) or only waits.
+        watching: bool,
+    },
+    /// A refresh of a live target's watch between waves.
+    Watch {
+        /// Index into the targets.
+        target: usize,
+        /// The snapshot, in the `golive monitor --json` shape.
+        snapshot: serde_json::Value,
+    },
+    /// A live target's watch between waves ended.
+    Watched {
+        /// Index of the wave that starts after the watch.
+        next: usize,
+        /// Index into the targets.
+        target: usize,
+        /// Passed, breached or inconclusive.
+        verdict: VerdictKind,
+        /// Why it did not pass.
+        reasons: Vec<String>,
     },
     /// A wave ended.
     WaveFinished {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::{Outcome, RunMode};
 use crate::journal::{JournalError, append_line, now_rfc3339, open_append};
+use crate::monitor::verdict::VerdictKind;
 
 /// The fleet journal's file name in the fleet's run directory.
 pub const FILE: &str = "fleet.jsonl";
@@ -121,6 +122,35 @@ pub enum FleetEntry {
         /// Whether every target of it passed.
         passed: bool,
     },
+    /// The pause before a wave began: a watch of every live target, or a plain wait.
+    PauseStarted {
+        /// The wave that starts after it.
+        before: String,
+        /// The live targets it watches (empty: a plain wait, the runbook has no `[monitor]`).
+        watched: Vec<String>,
+        /// How long.
+        pause_ms: u64,
+    },
+    /// One live target's watch between waves ended.
+    TargetWatched {
+        /// The wave that starts after the watch.
+        before: String,
+        /// The target.
+        target: String,
+        /// Passed, breached or inconclusive.
+        verdict: VerdictKind,
+        /// Why it did not pass.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasons: Vec<String>,
+    },
+    /// The pause before a wave ended: the wave starts only when it passed; a pause that did not
+    /// pass (or never finished) runs again on `--resume`.
+    PauseFinished {
+        /// The wave that starts after it.
+        before: String,
+        /// Every watched target passed (or the plain wait ran out).
+        passed: bool,
+    },
     /// The fleet halted: no later wave starts.
     Halted {
         /// The wave it halted in.
@@ -206,6 +236,22 @@ pub fn latest_unfinished(root: &Path) -> Option<PathBuf> {
         |r| matches!(&r.entry, FleetEntry::FleetFinished { outcome, .. } if outcome == "passed"),
     );
     (!passed).then_some(newest)
+}
+
+/// The waves whose pause passed in the fleet run in `run_dir`: `--resume` does not watch before
+/// them again.
+pub fn passed_pauses(run_dir: &Path) -> Vec<String> {
+    read(run_dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| match r.entry {
+            FleetEntry::PauseFinished {
+                before,
+                passed: true,
+            } => Some(before),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The whole records of a fleet journal (a torn last line is left out).

@@ -6,15 +6,19 @@
 //!   driver: wave by wave, ≤ parallel target engines at once, each with its vars overlaid,
 //!           its own lock and its own journal (.golive/runs/<id>/targets/<name>/)
 //!           ──FleetEvent──► front end (headless lines | console matrix)
-//!           ──► journal (fleet.jsonl: waves, confirmations, halts)
+//!           ──► journal (fleet.jsonl: waves, confirmations, halts, the watches between waves)
+//!   pause:  before each later wave, every live target watched (its own sources, its own
+//!           verdict), or a plain wait without `[monitor]`
 //! ```
 
 mod confirm;
 pub mod driver;
 pub mod events;
 pub mod journal;
+mod pause;
 mod target;
 pub mod targets;
+mod watch;
 pub mod waves;
 
 pub use driver::{FleetConfig, FleetHandle, Judge, TargetRun, start};

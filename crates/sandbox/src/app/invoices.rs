@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -54,9 +55,10 @@ pub(super) async fn add_item(
         return error_response(StatusCode::BAD_REQUEST, "quantity must be at least 1");
     }
     let build = state.build.get();
-    if state.faults.spike
+    if let Some(after) = state.faults.spike
         && build == Build::Phase2
         && state.flags.is_on(&state.pool, CATALOG_API_V2).await
+        && state.v2_on_since.get_or_init(Instant::now).elapsed() >= after
     {
         // Three requests in ten fail, evenly spread.
         let n = state.spike_counter.fetch_add(1, Ordering::Relaxed);

@@ -13,8 +13,9 @@ pub(super) mod pool;
 mod tenant;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -55,8 +56,9 @@ fn flask_rule(matched: Option<&str>) -> &'static str {
 struct Faults {
     /// The v2 handler keeps the legacy wrapper (`legacy-wrapper`).
     legacy_wrapper: bool,
-    /// Add-to-invoice fails 30% of the time once `catalog_api_v2` is on (`5xx-spike`).
-    spike: bool,
+    /// Add-to-invoice fails 30% of the time once `catalog_api_v2` has been on this long
+    /// (`5xx-spike`: at once; `late-5xx`: later).
+    spike: Option<Duration>,
 }
 
 /// What the handlers share.
@@ -68,6 +70,8 @@ struct AppState {
     metrics: metrics::Metrics,
     faults: Faults,
     spike_counter: AtomicU64,
+    /// When a request first found `catalog_api_v2` on.
+    v2_on_since: OnceLock<Instant>,
 }
 
 /// The running app.
@@ -95,9 +99,14 @@ pub(super) async fn start(
         metrics: metrics::Metrics::default(),
         faults: Faults {
             legacy_wrapper: scenario == Some(Scenario::LegacyWrapper),
-            spike: scenario == Some(Scenario::FiveXxSpike),
+            spike: match scenario {
+                Some(Scenario::FiveXxSpike) => Some(Duration::ZERO),
+                Some(Scenario::Late5xx) => Some(crate::scenario::LATE_5XX_AFTER),
+                _ => None,
+            },
         },
         spike_counter: AtomicU64::new(0),
+        v2_on_since: OnceLock::new(),
     });
     // Log in once now, so a bad login fails the start instead of every request.
     drop(state.pool.get().await?);

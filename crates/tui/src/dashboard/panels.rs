@@ -157,7 +157,8 @@ fn state_style(state: State) -> Style {
     }
 }
 
-fn state_word(state: State) -> &'static str {
+/// A panel state's word on screen.
+pub(crate) fn state_word(state: State) -> &'static str {
     match state {
         State::Ok => "OK",
         State::Warn => "WARN",
