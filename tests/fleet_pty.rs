@@ -97,3 +97,69 @@ fn a_person_takes_a_fleet_live_wave_by_wave_in_the_console() {
         confirmed[1]
     );
 }
+
+/// The first two steps only, and a `[monitor]` table with no source at all: the watch between
+/// the waves cannot see.
+const BLIND_RUNBOOK: &str = r#"
+[runbook]
+name = "fleet dashboard demo"
+
+[vars]
+NAME = { required = true }
+
+[[steps]]
+id = "hello"
+title = "Hello"
+kind = "shell"
+run = 'echo "hello from $NAME"'
+
+[monitor]
+refresh = "1s"
+windows = ["2s"]
+"#;
+
+#[test]
+fn the_watch_between_waves_brings_up_the_dashboard_and_a_blind_target_tops_it() {
+    let dir = TempDir::new("fleet-pty-dashboard");
+    dir.write("runbook.toml", BLIND_RUNBOOK);
+    dir.write(
+        "TARGETS.toml",
+        &TARGETS.replace("parallel = 2", "parallel = 2\npause = \"4s\""),
+    );
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["run", "--targets", "TARGETS.toml"]);
+    cmd.cwd(dir.path());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    for var in ["PROMETHEUS_URL", "APP_METRICS_URL", "APP_URL", "PG_LOG"] {
+        cmd.env_remove(var);
+    }
+    let mut pty = Pty::spawn(cmd, 100, 30);
+
+    // The canary passes; the watch before wave-2 brings the dashboard up by itself.
+    let screen = pty.wait_for("dashboard · 3 targets, worst first", WAIT);
+    assert!(screen.contains("watching before wave-2"), "{screen}");
+    let screen = pty.wait_for("NO DATA", WAIT);
+    let row = |screen: &str, name: &str| {
+        screen
+            .lines()
+            .position(|l| l.contains(&format!("{name} ")) && l.contains('│'))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(row(&screen, "eu-1") < row(&screen, "eu-2"), "{screen}");
+    assert!(screen.contains("not watched yet (wave 2)"), "{screen}");
+    // The watch could not see: the fleet halts, eu-1 is marked BLIND, wave 2 never starts.
+    let screen = pty.wait_for("BLIND", WAIT);
+    assert!(screen.contains("HALTED"), "{screen}");
+    assert!(screen.contains("watch inconclusive"), "{screen}");
+    // d goes to the matrix and back.
+    pty.send("d");
+    pty.wait_for("3 targets × 1 steps", WAIT);
+    pty.send("d");
+    pty.wait_for("worst first", WAIT);
+    pty.send("q");
+    let code = pty.wait_exit(WAIT);
+    assert_eq!(code, 1, "{}", pty.screen());
+    assert_restored(&pty.raw());
+    assert!(!latest_run(dir.path()).join("targets/eu-2").exists());
+}

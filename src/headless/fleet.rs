@@ -268,7 +268,7 @@ fn write_line(
             reason,
         } => writeln!(
             out,
-            "{t} ── HALTED in {}: target `{}` did not pass: {reason}; the wave's other targets \
+            "{t} ── HALTED in {}: target `{}` did not pass: {reason}; targets still running \
              stop before their next step, no later wave starts",
             wave(*w),
             target(*i)
