@@ -98,21 +98,8 @@ fn a_person_takes_a_fleet_live_wave_by_wave_in_the_console() {
     );
 }
 
-/// The first two steps only, and a `[monitor]` table with no source at all: the watch between
-/// the waves cannot see.
-const BLIND_RUNBOOK: &str = r#"
-[runbook]
-name = "fleet dashboard demo"
-
-[vars]
-NAME = { required = true }
-
-[[steps]]
-id = "hello"
-title = "Hello"
-kind = "shell"
-run = 'echo "hello from $NAME"'
-
+/// A `[monitor]` table with no source at all: the watch between the waves cannot see.
+const BLIND_MONITOR: &str = r#"
 [monitor]
 refresh = "1s"
 windows = ["2s"]
@@ -121,7 +108,7 @@ windows = ["2s"]
 #[test]
 fn the_watch_between_waves_brings_up_the_dashboard_and_a_blind_target_tops_it() {
     let dir = TempDir::new("fleet-pty-dashboard");
-    dir.write("runbook.toml", BLIND_RUNBOOK);
+    dir.write("runbook.toml", &format!("{RUNBOOK}{BLIND_MONITOR}"));
     dir.write(
         "TARGETS.toml",
         &TARGETS.replace("parallel = 2", "parallel = 2\npause = \"4s\""),
@@ -137,6 +124,8 @@ fn the_watch_between_waves_brings_up_the_dashboard_and_a_blind_target_tops_it() 
     let mut pty = Pty::spawn(cmd, 100, 30);
 
     // The canary passes; the watch before wave-2 brings the dashboard up by itself.
+    pty.wait_for("wave-1: once for 1 target(s)", WAIT);
+    pty.send("wave-1\r");
     let screen = pty.wait_for("dashboard · 3 targets, worst first", WAIT);
     assert!(screen.contains("watching before wave-2"), "{screen}");
     let screen = pty.wait_for("NO DATA", WAIT);
@@ -154,7 +143,7 @@ fn the_watch_between_waves_brings_up_the_dashboard_and_a_blind_target_tops_it() 
     assert!(screen.contains("watch inconclusive"), "{screen}");
     // d goes to the matrix and back.
     pty.send("d");
-    pty.wait_for("3 targets × 1 steps", WAIT);
+    pty.wait_for("3 targets × 2 steps", WAIT);
     pty.send("d");
     pty.wait_for("worst first", WAIT);
     pty.send("q");

@@ -195,19 +195,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, state: &FleetState, theme: Theme) 
         }
         None => row.map_or(" panels ".into(), |r| format!(" {} ", r.name)),
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border())
-        .title(Span::styled(title, theme.strong()));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let mut lines: Vec<Line> = Vec::new();
-    if let Some(reason) = &state.halted {
-        lines.push(Line::from(Span::styled(
-            format!("HALTED: {reason}"),
-            theme.danger(),
-        )));
-    }
+    let (inner, mut lines) = super::fleet_view::lower_pane(frame, area, title, state, theme);
     match row.and_then(|r| r.watch.as_ref()) {
         Some(watch) => lines.extend(detail_lines(watch, theme)),
         None => lines.push(Line::from(Span::styled(

@@ -200,19 +200,7 @@ fn draw_output(frame: &mut Frame, area: Rect, state: &FleetState, theme: Theme) 
         Some(row) => format!(" {} · output ", row.name),
         None => " output ".to_string(),
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border())
-        .title(Span::styled(title, theme.strong()));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let mut lines: Vec<Line> = Vec::new();
-    if let Some(reason) = &state.halted {
-        lines.push(Line::from(Span::styled(
-            format!("HALTED: {reason}"),
-            theme.danger(),
-        )));
-    }
+    let (inner, mut lines) = lower_pane(frame, area, title, state, theme);
     if let Some((_, message)) = &state.finished {
         lines.push(Line::from(Span::styled(message.clone(), theme.strong())));
     }
@@ -225,6 +213,31 @@ fn draw_output(frame: &mut Frame, area: Rect, state: &FleetState, theme: Theme) 
         }
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The bordered lower pane titled `title` (the selected target's output or panels): its
+/// inside, and its first lines (why the fleet halted, when it did).
+pub(crate) fn lower_pane(
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    state: &FleetState,
+    theme: Theme,
+) -> (Rect, Vec<Line<'static>>) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(Span::styled(title, theme.strong()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = Vec::new();
+    if let Some(reason) = &state.halted {
+        lines.push(Line::from(Span::styled(
+            format!("HALTED: {reason}"),
+            theme.danger(),
+        )));
+    }
+    (inner, lines)
 }
 
 fn footer_line(state: &FleetState, theme: Theme) -> Line<'static> {
