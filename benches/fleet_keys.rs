@@ -1,6 +1,6 @@
 //! The fleet console's keys, through the real binary in a pseudo-terminal: `golive run --targets`
 //! with 64 targets all running a 15-step shell runbook at once (their first step sleeps while the
-//! keys are pressed), and each key timed from its write to the pty to the arrival of the frame
+//! keys are pressed, quiet in one round, printing 5 lines a second each in another), and each key timed from its write to the pty to the arrival of the frame
 //! that shows it (the bytes after which the screen, read back through vt100, first shows the
 //! key's mark). The target is one frame: the console's tick (`TuiOptions::tick_rate`).
 //!
@@ -28,6 +28,15 @@ const FLEETS: [usize; 2] = [64, 2];
 /// Terminal sizes (columns, rows).
 const SIZES: [(u16, u16); 2] = [(200, 60), (80, 24)];
 const STEPS: usize = 15;
+/// What every target's first step does while the keys are pressed: (name, shell command). It
+/// prints `$NAME ready` first.
+const SCENARIOS: [(&str, &str); 2] = [
+    ("quiet", "sleep 120"),
+    (
+        "each target printing 5 lines/s",
+        "for i in $(seq 600); do echo \\\"$NAME line $i\\\"; sleep 0.2; done",
+    ),
+];
 /// How long a key may take before it counts as missed.
 const MISSED: Duration = Duration::from_secs(2);
 const WAIT: Duration = Duration::from_secs(60);
@@ -64,14 +73,13 @@ fn name(target: usize) -> String {
     format!("t{:02}", target + 1)
 }
 
-/// 15 shell steps; the first says it is ready and sleeps through the presses.
-fn runbook() -> String {
-    let mut text = String::from(
-        "[runbook]\nname = \"fleet keys\"\n\n[vars]\nNAME = { required = true }\n",
-    );
+/// 15 shell steps; the first says it is ready, then runs `first` through the presses.
+fn runbook(first: &str) -> String {
+    let mut text =
+        String::from("[runbook]\nname = \"fleet keys\"\n\n[vars]\nNAME = { required = true }\n");
     for i in 1..=STEPS {
         let run = if i == 1 {
-            "echo \\\"$NAME ready\\\"; sleep 120".to_string()
+            format!("echo \\\"$NAME ready\\\"; {first}")
         } else {
             format!("echo \\\"$NAME step {i}\\\"; sleep 30")
         };
@@ -105,10 +113,11 @@ struct Console {
 }
 
 impl Console {
-    fn start(root: &Path, targets: usize, (cols, rows): (u16, u16)) -> Console {
+    fn start(root: &Path, first: &str, targets: usize, (cols, rows): (u16, u16)) -> Console {
         let dir = root.join(format!("{targets}-{cols}x{rows}"));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("bench dir");
-        std::fs::write(dir.join("runbook.toml"), runbook()).expect("runbook");
+        std::fs::write(dir.join("runbook.toml"), runbook(first)).expect("runbook");
         std::fs::write(dir.join("TARGETS.toml"), self::targets(targets)).expect("targets");
         let check = std::process::Command::new(env!("CARGO_BIN_EXE_golive"))
             .arg("check")
@@ -132,19 +141,20 @@ impl Console {
         }
     }
 
-    /// Wait until the matrix is drawn and every target's first step has printed.
+    /// Wait until the matrix is drawn and every target's first step has printed (its journal
+    /// has the line).
     fn wait_running(&self) {
-        self.pty.wait_for(
-            &format!(" {} targets × {STEPS} steps ", self.targets),
-            WAIT,
-        );
+        self.pty
+            .wait_for(&format!(" {} targets × {STEPS} steps ", self.targets), WAIT);
         let start = Instant::now();
         let ready = |t: usize| {
             let Ok(runs) = std::fs::read_dir(self.dir.join(".golive/runs")) else {
                 return false;
             };
             runs.flatten().any(|run| {
-                let log = run.path().join(format!("targets/{}/steps/s01.log", name(t)));
+                let log = run
+                    .path()
+                    .join(format!("targets/{}/journal.jsonl", name(t)));
                 std::fs::read_to_string(log).is_ok_and(|text| text.contains("ready"))
             })
         };
@@ -194,59 +204,68 @@ fn main() {
          a pty, {STEPS} steps per target, every target running; the console's tick is {:.0} ms",
         ms(tick)
     );
-    for size in SIZES {
-        let mut consoles: Vec<Console> = FLEETS
-            .iter()
-            .map(|&n| Console::start(&root, n, size))
-            .collect();
-        for console in &consoles {
-            console.wait_running();
-        }
-        for case in 0..KEYS.len() {
-            for i in 0..PRESSES {
-                for console in &mut consoles {
-                    // Presses land at every phase of the tick.
-                    std::thread::sleep(Duration::from_millis(15 + (i as u64 * 7) % 23));
-                    console.press(case, i);
-                }
-            }
-        }
-        for (case, key) in KEYS.iter().enumerate() {
-            println!("  {} at {}x{}:", key.name, size.0, size.1);
-            let mut p50s = Vec::new();
-            for console in &mut consoles {
-                let times = &mut console.times[case];
-                times.sort_unstable();
-                let p50 = percentile(times, 0.50);
-                p50s.push((p50, percentile(times, 0.95)));
-                let missed = console.missed[case];
-                println!(
-                    "    {:>2} targets: p50 {:.2} ms  p95 {:.2} ms  max {:.2} ms{}",
-                    console.targets,
-                    ms(p50),
-                    ms(percentile(times, 0.95)),
-                    ms(percentile(times, 1.0)),
-                    if missed > 0 {
-                        format!("  MISSED {missed} (no frame within {MISSED:?})")
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-            if let [(big50, big95), (small50, small95)] = p50s[..] {
-                println!(
-                    "    ratio {} vs {} targets: p50 {:.2}x  p95 {:.2}x  (target: p95 ≤ one tick, {:.0} ms)",
-                    FLEETS[0],
-                    FLEETS[1],
-                    big50.as_secs_f64() / small50.as_secs_f64().max(1e-9),
-                    big95.as_secs_f64() / small95.as_secs_f64().max(1e-9),
-                    ms(tick)
-                );
-            }
-        }
-        for console in consoles {
-            console.stop();
+    for (scenario, first) in SCENARIOS {
+        println!("  {scenario}:");
+        for size in SIZES {
+            round(&root, first, size);
         }
     }
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The big and the small fleet side by side at one size, every key of [`KEYS`].
+fn round(root: &Path, first: &str, size: (u16, u16)) {
+    let tick = golive::tui::TuiOptions::default().tick_rate;
+    let mut consoles: Vec<Console> = FLEETS
+        .iter()
+        .map(|&n| Console::start(root, first, n, size))
+        .collect();
+    for console in &consoles {
+        console.wait_running();
+    }
+    for case in 0..KEYS.len() {
+        for i in 0..PRESSES {
+            for console in &mut consoles {
+                // Presses land at every phase of the tick.
+                std::thread::sleep(Duration::from_millis(15 + (i as u64 * 7) % 23));
+                console.press(case, i);
+            }
+        }
+    }
+    for (case, key) in KEYS.iter().enumerate() {
+        println!("    {} at {}x{}:", key.name, size.0, size.1);
+        let mut ranks = Vec::new();
+        for console in &mut consoles {
+            let times = &mut console.times[case];
+            times.sort_unstable();
+            let p50 = percentile(times, 0.50);
+            ranks.push((p50, percentile(times, 0.95)));
+            let missed = console.missed[case];
+            println!(
+                "      {:>2} targets: p50 {:.2} ms  p95 {:.2} ms  max {:.2} ms{}",
+                console.targets,
+                ms(p50),
+                ms(percentile(times, 0.95)),
+                ms(percentile(times, 1.0)),
+                if missed > 0 {
+                    format!("  MISSED {missed} (no frame within {MISSED:?})")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        if let [(big50, big95), (small50, small95)] = ranks[..] {
+            println!(
+                "      ratio {} vs {} targets: p50 {:.2}x  p95 {:.2}x  (target: p95 ≤ one tick, {:.0} ms)",
+                FLEETS[0],
+                FLEETS[1],
+                big50.as_secs_f64() / small50.as_secs_f64().max(1e-9),
+                big95.as_secs_f64() / small95.as_secs_f64().max(1e-9),
+                ms(tick)
+            );
+        }
+    }
+    for console in consoles {
+        console.stop();
+    }
 }
