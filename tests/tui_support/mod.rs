@@ -1,10 +1,11 @@
 //! A pseudo-terminal driver for the console's tests: spawn a program on a pty, read its screen
-//! back through vt100, type keys, keep the raw bytes, check the terminal was given back.
+//! back through vt100, type keys, keep the raw bytes, check the terminal was given back, and time
+//! a key to the frame that shows it (for the benchmarks, which include this module too).
 
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
@@ -20,6 +21,7 @@ pub const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
 pub struct Pty {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    awaited: Arc<(Mutex<Option<Awaited>>, Condvar)>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
 }
@@ -45,7 +47,8 @@ impl Pty {
             0,
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let (p, r) = (parser.clone(), raw.clone());
+        let awaited = Arc::new((Mutex::new(None::<Awaited>), Condvar::new()));
+        let (p, r, a) = (parser.clone(), raw.clone(), awaited.clone());
         std::thread::spawn(move || {
             let _master = pair.master;
             let mut buf = [0u8; 8192];
@@ -53,13 +56,24 @@ impl Pty {
                 if n == 0 {
                     break;
                 }
-                p.lock().expect("parser").process(&buf[..n]);
+                let at = Instant::now();
+                let mut parser = p.lock().expect("parser");
+                parser.process(&buf[..n]);
                 r.lock().expect("raw").extend_from_slice(&buf[..n]);
+                let (slot, landed) = &*a;
+                let mut slot = slot.lock().expect("awaited");
+                if let Some(awaited) = slot.as_mut().filter(|w| w.seen.is_none())
+                    && parser.screen().contents().contains(&awaited.text)
+                {
+                    awaited.seen = Some(at);
+                    landed.notify_all();
+                }
             }
         });
         Pty {
             parser,
             raw,
+            awaited,
             writer,
             child,
         }
@@ -103,6 +117,42 @@ impl Pty {
         self.writer.flush().expect("flush");
     }
 
+    /// Type `keys` and time them to the frame that shows `text`: from the write to the arrival
+    /// of the bytes after which the screen first shows it (checked as each chunk lands, so the
+    /// time is not rounded up to a polling interval). `None` if it never showed within
+    /// `timeout`. The screen must not show `text` already.
+    pub fn time_key(&mut self, keys: &str, text: &str, timeout: Duration) -> Option<Duration> {
+        let (slot, landed) = &*self.awaited.clone();
+        {
+            // Hold the parser while arming, so no chunk lands between the check and the arming.
+            let parser = self.parser.lock().expect("parser");
+            assert!(
+                !parser.screen().contents().contains(text),
+                "the screen shows {text:?} before the key"
+            );
+            *slot.lock().expect("awaited") = Some(Awaited {
+                text: text.to_string(),
+                seen: None,
+            });
+        }
+        let pressed = Instant::now();
+        self.send(keys);
+        let mut slot = slot.lock().expect("awaited");
+        let deadline = pressed + timeout;
+        loop {
+            if let Some(seen) = slot.as_ref().and_then(|w| w.seen) {
+                *slot = None;
+                return Some(seen.saturating_duration_since(pressed));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                *slot = None;
+                return None;
+            }
+            slot = landed.wait_timeout(slot, left).expect("awaited").0;
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> i32 {
         i32::try_from(self.child.process_id().expect("pid")).expect("pid fits")
@@ -132,6 +182,12 @@ impl Drop for Pty {
             let _ = self.child.kill();
         }
     }
+}
+
+/// A text [`Pty::time_key`] waits for, and when the bytes that first showed it arrived.
+struct Awaited {
+    text: String,
+    seen: Option<Instant>,
 }
 
 /// Whether `needle` occurs in `hay` after position `from`; returns its position.
