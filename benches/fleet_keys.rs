@@ -51,10 +51,25 @@ struct KeyCase {
     press: fn(i: usize, n: usize) -> (&'static str, String),
 }
 
-const KEYS: &[KeyCase] = &[KeyCase {
-    name: "j/k (select a target)",
-    press: select,
-}];
+const KEYS: &[KeyCase] = &[
+    KeyCase {
+        name: "j/k (select a target)",
+        press: select,
+    },
+    KeyCase {
+        name: "d (matrix <-> dashboard)",
+        press: toggle,
+    },
+];
+
+/// `d` to the dashboard (one row per target, worst first), `d` back to the matrix: an even
+/// number of presses leaves the matrix on screen.
+fn toggle(i: usize, n: usize) -> (&'static str, String) {
+    match i % 2 {
+        0 => ("d", " targets, worst first ".to_string()),
+        _ => ("d", format!(" {n} targets × {STEPS} steps ")),
+    }
+}
 
 /// `j` down to the last target, then `k` back up to the first, and again: each press moves the
 /// selection, and the output pane's title names the target selected.
