@@ -190,3 +190,39 @@ fn a_connection_terminated_mid_step_fails_that_attempt_clearly_and_a_retry_recon
     assert!(out.contains("retry 1 of 1"), "{out}");
     assert!(!out.contains("owner-secret-pw"), "{out}");
 }
+
+#[test]
+fn a_running_steps_log_is_on_disk_as_it_goes_and_survives_a_killed_golive() {
+    let dir = TempDir::new("log-as-it-goes");
+    let marker = dir.join("printed");
+    let rb = dir.write(
+        "runbook.toml",
+        &format!(
+            "[runbook]\nname = \"slow printer\"\n\n[[steps]]\nid = \"slow\"\ntitle = \"Slow\"\n\
+             kind = \"shell\"\nrun = \"echo 'first line of a long step'; touch {}; sleep 30\"\n",
+            marker.display()
+        ),
+    );
+    let mut child = golive()
+        .args(["run", &rb.display().to_string(), "--headless"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_for(&marker);
+    let log = latest_run(dir.path()).join("steps/slow.log");
+    let start = Instant::now();
+    let on_disk = || std::fs::read_to_string(&log).unwrap_or_default();
+    while !on_disk().contains("first line of a long step") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the running step's log never got its line: {:?}",
+            on_disk()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Killed without a chance to flush anything: the line stays.
+    child.kill().expect("SIGKILL golive");
+    let _ = child.wait();
+    assert!(on_disk().contains("first line of a long step"));
+}

@@ -22,6 +22,8 @@ const MAX_LINE: usize = 1024 * 1024;
 const GRACE: Duration = Duration::from_secs(3);
 /// How long output is still read after `sh` exited while a background child holds the pipes.
 const DRAIN: Duration = Duration::from_secs(1);
+/// How often the step's log file gets what it has buffered, while the step runs.
+const LOG_FLUSH: Duration = Duration::from_millis(500);
 
 /// Run a shell step.
 pub async fn run(spec: &ShellSpec, ctx: &mut StepCtx<'_>) -> StepResult {
@@ -78,8 +80,11 @@ pub async fn run_script(
     // After `sh` exits, a background child may still hold the pipes open: read on for a moment.
     let drain = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(drain);
+    let mut log_due = tokio::time::interval(LOG_FLUSH);
+    log_due.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while streams_open || exit.is_none() {
         tokio::select! {
+            _ = log_due.tick() => ctx.out.flush_log(),
             line = rx.recv(), if streams_open => match line {
                 Some((stream, bytes)) => match std::str::from_utf8(&bytes) {
                     Ok(text) => ctx.out.lines(stream, text).await,

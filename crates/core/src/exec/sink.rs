@@ -185,6 +185,16 @@ impl OutputSink {
         &self.redactor
     }
 
+    /// Write what the step's log has buffered to its file (no sync): a running step's log is
+    /// readable as it goes, and golive killed mid-step loses at most the lines since.
+    pub fn flush_log(&mut self) {
+        if let Some(log) = &mut self.log
+            && let Err(e) = log.flush()
+        {
+            self.log_error.get_or_insert_with(|| e.to_string());
+        }
+    }
+
     /// Flush everything and sync the log to disk; an error if the log could not be written.
     pub async fn finish(&mut self) -> Result<(), String> {
         self.flush().await;
