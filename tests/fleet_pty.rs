@@ -141,6 +141,10 @@ fn the_watch_between_waves_brings_up_the_dashboard_and_a_blind_target_tops_it() 
     let screen = pty.wait_for("BLIND", WAIT);
     assert!(screen.contains("HALTED"), "{screen}");
     assert!(screen.contains("watch inconclusive"), "{screen}");
+    // The fleet run is over: the console keeps watching the live target on its own, and its
+    // row keeps the verdict of the watch that halted the fleet.
+    let screen = pty.wait_for("eu-1 · live since the fleet run ended", WAIT);
+    assert!(screen.contains("BLIND"), "{screen}");
     // d goes to the matrix and back.
     pty.send("d");
     pty.wait_for("3 targets × 2 steps", WAIT);

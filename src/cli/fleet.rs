@@ -191,6 +191,14 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, log: &LogSink) -> F
             redactor.add(secret);
         }
     }
+    // The console keeps the live targets' dashboard rows fresh after the fleet run.
+    let live = match runbook.monitor.is_some() && !headless {
+        true => targets
+            .iter()
+            .map(|t| fleet::watch::target_config(&runbook, &t.vars).ok())
+            .collect(),
+        false => Vec::new(),
+    };
     let config = FleetConfig {
         runbook,
         targets,
@@ -242,7 +250,8 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, log: &LogSink) -> F
             ..
         } = handle;
         if let Err(e) =
-            golive_tui::fleet_loop::run(events, commands, golive_tui::TuiOptions::default()).await
+            golive_tui::fleet_loop::run(events, commands, golive_tui::TuiOptions::default(), live)
+                .await
         {
             eprintln!("golive: the console stopped: {e:#}");
         }

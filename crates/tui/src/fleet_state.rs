@@ -16,6 +16,9 @@ use golive_core::fleet::{FleetCommand, FleetEvent, FleetOutcome, Wave, WaveQuest
 use golive_core::monitor::snapshot::{Snapshot, State};
 use golive_core::monitor::verdict::VerdictKind;
 
+/// Where a live target's snapshots come from once the fleet run is over.
+pub const LIVE: &str = "live since the fleet run ended";
+
 /// Lines of output kept per target (the whole output is in its step logs).
 pub const OUTPUT_CAP: usize = 2000;
 
@@ -294,6 +297,33 @@ impl FleetState {
                 at: Instant::now(),
                 verdict,
             });
+        }
+    }
+
+    /// The targets that are live once the fleet run is over: those that passed (now or in an
+    /// earlier process of the fleet run).
+    pub fn live_targets(&self) -> Vec<usize> {
+        (0..self.targets.len())
+            .filter(|&t| {
+                matches!(
+                    self.targets[t].status,
+                    TargetStatus::Skipped | TargetStatus::Finished(Some(Outcome::Passed))
+                )
+            })
+            .collect()
+    }
+
+    /// A snapshot of a live target after the fleet run, from the console's own watch; the
+    /// verdict of its last watch between waves stays on its row.
+    pub fn live_snapshot(&mut self, target: usize, snapshot: serde_json::Value) {
+        let verdict = self
+            .targets
+            .get(target)
+            .and_then(|r| r.watch.as_ref())
+            .and_then(|w| w.verdict.clone());
+        self.watched(target, snapshot, LIVE.into());
+        if let Some(watch) = self.targets.get_mut(target).and_then(|r| r.watch.as_mut()) {
+            watch.verdict = watch.verdict.take().or(verdict);
         }
     }
 

@@ -10,7 +10,7 @@ use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::fleet_state::{FleetState, KeyOutcome, Pane};
+use super::fleet_state::{FleetState, KeyOutcome, Pane, TargetStatus};
 use super::test_fixtures::run_info;
 use super::theme::Theme;
 use golive_core::events::{
@@ -408,4 +408,12 @@ fn the_dashboard_follows_its_order_and_shows_why_a_watch_failed() {
     let watch = state.targets[3].watch.as_ref().expect("us-1 watched");
     assert_eq!(watch.from, "step watch");
     assert_eq!(state.worst_first()[..2], [2, 3]);
+    // After the fleet run, eu-1 (passed) is live and polled; eu-3's row keeps its verdict.
+    state.targets[2].status = TargetStatus::Finished(Some(Outcome::Passed));
+    assert_eq!(state.live_targets(), vec![0, 2]);
+    state.live_snapshot(2, snapshot(Some(0.0)));
+    let eu3 = state.targets[2].watch.as_ref().expect("eu-3 watched");
+    assert_eq!(eu3.from, super::fleet_state::LIVE);
+    assert_eq!(eu3.snapshot.panels[0].value, Some(0.0));
+    assert!(matches!(eu3.verdict, Some((VerdictKind::Breached, _))));
 }

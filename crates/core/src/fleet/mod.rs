@@ -18,7 +18,7 @@ pub mod journal;
 mod pause;
 mod target;
 pub mod targets;
-mod watch;
+pub mod watch;
 pub mod waves;
 
 pub use driver::{FleetConfig, FleetHandle, Judge, TargetRun, start};

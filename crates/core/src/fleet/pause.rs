@@ -8,8 +8,7 @@ use std::time::Duration;
 use super::driver::{Driver, WaveEnd};
 use super::events::{FleetCommand, FleetEvent};
 use super::journal::FleetEntry;
-use super::watch::{FleetWatch, Said, TargetVerdict};
-use crate::monitor::config::MonitorConfig;
+use super::watch::{FleetWatch, Said, TargetVerdict, target_config};
 use crate::monitor::verdict::VerdictKind;
 
 impl Driver {
@@ -90,19 +89,14 @@ impl Driver {
 
     /// Watch the `live` targets before wave `next` for the pause.
     async fn watch(&mut self, next: usize, live: &[usize]) -> WaveEnd {
-        let env = |k: &str| std::env::var(k).ok();
         let configs = live
             .iter()
             .map(|&t| {
-                let cfg = MonitorConfig::from_table(
-                    self.config.runbook.monitor.as_ref(),
-                    &self.config.targets[t].vars,
-                    &env,
-                );
-                (t, cfg.map_err(|e| e.to_string()))
+                let vars = &self.config.targets[t].vars;
+                (t, target_config(&self.config.runbook, vars))
             })
             .collect();
-        let mut watch = FleetWatch::start(configs);
+        let mut watch = FleetWatch::start(configs, true);
         let deadline = tokio::time::Instant::now() + self.config.pause;
         let mut countdown = tokio::time::interval(Duration::from_secs(1));
         let mut breached = None;

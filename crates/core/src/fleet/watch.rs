@@ -1,8 +1,9 @@
-//! The watch between waves: before a wave starts, every target already live is watched for the
-//! fleet's `pause`, each with its own sources (its own scrape, or its own `target` series of a
-//! shared Prometheus: see `monitor::config`) and its own tracker. Each refresh goes to the front
-//! end; a breach on any target ends the watch at once; at the end a target whose watch did not
-//! see (inconclusive) fails it too. The next wave starts only on a passed watch.
+//! Watches of many targets at once, each with its own sources (its own scrape, or its own
+//! `target` series of a shared Prometheus: see `monitor::config`) and its own tracker. The driver
+//! judges with it between waves (before a wave starts, every target already live is watched for
+//! the fleet's `pause`: a breach on any target ends the watch at once, and at the end a target
+//! whose watch did not see fails it too; the next wave starts only on a passed watch); the fleet
+//! console keeps the live targets' rows fresh with it once the fleet run is over.
 //!
 //! ```text
 //!   live target ─► task: Watch (its sources) ─► Tracker ─► Refresh ─► driver ─► FleetEvent::Watch
@@ -17,10 +18,18 @@ use tokio_util::sync::CancellationToken;
 use crate::monitor::config::MonitorConfig;
 use crate::monitor::verdict::{Tracker, Verdict};
 use crate::monitor::watch::Watch;
+use crate::runbook::{Runbook, Vars};
+
+/// The `[monitor]` configuration of one target: the runbook's table with the target's
+/// variables (sources not in the table come from them, then from the environment).
+pub fn target_config(runbook: &Runbook, vars: &Vars) -> Result<MonitorConfig, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    MonitorConfig::from_table(runbook.monitor.as_ref(), vars, &env).map_err(|e| e.to_string())
+}
 
 /// One target's verdict at the end of its watch.
 #[derive(Debug)]
-pub(super) struct TargetVerdict {
+pub struct TargetVerdict {
     /// Index into the targets.
     pub target: usize,
     /// How its watch ended.
@@ -28,7 +37,7 @@ pub(super) struct TargetVerdict {
 }
 
 /// What a running watch says next.
-pub(super) enum Said {
+pub enum Said {
     /// One target's refresh, in the `golive monitor --json` shape.
     Refresh {
         target: usize,
@@ -38,22 +47,24 @@ pub(super) enum Said {
     Breached(TargetVerdict),
 }
 
-/// The watches of the live targets, running until [`FleetWatch::finish`].
-pub(super) struct FleetWatch {
+/// The watches of the live targets, running until [`FleetWatch::finish`] (or dropped).
+pub struct FleetWatch {
     tasks: JoinSet<TargetVerdict>,
     stop: CancellationToken,
     refreshes: mpsc::Receiver<(usize, serde_json::Value)>,
 }
 
 impl FleetWatch {
-    /// Start one watch per `(target, configuration)`; a target whose configuration could not be
-    /// read (the error) is inconclusive at once: a watch that cannot see is not a pass.
-    pub(super) fn start(targets: Vec<(usize, Result<MonitorConfig, String>)>) -> Self {
+    /// Start one watch per `(target, configuration)` (inside a tokio runtime); `judge`: a
+    /// target's watch ends at its first breach (else it only shows). A target whose
+    /// configuration could not be read (the error) is inconclusive at the end: a watch that
+    /// cannot see is not a pass.
+    pub fn start(targets: Vec<(usize, Result<MonitorConfig, String>)>, judge: bool) -> Self {
         let (tx, refreshes) = mpsc::channel(64);
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         for (target, cfg) in targets {
-            tasks.spawn(watch_one(target, cfg, tx.clone(), stop.clone()));
+            tasks.spawn(watch_one(target, cfg, tx.clone(), stop.clone(), judge));
         }
         FleetWatch {
             tasks,
@@ -64,7 +75,7 @@ impl FleetWatch {
 
     /// The next refresh, or a target that breached (cancel-safe); `None` when every watch
     /// ended.
-    pub(super) async fn next(&mut self) -> Option<Said> {
+    pub async fn next(&mut self) -> Option<Said> {
         loop {
             tokio::select! {
                 // A breached target's last refresh is sent before its task ends: take it first.
@@ -82,7 +93,7 @@ impl FleetWatch {
 
     /// Stop every watch; the verdicts of those that were still watching, in target order, each
     /// judged on what arrived until now.
-    pub(super) async fn finish(self) -> Vec<TargetVerdict> {
+    pub async fn finish(self) -> Vec<TargetVerdict> {
         let FleetWatch {
             mut tasks,
             stop,
@@ -103,12 +114,13 @@ impl FleetWatch {
     }
 }
 
-/// Watch one target until `stop` (its verdict then) or its first breach.
+/// Watch one target until `stop` (its verdict then) or, when it `judge`s, its first breach.
 async fn watch_one(
     target: usize,
     cfg: Result<MonitorConfig, String>,
     tx: mpsc::Sender<(usize, serde_json::Value)>,
     stop: CancellationToken,
+    judge: bool,
 ) -> TargetVerdict {
     let started = cfg.and_then(|cfg| Watch::start(cfg).map_err(|e| e.to_string()));
     let mut watch = match started {
@@ -128,7 +140,7 @@ async fn watch_one(
             () = stop.cancelled() => (watch.snapshot_now(), true),
             s = watch.next() => (s, false),
         };
-        let breach = tracker.observe(&snapshot);
+        let breach = tracker.observe(&snapshot).filter(|_| judge);
         let shown = if last || breach.is_some() {
             snapshot.with_verdict(&tracker.verdict())
         } else {
