@@ -133,6 +133,63 @@ fn a_wrong_typed_name_refuses_and_the_right_one_runs_the_destructive_step() {
     assert!(j.contains("(typed the target's name)"), "{j}");
 }
 
+/// A fleet's answer for a whole wave is checked by the engine as strictly as a typed one (the
+/// text the target expects), and journaled as given for the wave, not as a typed name.
+#[test]
+fn a_wave_confirmation_is_checked_like_a_typed_one_and_journaled_for_the_wave() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("for-wave");
+    let path = dir.write(
+        "runbook.toml",
+        &format!(
+            "{HEADER}[[steps]]\nid = \"wipe\"\ntitle = \"Wipe services\"\nkind = \"sql\"\n\
+             database = \"DATABASE_URL\"\nsql = \"DELETE FROM services\"\ndestructive = true\n"
+        ),
+    );
+    let handle = start(&rt, &path, &db);
+    let mut asked = 0;
+    let outcome = drive(&rt, handle, |event| match event {
+        EngineEvent::Ask { question } if question.kind == QuestionKind::Destructive => {
+            asked += 1;
+            let typed = if asked == 1 {
+                "wave-2".to_string()
+            } else {
+                db.name.clone()
+            };
+            Some(Command::Answer {
+                id: question.id,
+                answer: Answer::ConfirmForWave {
+                    typed,
+                    wave: "wave-2".into(),
+                    by: "root (typed `wave-2`)".into(),
+                },
+            })
+        }
+        _ => None,
+    });
+    assert_eq!(outcome, Outcome::Passed);
+    assert_eq!(
+        asked, 2,
+        "a wave answer without the target's text is asked again"
+    );
+    let j = journal(&dir);
+    assert!(
+        common::has_record(&j, r#""event":"mistyped","step":"wipe""#),
+        "{j}"
+    );
+    let confirmed = j
+        .lines()
+        .find(|l| l.contains(r#""event":"confirmed""#))
+        .unwrap_or_else(|| panic!("no confirmation: {j}"));
+    assert!(
+        confirmed.contains(r#""by":"root (typed `wave-2`), once for fleet wave `wave-2`""#),
+        "{confirmed}"
+    );
+    assert!(confirmed.contains(r#""for_wave":"wave-2""#), "{confirmed}");
+    assert!(!confirmed.contains("target's name"), "{confirmed}");
+}
+
 #[test]
 fn skip_and_retry_after_a_failure_are_journaled_decisions() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");

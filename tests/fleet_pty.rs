@@ -96,6 +96,27 @@ fn a_person_takes_a_fleet_live_wave_by_wave_in_the_console() {
         "{}",
         confirmed[1]
     );
+    // Each target's own journal says what the person typed: the wave's name, once for the
+    // wave, not the target's.
+    for (target, wave) in [("eu-1", "wave-1"), ("us-1", "wave-2")] {
+        let own = std::fs::read_to_string(
+            latest_run(dir.path()).join(format!("targets/{target}/journal.jsonl")),
+        )
+        .unwrap();
+        let record = own
+            .lines()
+            .find(|l| l.contains("\"event\":\"confirmed\""))
+            .unwrap_or_else(|| panic!("{target}: no confirmation in {own}"));
+        assert!(
+            record.contains(&format!("typed `{wave}`), once for fleet wave `{wave}`")),
+            "{target}: {record}"
+        );
+        assert!(
+            record.contains(&format!("\"for_wave\":\"{wave}\"")),
+            "{target}: {record}"
+        );
+        assert!(!record.contains("target's name"), "{target}: {record}");
+    }
 }
 
 /// A `[monitor]` table with no source at all: the watch between the waves cannot see.

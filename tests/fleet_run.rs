@@ -91,6 +91,16 @@ fn target_outcome(run: &Path, target: &str) -> Option<String> {
         .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
 }
 
+/// A target's own journal records of kind `event`.
+fn target_records(run: &Path, target: &str, event: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(run.join("targets").join(target).join("journal.jsonl"))
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["event"] == event)
+        .collect()
+}
+
 fn step_states(run: &Path, target: &str) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(run.join("targets").join(target).join("journal.jsonl"))
         .unwrap_or_default();
@@ -180,6 +190,26 @@ fn a_fleet_passes_wave_by_wave_with_one_approval_per_wave() {
     let c_started = order.iter().position(|e| e == "target_started:c").unwrap();
     assert!(wave2_done < c_started, "{order:#?}");
     assert_eq!(events(&recs, "fleet_finished")[0]["outcome"], "passed");
+    // A target's own journal, and its report, say the step was confirmed once for its wave
+    // (here on the command line), not that anyone typed the target's name.
+    let own = target_records(&run, "c", "confirmed");
+    assert_eq!(own.len(), 1, "{own:#?}");
+    assert_eq!(own[0]["step"], "drop");
+    assert_eq!(own[0]["for_wave"], "wave-3", "{:#?}", own[0]);
+    let by = own[0]["by"].as_str().unwrap();
+    assert!(
+        by.contains("approved on the command line") && by.ends_with("once for fleet wave `wave-3`"),
+        "{by}"
+    );
+    assert!(!by.contains("typed"), "{by}");
+    let report = golive()
+        .arg("report")
+        .arg(run.join("targets/c"))
+        .output()
+        .expect("golive report");
+    let report = text(&report);
+    assert!(report.contains("once for fleet wave `wave-3`"), "{report}");
+    assert!(!report.contains("typed the target"), "{report}");
 }
 
 #[test]

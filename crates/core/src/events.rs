@@ -289,6 +289,18 @@ pub enum Answer {
         /// The typed text (empty for a plain yes).
         typed: String,
     },
+    /// Yes, given once for a whole fleet wave: the fleet driver answers each target's engine
+    /// after the operator confirmed the wave (typed the wave's name, or `--approve`). `typed`
+    /// is the text this target's engine expects, checked as for [`Answer::Confirm`]; the
+    /// target's journal records the wave and `by`, not a typed target name.
+    ConfirmForWave {
+        /// The text this target's engine expects (the fleet checked the wave's instead).
+        typed: String,
+        /// The wave's name (`wave-2`).
+        wave: String,
+        /// Who confirmed the wave, and how (typed the wave's name, approved on the command line).
+        by: String,
+    },
     /// No.
     Refuse,
     /// For a [`QuestionKind::Failure`]: what to do. The front end has already had the operator

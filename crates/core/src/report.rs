@@ -220,6 +220,7 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
                 what,
                 by,
                 target,
+                ..
             } => {
                 // A decision after a failure belongs to the attempt it answered.
                 let after_failure = ["retry", "skip", "abort"].contains(&what.as_str())

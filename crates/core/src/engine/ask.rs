@@ -22,6 +22,16 @@ pub(super) enum Reply {
     Interrupt,
 }
 
+/// A yes to a question, as the journal records it.
+struct Yes {
+    /// What was typed (checked against the text the question expects).
+    typed: String,
+    /// Who confirmed, and how.
+    by: String,
+    /// The fleet wave it was confirmed for, if any.
+    for_wave: Option<String>,
+}
+
 impl Runner {
     /// Ask, and wait for the answer or a command that overrides it.
     pub(super) async fn ask(
@@ -118,23 +128,26 @@ impl Runner {
                     expect.clone(),
                 )
                 .await;
-            match reply {
-                Reply::Answer(Answer::Confirm { typed })
-                    if expect.as_ref().is_none_or(|e| e == &typed) =>
-                {
-                    let by = self.confirmed_by(expect.is_some());
+            let yes = match &reply {
+                Reply::Answer(answer) => self.yes(answer, expect.is_some()),
+                _ => None,
+            };
+            match (reply, yes) {
+                (_, Some(yes)) if expect.as_ref().is_none_or(|e| e == &yes.typed) => {
                     self.record(Entry::Confirmed {
                         step: Some(qualified),
                         what: what.to_string(),
-                        by,
+                        by: yes.by,
                         target,
+                        for_wave: yes.for_wave,
                     })
                     .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
                     return Ok(());
                 }
-                Reply::Answer(Answer::Confirm { typed }) => {
+                (_, Some(yes)) => {
                     let reason = format!(
-                        "typed `{typed}`, which is not `{}`",
+                        "typed `{}`, which is not `{}`",
+                        yes.typed,
                         expect.clone().unwrap_or_default()
                     );
                     self.record(Entry::Mistyped {
@@ -146,7 +159,7 @@ impl Runner {
                     // No notice: it would stay under the header for the rest of the run. The
                     // console says it in its footer, and the question comes back at once.
                 }
-                Reply::Answer(_) => {
+                (Reply::Answer(_), None) => {
                     self.refuse(&qualified, what, "refused by the operator")?;
                     self.set_state(idx, StepState::Pending, 0, None, None).await;
                     return Err(SeqEnd::Stop(
@@ -154,11 +167,11 @@ impl Runner {
                         format!("`{qualified}` was not confirmed, so it did not run"),
                     ));
                 }
-                Reply::Procedure(p) => {
+                (Reply::Procedure(p), None) => {
                     self.set_state(idx, StepState::Pending, 0, None, None).await;
                     return Err(SeqEnd::Procedure(p));
                 }
-                Reply::Interrupt => {
+                (Reply::Interrupt, None) => {
                     self.set_state(idx, StepState::Pending, 0, None, None).await;
                     return Err(SeqEnd::Stop(
                         Outcome::Interrupted,
@@ -194,17 +207,22 @@ impl Runner {
                 None,
             )
             .await;
+        let yes = match &reply {
+            Reply::Answer(answer) => self.yes(answer, false),
+            _ => None,
+        };
+        if let Some(yes) = yes {
+            self.record(Entry::Confirmed {
+                step: Some(qualified),
+                what: "re-run interrupted step".into(),
+                by: yes.by,
+                target: None,
+                for_wave: yes.for_wave,
+            })
+            .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
+            return Ok(());
+        }
         match reply {
-            Reply::Answer(Answer::Confirm { .. }) => {
-                self.record(Entry::Confirmed {
-                    step: Some(qualified),
-                    what: "re-run interrupted step".into(),
-                    by: self.confirmed_by(false),
-                    target: None,
-                })
-                .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
-                Ok(())
-            }
             Reply::Procedure(p) => Err(SeqEnd::Procedure(p)),
             Reply::Interrupt => Err(SeqEnd::Stop(
                 Outcome::Interrupted,
@@ -253,25 +271,30 @@ impl Runner {
                 None,
             )
             .await;
+        let yes = match &reply {
+            Reply::Answer(answer) => self.yes(answer, false),
+            _ => None,
+        };
+        if let Some(yes) = yes {
+            let by = yes.by.clone();
+            let entry = Entry::Confirmed {
+                step: Some(qualified),
+                what: "accept inconclusive watch".into(),
+                by: yes.by,
+                target: None,
+                for_wave: yes.for_wave,
+            };
+            return match self.record(entry) {
+                Ok(()) => (
+                    Ok(format!(
+                        "inconclusive watch accepted as passed by {by}: {reason}"
+                    )),
+                    None,
+                ),
+                Err(e) => (Err(StepError::Failed(e)), None),
+            };
+        }
         match reply {
-            Reply::Answer(Answer::Confirm { .. }) => {
-                let by = self.confirmed_by(false);
-                let entry = Entry::Confirmed {
-                    step: Some(qualified),
-                    what: "accept inconclusive watch".into(),
-                    by: by.clone(),
-                    target: None,
-                };
-                match self.record(entry) {
-                    Ok(()) => (
-                        Ok(format!(
-                            "inconclusive watch accepted as passed by {by}: {reason}"
-                        )),
-                        None,
-                    ),
-                    Err(e) => (Err(StepError::Failed(e)), None),
-                }
-            }
             Reply::Answer(_) => {
                 let journaled = self.refuse(
                     &qualified,
@@ -289,6 +312,26 @@ impl Runner {
                 }
             }
             other => (Err(declined), Some(other)),
+        }
+    }
+
+    /// A yes (`None` for any other answer): what was typed, who confirmed and how, and the fleet
+    /// wave it was given for. `typed_target`: the question asked to type the target's name.
+    fn yes(&self, answer: &Answer, typed_target: bool) -> Option<Yes> {
+        match answer {
+            Answer::Confirm { typed } => Some(Yes {
+                typed: typed.clone(),
+                by: self.confirmed_by(typed_target),
+                for_wave: None,
+            }),
+            // Confirmed once for the whole wave: the journal says so, not that this target's
+            // name was typed.
+            Answer::ConfirmForWave { typed, wave, by } => Some(Yes {
+                typed: typed.clone(),
+                by: format!("{by}, once for fleet wave `{wave}`"),
+                for_wave: Some(wave.clone()),
+            }),
+            Answer::Refuse | Answer::Decide(_) => None,
         }
     }
 

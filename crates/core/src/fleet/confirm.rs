@@ -2,6 +2,8 @@
 //! a gate, re-running an interrupted step, accepting an inconclusive watch) raises one wave
 //! question naming the wave and all its targets; the answer, journaled in `fleet.jsonl`,
 //! answers every target that asked and every target that asks the same later in the wave.
+//! Each target's engine is told the answer was given for the wave ([`Answer::ConfirmForWave`]),
+//! so its own journal records who confirmed the wave and how, not that its name was typed.
 
 use std::collections::HashMap;
 
@@ -18,8 +20,8 @@ pub(super) type Waiting = Vec<(usize, u64, Option<String>)>;
 /// A wave's confirmations.
 #[derive(Default)]
 pub(super) struct Asked {
-    /// Answered for the whole wave: key → confirmed.
-    pub(super) decided: HashMap<String, bool>,
+    /// Answered for the whole wave: key → who confirmed it, and how (`None`: refused).
+    pub(super) decided: HashMap<String, Option<String>>,
     /// Targets waiting, by key.
     pub(super) waiting: HashMap<String, Waiting>,
     /// Open wave questions: id → (key, the question).
@@ -46,8 +48,13 @@ impl Driver {
             return;
         }
         let key = format!("{}:{step}", kind_name(&question.kind));
-        if let Some(&yes) = asked.decided.get(&key) {
-            answer_engine(engines, target, question.id, yes, question.expect_typed);
+        if let Some(by) = asked.decided.get(&key) {
+            let answer = engine_answer(
+                &self.config.waves[w].name,
+                by.as_deref(),
+                question.expect_typed,
+            );
+            send(engines, target, question.id, answer);
             return;
         }
         let first = !asked.waiting.contains_key(&key);
@@ -139,24 +146,29 @@ impl Driver {
         let wave = self.config.waves[w].name.clone();
         let entry = if yes {
             FleetEntry::WaveConfirmed {
-                wave,
+                wave: wave.clone(),
                 step: question.step.clone(),
                 targets: question.targets.clone(),
-                by,
+                by: by.clone(),
             }
         } else {
             FleetEntry::WaveRefused {
-                wave,
+                wave: wave.clone(),
                 step: question.step.clone(),
                 by: operator,
             }
         };
         // Nothing runs that the fleet journal could not record.
-        let yes = self.record(entry) && yes;
-        asked.decided.insert(key.clone(), yes);
+        let decided = (self.record(entry) && yes).then_some(by);
         for (target, engine_id, expect) in asked.waiting.remove(&key).unwrap_or_default() {
-            answer_engine(engines, target, engine_id, yes, expect);
+            send(
+                engines,
+                target,
+                engine_id,
+                engine_answer(&wave, decided.as_deref(), expect),
+            );
         }
+        asked.decided.insert(key, decided);
     }
 }
 
@@ -171,20 +183,25 @@ fn kind_name(kind: &QuestionKind) -> &'static str {
     }
 }
 
-fn answer_engine(
+/// What a target's engine is answered once the wave is decided: confirmed by `by` for the
+/// wave (the engine still checks the text it `expect`s), or refused.
+fn engine_answer(wave: &str, by: Option<&str>, expect: Option<String>) -> Answer {
+    match by {
+        Some(by) => Answer::ConfirmForWave {
+            typed: expect.unwrap_or_default(),
+            wave: wave.to_string(),
+            by: by.to_string(),
+        },
+        None => Answer::Refuse,
+    }
+}
+
+fn send(
     engines: &HashMap<usize, mpsc::UnboundedSender<Command>>,
     target: usize,
     id: u64,
-    yes: bool,
-    expect: Option<String>,
+    answer: Answer,
 ) {
-    let answer = if yes {
-        Answer::Confirm {
-            typed: expect.unwrap_or_default(),
-        }
-    } else {
-        Answer::Refuse
-    };
     if let Some(commands) = engines.get(&target) {
         let _ = commands.send(Command::Answer { id, answer });
     }

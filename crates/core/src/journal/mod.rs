@@ -89,11 +89,15 @@ pub enum Entry {
         step: Option<String>,
         /// What was confirmed (`destructive step`, `gate`, `skip`, `rollback fast`, …).
         what: String,
-        /// Who (OS user) and how (`typed the target name`, `--approve`).
+        /// Who (OS user) and how (`typed the target name`, `--approve`, once for a fleet wave).
         by: String,
         /// The target the confirmation named.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         target: Option<String>,
+        /// The fleet wave it was confirmed for, once for all its targets (absent: confirmed for
+        /// this run alone).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_wave: Option<String>,
     },
     /// A confirmation was refused or answered wrongly.
     Refused {

@@ -69,6 +69,7 @@ impl Runner {
             what,
             by: self.operator.clone(),
             target: None,
+            for_wave: None,
         })
         .map_err(|e| SeqEnd::Stop(Outcome::Failed, e))?;
         match decision {
