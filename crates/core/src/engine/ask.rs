@@ -128,10 +128,7 @@ impl Runner {
                     expect.clone(),
                 )
                 .await;
-            let yes = match &reply {
-                Reply::Answer(answer) => self.yes(answer, expect.is_some()),
-                _ => None,
-            };
+            let yes = self.yes(&reply, expect.is_some());
             match (reply, yes) {
                 (_, Some(yes)) if expect.as_ref().is_none_or(|e| e == &yes.typed) => {
                     self.record(Entry::Confirmed {
@@ -207,10 +204,7 @@ impl Runner {
                 None,
             )
             .await;
-        let yes = match &reply {
-            Reply::Answer(answer) => self.yes(answer, false),
-            _ => None,
-        };
+        let yes = self.yes(&reply, false);
         if let Some(yes) = yes {
             self.record(Entry::Confirmed {
                 step: Some(qualified),
@@ -271,10 +265,7 @@ impl Runner {
                 None,
             )
             .await;
-        let yes = match &reply {
-            Reply::Answer(answer) => self.yes(answer, false),
-            _ => None,
-        };
+        let yes = self.yes(&reply, false);
         if let Some(yes) = yes {
             let by = yes.by.clone();
             let entry = Entry::Confirmed {
@@ -317,7 +308,10 @@ impl Runner {
 
     /// A yes (`None` for any other answer): what was typed, who confirmed and how, and the fleet
     /// wave it was given for. `typed_target`: the question asked to type the target's name.
-    fn yes(&self, answer: &Answer, typed_target: bool) -> Option<Yes> {
+    fn yes(&self, reply: &Reply, typed_target: bool) -> Option<Yes> {
+        let Reply::Answer(answer) = reply else {
+            return None;
+        };
         match answer {
             Answer::Confirm { typed } => Some(Yes {
                 typed: typed.clone(),
