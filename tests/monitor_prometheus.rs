@@ -145,6 +145,7 @@ async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
         &proxy.url(),
         &Mapping::flask(),
         "/x",
+        None,
         60.0,
         1.0,
     );
@@ -154,7 +155,7 @@ async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
     // Prometheus refuses the query (a metric name that is not one): its error is passed on.
     let mut bad = Mapping::flask();
     bad.histogram = "1bad name".into();
-    let refused = Prometheus::new(client.clone(), &prom.url, &bad, "/x", 60.0, 1.0);
+    let refused = Prometheus::new(client.clone(), &prom.url, &bad, "/x", None, 60.0, 1.0);
     let e = refused.instant().await.unwrap_err();
     assert!(e.contains("bad_data"), "{e}");
     // Nothing listens.
@@ -163,6 +164,7 @@ async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
         "http://127.0.0.1:9",
         &Mapping::flask(),
         "/x",
+        None,
         60.0,
         1.0,
     );
