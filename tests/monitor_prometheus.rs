@@ -97,7 +97,7 @@ async fn start_prometheus_of(scraped: &[(&str, Option<&str>)]) -> Server {
             .await;
         if let Ok(r) = up
             && let Ok(v) = r.json::<serde_json::Value>().await
-            && v["data"]["result"][0]["value"][1] == scraped.len().to_string()
+            && v["data"]["result"][0]["value"][1].as_str() == Some(&scraped.len().to_string())
         {
             return server;
         }
