@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use golive::monitor::Watch;
 use golive::monitor::config::Mapping;
 use golive::monitor::prometheus::Prometheus;
+use golive::monitor::{State, Watch};
 use monitor_support::*;
 
 struct Server {
@@ -42,7 +42,14 @@ fn prometheus_binary() -> PathBuf {
     })
 }
 
+/// A Prometheus scraping `target` (`host:port`) every second.
 async fn start_prometheus(target: &str) -> Server {
+    start_prometheus_of(&[(target, None)]).await
+}
+
+/// A Prometheus scraping each `host:port` every second, with the static label `target="<name>"`
+/// where a name is given (one Prometheus shared by a fleet); ready once every one is up.
+async fn start_prometheus_of(scraped: &[(&str, Option<&str>)]) -> Server {
     let bin = prometheus_binary();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -51,10 +58,16 @@ async fn start_prometheus(target: &str) -> Server {
         .port();
     let dir = std::env::temp_dir().join(format!("golive-prom-{}-{port}", std::process::id()));
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    let config = format!(
+    let mut config = String::from(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-         scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"
+         scrape_configs:\n  - job_name: app\n    static_configs:\n",
     );
+    for (addr, name) in scraped {
+        config.push_str(&format!("      - targets: ['{addr}']\n"));
+        if let Some(name) = name {
+            config.push_str(&format!("        labels: {{target: {name}}}\n"));
+        }
+    }
     std::fs::write(dir.join("prometheus.yml"), config).unwrap();
     let child = Command::new(&bin)
         .arg(format!(
@@ -79,12 +92,12 @@ async fn start_prometheus(target: &str) -> Server {
     let end = Instant::now() + Duration::from_secs(60);
     loop {
         let up = client
-            .get(format!("{}/api/v1/query?query=up", server.url))
+            .get(format!("{}/api/v1/query?query=count(up==1)", server.url))
             .send()
             .await;
         if let Ok(r) = up
             && let Ok(v) = r.json::<serde_json::Value>().await
-            && v["data"]["result"][0]["value"][1] == "1"
+            && v["data"]["result"][0]["value"][1].as_str() == Some(&scraped.len().to_string())
         {
             return server;
         }
@@ -134,6 +147,52 @@ async fn prometheus_and_a_direct_scrape_give_the_ratios_of_the_traffic_sent() {
 }
 
 #[tokio::test]
+async fn a_fleet_target_s_watch_reads_only_that_target_s_series_of_a_shared_prometheus() {
+    // Two targets' apps scraped by one Prometheus: `a` healthy, `b` answering half its requests
+    // with 500. Mixed together, each would read a 5xx ratio of about 0.25.
+    let a = FakeMetrics::start(vec![("/api/x", "GET", 200, 10)]).await;
+    let b = FakeMetrics::start(vec![("/api/x", "GET", 200, 5), ("/api/x", "GET", 500, 5)]).await;
+    let addr = |m: &FakeMetrics| format!("127.0.0.1:{}", m.port);
+    let prom = start_prometheus_of(&[(&addr(&a), Some("a")), (&addr(&b), Some("b"))]).await;
+    let watch = |target: Option<&str>| {
+        let mut vars = golive::runbook::Vars::default();
+        if let Some(t) = target {
+            vars.set("GOLIVE_TARGET", t.to_string(), false);
+        }
+        Watch::start(config_with("prometheus_url", &prom.url, &vars)).unwrap()
+    };
+    let (mut on_a, mut on_b, mut fleet) = (watch(Some("a")), watch(Some("b")), watch(None));
+    let note = format!(
+        "traffic: Prometheus at {} (series with target=\"a\")",
+        prom.url
+    );
+    assert!(on_a.notes().contains(&note), "{:?}", on_a.notes());
+    assert!(
+        fleet
+            .notes()
+            .contains(&format!("traffic: Prometheus at {}", prom.url)),
+        "{:?}",
+        fleet.notes()
+    );
+    let enough = |s: &golive::monitor::Snapshot| {
+        s.panel("http_5xx_ratio")
+            .and_then(|p| p.requests)
+            .is_some_and(|r| r >= 40.0)
+    };
+    let sa = until(&mut on_a, Duration::from_secs(30), enough).await;
+    let sb = until(&mut on_b, Duration::from_secs(30), enough).await;
+    let all = until(&mut fleet, Duration::from_secs(30), enough).await;
+    let http5xx = |s: &golive::monitor::Snapshot| s.panel("http_5xx_ratio").unwrap().clone();
+    assert_eq!(http5xx(&sa).value, Some(0.0));
+    assert_eq!(http5xx(&sa).state, State::Ok);
+    assert_eq!(http5xx(&sb).value, Some(0.5));
+    assert_eq!(http5xx(&sb).state, State::Crit);
+    // Without a target the watch judges the whole fleet: neither a's nor b's ratio.
+    let mixed = http5xx(&all).value.unwrap();
+    assert!(mixed > 0.1 && mixed < 0.4, "fleet 5xx ratio {mixed}");
+}
+
+#[tokio::test]
 async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
     let sandbox = quiet_sandbox().await;
     let prom = start_prometheus(&app_addr(&sandbox)).await;
@@ -145,6 +204,7 @@ async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
         &proxy.url(),
         &Mapping::flask(),
         "/x",
+        None,
         60.0,
         1.0,
     );
@@ -154,7 +214,7 @@ async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
     // Prometheus refuses the query (a metric name that is not one): its error is passed on.
     let mut bad = Mapping::flask();
     bad.histogram = "1bad name".into();
-    let refused = Prometheus::new(client.clone(), &prom.url, &bad, "/x", 60.0, 1.0);
+    let refused = Prometheus::new(client.clone(), &prom.url, &bad, "/x", None, 60.0, 1.0);
     let e = refused.instant().await.unwrap_err();
     assert!(e.contains("bad_data"), "{e}");
     // Nothing listens.
@@ -163,6 +223,7 @@ async fn errors_from_prometheus_and_non_json_answers_say_what_to_fix() {
         "http://127.0.0.1:9",
         &Mapping::flask(),
         "/x",
+        None,
         60.0,
         1.0,
     );

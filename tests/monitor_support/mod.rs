@@ -173,18 +173,22 @@ impl Proxy {
 
 /// A `[monitor]` config reading `metrics_url` or `prometheus_url`, 1 s refresh.
 pub fn config(source_key: &str, url: &str) -> golive::monitor::MonitorConfig {
+    config_with(source_key, url, &golive::runbook::Vars::default())
+}
+
+/// [`config`] with the run's variables (e.g. a fleet target's `GOLIVE_TARGET`).
+pub fn config_with(
+    source_key: &str,
+    url: &str,
+    vars: &golive::runbook::Vars,
+) -> golive::monitor::MonitorConfig {
     let toml = format!(
         "refresh = \"1s\"\nrefresh_later = \"1s\"\nwindows = [\"1m\", \"5m\"]\nbreach_count = 2\nmin_requests = 5\n\
          [sources]\n{source_key} = \"{url}\"\n\
          [panels.http_5xx_ratio]\nwarn = 0.01\ncrit = 0.05\n"
     );
     let table: toml::Table = toml.parse().unwrap();
-    golive::monitor::MonitorConfig::from_table(
-        Some(&table),
-        &golive::runbook::Vars::default(),
-        &|_| None,
-    )
-    .unwrap()
+    golive::monitor::MonitorConfig::from_table(Some(&table), vars, &|_| None).unwrap()
 }
 
 /// Snapshots until `done` holds (at most `limit`).

@@ -22,19 +22,21 @@ pub struct Prometheus {
 
 impl Prometheus {
     /// A reader of `base` (e.g. `http://prometheus:9090`); the first poll backfills `history`
-    /// seconds at `step` seconds.
+    /// seconds at `step` seconds. With a fleet `target`, only the series whose
+    /// [`Mapping::target_label`] is that name are read.
     pub fn new(
         client: reqwest::Client,
         base: &str,
         mapping: &Mapping,
         invoice_route: &str,
+        target: Option<&str>,
         history: f64,
         step: f64,
     ) -> Self {
         Prometheus {
             client,
             base: base.trim_end_matches('/').to_string(),
-            query: selector(mapping, invoice_route),
+            query: selector(mapping, invoice_route, target),
             backfill: Some((history, step.max(1.0))),
         }
     }
@@ -170,15 +172,27 @@ impl Source for Prometheus {
     }
 }
 
-/// One PromQL selector for the request counts, the invoice route's buckets and the denials.
-fn selector(m: &Mapping, invoice_route: &str) -> String {
-    let route = invoice_route.replace('\\', "\\\\").replace('"', "\\\"");
+/// One PromQL selector for the request counts, the invoice route's buckets and the denials;
+/// with a fleet `target`, each part also matches `<target_label>="<target>"`.
+fn selector(m: &Mapping, invoice_route: &str, target: Option<&str>) -> String {
+    let only = target.map_or_else(String::new, |t| format!(",{}", target_matcher(m, t)));
     format!(
-        "{{__name__=~\"{h}_count|{rls}\"}} or {h}_bucket{{{label}=\"{route}\"}}",
+        "{{__name__=~\"{h}_count|{rls}\"{only}}} or {h}_bucket{{{label}=\"{route}\"{only}}}",
         h = m.histogram,
         rls = m.rls_denials,
         label = m.route_label,
+        route = quoted(invoice_route),
     )
+}
+
+/// The PromQL matcher of one fleet target's series, e.g. `target="eu-1"`.
+pub fn target_matcher(m: &Mapping, target: &str) -> String {
+    format!("{}=\"{}\"", m.target_label, quoted(target))
+}
+
+/// `value` escaped for a PromQL double-quoted string.
+fn quoted(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 fn result<'a>(data: &'a Value, kind: &str) -> Result<&'a Vec<Value>, String> {
@@ -228,11 +242,33 @@ mod tests {
 
     #[test]
     fn selector_escapes_the_route() {
-        let s = selector(&Mapping::flask(), "/a/\"b\"");
+        let s = selector(&Mapping::flask(), "/a/\"b\"", None);
         assert_eq!(
             s,
             "{__name__=~\"flask_http_request_duration_seconds_count|app_rls_denials_total\"} or \
              flask_http_request_duration_seconds_bucket{url_rule=\"/a/\\\"b\\\"\"}"
+        );
+    }
+
+    #[test]
+    fn a_fleet_target_is_matched_in_every_part_of_the_selector() {
+        let s = selector(&Mapping::flask(), "/items", Some("eu-1"));
+        assert_eq!(
+            s,
+            "{__name__=~\"flask_http_request_duration_seconds_count|app_rls_denials_total\",target=\"eu-1\"} or \
+             flask_http_request_duration_seconds_bucket{url_rule=\"/items\",target=\"eu-1\"}"
+        );
+    }
+
+    #[test]
+    fn the_target_label_is_the_mapping_s_and_the_name_is_escaped() {
+        let mut m = Mapping::otel();
+        m.target_label = "shard".into();
+        let s = selector(&m, "/r", Some("a\"b\\c"));
+        assert_eq!(
+            s,
+            "{__name__=~\"http_server_request_duration_seconds_count|app_rls_denials_total\",shard=\"a\\\"b\\\\c\"} or \
+             http_server_request_duration_seconds_bucket{http_route=\"/r\",shard=\"a\\\"b\\\\c\"}"
         );
     }
 }

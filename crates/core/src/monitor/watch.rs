@@ -47,12 +47,21 @@ impl Watch {
         let redact = |u: &str| crate::redact::url_passwords(u).into_owned();
         let history = cfg.windows.last().map_or(900.0, Duration::as_secs_f64);
         if let Some(url) = &cfg.sources.prometheus_url {
-            notes.push(format!("traffic: Prometheus at {}", redact(url)));
+            let target = cfg.sources.target.as_deref();
+            notes.push(match target {
+                Some(t) => format!(
+                    "traffic: Prometheus at {} (series with {})",
+                    redact(url),
+                    super::prometheus::target_matcher(&cfg.mapping, t)
+                ),
+                None => format!("traffic: Prometheus at {}", redact(url)),
+            });
             let source = Prometheus::new(
                 client,
                 url,
                 &cfg.mapping,
                 &cfg.add_to_invoice_route,
+                target,
                 history,
                 cfg.refresh.as_secs_f64(),
             );

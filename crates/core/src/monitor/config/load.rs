@@ -15,7 +15,7 @@ use crate::monitor::panel_kind::PanelKind;
 impl MonitorConfig {
     /// Read `[monitor]` (absent means all defaults). `${VAR}`s are interpolated with `vars`;
     /// sources not set in the table come from `env` (`PROMETHEUS_URL`, `APP_METRICS_URL` or
-    /// `$APP_URL/metrics`, `PG_LOG`).
+    /// `$APP_URL/metrics`, `PG_LOG`, the fleet target `GOLIVE_TARGET`).
     pub fn from_table(
         table: Option<&toml::Table>,
         vars: &Vars,
@@ -134,6 +134,7 @@ fn read_mapping(t: &Reader<'_>) -> Result<Mapping, ConfigError> {
             "method_label",
             "rls_denials",
             "table_label",
+            "target_label",
         ])?;
         for (key, slot) in [
             ("histogram", &mut mapping.histogram),
@@ -142,6 +143,7 @@ fn read_mapping(t: &Reader<'_>) -> Result<Mapping, ConfigError> {
             ("method_label", &mut mapping.method_label),
             ("rls_denials", &mut mapping.rls_denials),
             ("table_label", &mut mapping.table_label),
+            ("target_label", &mut mapping.target_label),
         ] {
             if let Some(v) = m.string(key)? {
                 *slot = v;
@@ -188,4 +190,43 @@ fn read_panels(
         panels.push((kind, th));
     }
     Ok(panels)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn read(toml: &str, vars: &[(&str, &str)], env: Option<&str>) -> MonitorConfig {
+        let table: toml::Table = toml.parse().unwrap();
+        let mut v = Vars::default();
+        for (name, value) in vars {
+            v.set(name, (*value).to_string(), false);
+        }
+        let env = |k: &str| env.filter(|_| k == "GOLIVE_TARGET").map(str::to_string);
+        MonitorConfig::from_table(Some(&table), &v, &env).unwrap()
+    }
+
+    #[test]
+    fn the_fleet_target_comes_from_the_variables_then_the_environment() {
+        let cfg = read("", &[("GOLIVE_TARGET", "eu-1")], Some("us-2"));
+        assert_eq!(cfg.sources.target.as_deref(), Some("eu-1"));
+        let cfg = read("", &[], Some("us-2"));
+        assert_eq!(cfg.sources.target.as_deref(), Some("us-2"));
+        let cfg = read("", &[("GOLIVE_TARGET", " ")], Some("us-2"));
+        assert_eq!(cfg.sources.target, None);
+        assert_eq!(read("", &[], None).sources.target, None);
+    }
+
+    #[test]
+    fn the_target_label_defaults_to_target_and_can_be_renamed() {
+        assert_eq!(read("", &[], None).mapping.target_label, "target");
+        let otel = read("metrics = \"otel\"", &[], None);
+        assert_eq!(otel.mapping.target_label, "target");
+        let renamed = read("[mapping]\ntarget_label = \"shard\"", &[], None);
+        assert_eq!(renamed.mapping.target_label, "shard");
+        let table: toml::Table = "[mapping]\ntarget = \"x\"".parse().unwrap();
+        let e = MonitorConfig::from_table(Some(&table), &Vars::default(), &|_| None).unwrap_err();
+        assert_eq!(e.key, "mapping.target");
+    }
 }

@@ -20,6 +20,7 @@
 //!
 //! [monitor.mapping]              # override metric and label names of the chosen `metrics`
 //! route_label = "endpoint"
+//! target_label = "target"       # a fleet target's series in a shared Prometheus (GOLIVE_TARGET)
 //!
 //! [monitor.panels.http_5xx_ratio]
 //! warn = 0.01
@@ -110,6 +111,9 @@ pub struct Mapping {
     pub rls_denials: String,
     /// Its table label.
     pub table_label: String,
+    /// The label naming a fleet target in a Prometheus the targets share; with
+    /// [`Sources::target`] set, only that target's series are read.
+    pub target_label: String,
 }
 
 impl Mapping {
@@ -122,6 +126,7 @@ impl Mapping {
             method_label: "method".into(),
             rls_denials: "app_rls_denials_total".into(),
             table_label: "table".into(),
+            target_label: "target".into(),
         }
     }
 
@@ -134,6 +139,7 @@ impl Mapping {
             method_label: "http_request_method".into(),
             rls_denials: "app_rls_denials_total".into(),
             table_label: "table".into(),
+            target_label: "target".into(),
         }
     }
 }
@@ -147,6 +153,9 @@ pub struct Sources {
     pub metrics_url: Option<String>,
     /// A PostgreSQL log file (or the directory of the logging collector).
     pub pg_log: Option<String>,
+    /// The fleet target this watch judges (`GOLIVE_TARGET`); Prometheus then selects only the
+    /// series whose [`Mapping::target_label`] is this name.
+    pub target: Option<String>,
 }
 
 /// The isolation canary.

@@ -74,21 +74,19 @@ pub(super) fn read_sources(
     if let Some(s) = &s {
         s.only(&["prometheus_url", "metrics_url", "pg_log"])?;
     }
-    let get = |key: &str, var: &str| -> Result<Option<String>, ConfigError> {
+    // A variable: the runbook's (or the fleet target's) first, then the environment.
+    let var = |name: &str| t.vars.get(name).map(str::to_string).or_else(|| env(name));
+    let get = |key: &str, name: &str| -> Result<Option<String>, ConfigError> {
         let configured = match &s {
             Some(s) => s.string(key)?,
             None => None,
         };
         Ok(configured
-            .or_else(|| t.vars.get(var).map(str::to_string))
-            .or_else(|| env(var))
+            .or_else(|| var(name))
             .filter(|v| !v.trim().is_empty() && !v.contains("${")))
     };
     let metrics_url = get("metrics_url", "APP_METRICS_URL")?.or_else(|| {
-        t.vars
-            .get("APP_URL")
-            .map(str::to_string)
-            .or_else(|| env("APP_URL"))
+        var("APP_URL")
             .filter(|u| !u.is_empty())
             .map(|u| format!("{}/metrics", u.trim_end_matches('/')))
     });
@@ -96,6 +94,7 @@ pub(super) fn read_sources(
         prometheus_url: get("prometheus_url", "PROMETHEUS_URL")?,
         metrics_url,
         pg_log: get("pg_log", "PG_LOG")?,
+        target: var("GOLIVE_TARGET").filter(|v| !v.trim().is_empty()),
     })
 }
 
