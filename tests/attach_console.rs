@@ -57,6 +57,20 @@ fn database() -> Db {
     db
 }
 
+/// Wait until a run has registered in `url`'s registry (its tap writes behind the journal):
+/// a watcher through the registry attaches to a run that is there, as a person would.
+fn wait_registered(url: &str) {
+    let start = std::time::Instant::now();
+    let registered = || {
+        common::value(url, "SELECT to_regclass('golive.runs') IS NOT NULL").as_deref() == Some("t")
+            && common::value(url, "SELECT count(*) FROM golive.runs").as_deref() != Some("0")
+    };
+    while !registered() {
+        assert!(start.elapsed() < WAIT, "no run registered in {url}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn golive_on_pty(dir: &TempDir, args: &[&str], url: &str) -> Pty {
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
     cmd.args(args);
@@ -109,6 +123,7 @@ fn two_watchers_follow_a_driven_run_and_can_answer_nothing() {
     let journal = run_dir.join("journal.jsonl");
 
     let mut by_dir = golive_on_pty(&dir, &["attach", &run_dir.display().to_string()], &url);
+    wait_registered(&url);
     let mut by_registry = golive_on_pty(&dir, &["attach", "--database-url", &url], &url);
     let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
     let waiting = format!("waiting for {user}'s confirmation");
@@ -195,6 +210,7 @@ fn watchers_say_the_driver_is_gone_when_it_is_killed_mid_step() {
     common::wait_for(&pidfile);
     let run_dir = latest_run(dir.path()).display().to_string();
     let by_dir = golive_on_pty(&dir, &["attach", &run_dir], &url);
+    wait_registered(&url);
     let by_registry = golive_on_pty(&dir, &["attach", "--database-url", &url], &url);
     for watcher in [&by_dir, &by_registry] {
         watcher.wait_for_all(&["Hangs for a minute", "hanging"], WAIT);
