@@ -59,18 +59,23 @@ fn journal(dir: &TempDir) -> String {
 
 const HEADER: &str = "[runbook]\nname = \"decisions\"\n\n[vars]\nDATABASE_URL = { required = true, secret = true }\n\n";
 
-#[test]
-fn a_wrong_typed_name_refuses_and_the_right_one_runs_the_destructive_step() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let db = Db::phase1();
-    let dir = TempDir::new("typed");
-    let path = dir.write(
+/// A runbook of one destructive step: `DELETE FROM services`.
+fn wipe_services(dir: &TempDir) -> std::path::PathBuf {
+    dir.write(
         "runbook.toml",
         &format!(
             "{HEADER}[[steps]]\nid = \"wipe\"\ntitle = \"Wipe services\"\nkind = \"sql\"\n\
              database = \"DATABASE_URL\"\nsql = \"DELETE FROM services\"\ndestructive = true\n"
         ),
-    );
+    )
+}
+
+#[test]
+fn a_wrong_typed_name_refuses_and_the_right_one_runs_the_destructive_step() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = Db::phase1();
+    let dir = TempDir::new("typed");
+    let path = wipe_services(&dir);
     let handle = start(&rt, &path, &db);
     let mut asked = 0;
     let mut prompts = Vec::new();
@@ -140,13 +145,7 @@ fn a_wave_confirmation_is_checked_like_a_typed_one_and_journaled_for_the_wave() 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let db = Db::phase1();
     let dir = TempDir::new("for-wave");
-    let path = dir.write(
-        "runbook.toml",
-        &format!(
-            "{HEADER}[[steps]]\nid = \"wipe\"\ntitle = \"Wipe services\"\nkind = \"sql\"\n\
-             database = \"DATABASE_URL\"\nsql = \"DELETE FROM services\"\ndestructive = true\n"
-        ),
-    );
+    let path = wipe_services(&dir);
     let handle = start(&rt, &path, &db);
     let mut asked = 0;
     let outcome = drive(&rt, handle, |event| match event {
