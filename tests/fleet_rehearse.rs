@@ -181,11 +181,39 @@ fn a_regression_after_the_canarys_own_watch_is_caught_between_waves() {
 #[test]
 fn a_fault_on_the_second_wave_halts_the_fleet_before_the_third() {
     let dir = shipped_runbook_dir("fleet-rehearse-halt");
-    let out = rehearse(&dir, "4", &["--scenario", "fail-open-policy"]);
+    let args = ["--scenario", "fail-open-policy", "--rollback", "fast"];
+    let out = rehearse(&dir, "4", &args);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("scenario fail-open-policy on t2"), "{all}");
-    let run = latest_run(dir.path());
+    // The halted go-live, then the rollback of the set rehearsed on the same sandboxes.
+    let mut runs: Vec<_> = std::fs::read_dir(dir.path().join(".golive/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    let [run, rollback] = &runs[..] else {
+        panic!("a go-live and its rollback: {runs:?}\n{all}")
+    };
+    let run = run.clone();
+    // Rolled back: the canary (live) and t2, whose RLS deployment (destructive) ran before its
+    // audit failed; t3 and t4 never started.
+    assert!(
+        all.contains("t1 (went live), t2 (failed after `rls-enable` began)"),
+        "{all}"
+    );
+    assert!(all.contains("the rollback of the set passed"), "{all}");
+    let set = jsonl(&rollback.join("fleet.jsonl"));
+    let wave = set
+        .iter()
+        .find(|r| r["event"] == "wave_started")
+        .expect("the set's one wave");
+    assert_eq!(wave["wave"], "rollback-fast");
+    assert_eq!(wave["targets"], serde_json::json!(["t1", "t2"]));
+    for name in ["t1", "t2"] {
+        let (outcome, _) = target(rollback, name);
+        assert_eq!(outcome.as_deref(), Some("rolled_back"), "{name}: {all}");
+    }
     // The canary went live.
     let (outcome, passed) = target(&run, "t1");
     assert_eq!(outcome.as_deref(), Some("passed"), "{all}");

@@ -476,7 +476,7 @@ fn a_fleet_killed_mid_wave_resumes_where_it_stopped() {
 }
 
 #[test]
-fn after_a_halt_the_targets_that_went_live_are_rolled_back_as_one_set() {
+fn after_a_halt_the_targets_that_changed_are_rolled_back_as_one_set() {
     let dir = fleet_dir(
         "fleet-rollback",
         &FOUR.replace("NAME = \"B\"", "NAME = \"B\", FAIL = \"yes\""),
@@ -493,25 +493,33 @@ fn after_a_halt_the_targets_that_went_live_are_rolled_back_as_one_set() {
     let out = fleet(&dir, &["--procedure", "undo", "--approve", "undo/restore"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    // Only the canary went live: only it is rolled back.
-    assert!(all.contains("undone on A"), "{all}");
+    // The canary went live, and b failed in its destructive `drop` (which may have done part
+    // of its work): both are rolled back, and golive says why each. c and d never started.
     assert!(
-        !all.contains("undone on B") && !all.contains("undone on C"),
+        all.contains("changed: a (went live), b (failed after `drop` began)"),
         "{all}"
     );
+    assert!(
+        all.contains("undone on A") && all.contains("undone on B"),
+        "{all}"
+    );
+    assert!(!all.contains("undone on C"), "{all}");
     let rollback = latest_run(dir.path());
     assert_ne!(rollback, go_live, "the rollback is a fleet run of its own");
-    assert_eq!(
-        target_outcome(&rollback, "a").as_deref(),
-        Some("rolled_back")
-    );
-    assert!(!rollback.join("targets/b").exists());
+    for t in ["a", "b"] {
+        assert_eq!(
+            target_outcome(&rollback, t).as_deref(),
+            Some("rolled_back"),
+            "{t}: {all}"
+        );
+    }
+    assert!(!rollback.join("targets/c").exists());
     let recs = records(&rollback);
     assert_eq!(events(&recs, "fleet_started")[0]["procedure"], "undo");
     let confirmed = events(&recs, "wave_confirmed");
     assert_eq!(confirmed.len(), 1, "{recs:#?}");
     assert_eq!(confirmed[0]["wave"], "rollback-undo");
-    assert_eq!(confirmed[0]["targets"], serde_json::json!(["a"]));
+    assert_eq!(confirmed[0]["targets"], serde_json::json!(["a", "b"]));
     assert_eq!(events(&recs, "fleet_finished")[0]["outcome"], "passed");
     // The go-live's own record is untouched: a --resume continues the go-live, not the rollback.
     assert_eq!(target_outcome(&go_live, "a").as_deref(), Some("passed"));

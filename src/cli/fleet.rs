@@ -3,6 +3,7 @@
 //! destructive steps are not approved, then hand the waves to [`golive_core::fleet`] and its line
 //! front end.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,15 +18,14 @@ use golive_core::engine::Selection;
 use golive_core::events::RunMode;
 use golive_core::fleet::{self, Fleet, FleetConfig, FleetOutcome, Judge, TargetRun};
 use golive_core::logging::LogSink;
-use golive_core::runbook::Vars;
+use golive_core::runbook::{Runbook, Vars};
 
 /// A fleet to run, and how.
 pub(crate) struct FleetRun {
     /// The targets and waves.
     pub fleet: Fleet,
-    /// Per target (by index; may be shorter), variables laid over the target's own: a
-    /// rehearsal's sandbox.
-    pub extra: Vec<Vec<(String, String, bool)>>,
+    /// Per target (by name), variables laid over the target's own: a rehearsal's sandbox.
+    pub extra: HashMap<String, Vec<(String, String, bool)>>,
     /// Run or rehearsal.
     pub mode: RunMode,
     /// A rehearsal's pace between steps.
@@ -76,7 +76,7 @@ pub(crate) async fn run_targets_file(args: &RunArgs, file: &Path, log: &LogSink)
     };
     let run = FleetRun {
         fleet,
-        extra: Vec::new(),
+        extra: HashMap::new(),
         mode: RunMode::Run,
         pace: Duration::ZERO,
         judge: None,
@@ -98,17 +98,17 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, log: &LogSink) -> F
         return 2.into();
     }
     let runs = golive_core::journal::RunDirs::for_runbook(&args.runbook);
-    let mut run = run;
-    let selection = match &args.procedure {
-        None => Selection::All,
-        Some(id) => match rollback_set(&mut run.fleet, id, runs.root(), args.resume) {
-            Ok(()) => Selection::Procedure(id.clone()),
-            Err(code) => return code.into(),
-        },
-    };
     let runbook = match load(&args.runbook) {
         Ok(r) => r,
         Err(code) => return code.into(),
+    };
+    let mut run = run;
+    let selection = match &args.procedure {
+        None => Selection::All,
+        Some(id) => match rollback_set(&mut run.fleet, &runbook, id, runs.root(), args.resume) {
+            Ok(()) => Selection::Procedure(id.clone()),
+            Err(code) => return code.into(),
+        },
     };
     let findings = golive_core::lint::lint_runbook(&runbook);
     if lint_errors(&findings) > 0 {
@@ -120,13 +120,13 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, log: &LogSink) -> F
     }
     let mut targets = Vec::with_capacity(run.fleet.targets.len());
     let mut missing = 0;
-    for (i, target) in run.fleet.targets.iter().enumerate() {
+    for target in &run.fleet.targets {
         let mut overlay: Vec<(String, String, bool)> = target
             .vars
             .iter()
             .map(|(k, v)| (k.clone(), v.clone(), false))
             .collect();
-        overlay.extend(run.extra.get(i).cloned().unwrap_or_default());
+        overlay.extend(run.extra.get(&target.name).cloned().unwrap_or_default());
         overlay.push(("GOLIVE_TARGET".into(), target.name.clone(), false));
         match Vars::resolve_over(&runbook, &overlay) {
             Ok(vars) => targets.push(TargetRun {
@@ -305,10 +305,16 @@ fn same_waves(dir: &Path, fleet: &Fleet) -> bool {
     }
 }
 
-/// Narrow `fleet` to the targets that went live (passed) in the latest fleet run under `root`,
-/// in one wave named `rollback-<id>`: the rollback of the set. Prints why not and gives the
-/// exit code when there is nothing to roll back.
-fn rollback_set(fleet: &mut Fleet, id: &str, root: &Path, resume: bool) -> Result<(), ExitCode> {
+/// Narrow `fleet` to the targets the latest fleet run under `root` changed, in one wave named
+/// `rollback-<id>`: the rollback of the set. Prints why not and gives the exit code when there
+/// is nothing to roll back.
+fn rollback_set(
+    fleet: &mut Fleet,
+    runbook: &Runbook,
+    id: &str,
+    root: &Path,
+    resume: bool,
+) -> Result<(), ExitCode> {
     if resume {
         eprintln!(
             "golive: a fleet rollback is not resumed: run it again (targets already rolled back \
@@ -320,39 +326,62 @@ fn rollback_set(fleet: &mut Fleet, id: &str, root: &Path, resume: bool) -> Resul
         eprintln!("golive: no fleet run here to roll back; nothing was run");
         return Err(2);
     };
-    let live: Vec<usize> = (0..fleet.targets.len())
-        .filter(|&t| {
+    let changed: Vec<(usize, String)> = (0..fleet.targets.len())
+        .filter_map(|t| {
             let journal = previous
                 .join("targets")
                 .join(&fleet.targets[t].name)
                 .join("journal.jsonl");
-            golive_core::journal::read_journal(&journal)
-                .is_ok_and(|j| j.outcome() == Some(golive_core::events::Outcome::Passed))
+            let read = golive_core::journal::read_journal(&journal).ok()?;
+            Some((t, changed_by(runbook, &read)?))
         })
         .collect();
-    if live.is_empty() {
+    if changed.is_empty() {
         eprintln!(
-            "golive: no target went live in {}; nothing to roll back",
+            "golive: no target went live or began a step that changes it in {}; nothing to roll \
+             back",
             previous.display()
         );
         return Err(2);
     }
-    let names: Vec<&str> = live
+    let names: Vec<String> = changed
         .iter()
-        .map(|&t| fleet.targets[t].name.as_str())
+        .map(|(t, why)| format!("{} ({why})", fleet.targets[*t].name))
         .collect();
     eprintln!(
-        "golive: rolling back `{id}` on the targets that went live in {}: {}",
+        "golive: rolling back `{id}` on the targets the fleet run in {} changed: {}",
         previous.display(),
         names.join(", ")
     );
-    fleet.targets = live.iter().map(|&t| fleet.targets[t].clone()).collect();
+    fleet.targets = changed
+        .iter()
+        .map(|(t, _)| fleet.targets[*t].clone())
+        .collect();
     fleet.waves = vec![fleet::Wave {
         name: format!("rollback-{id}"),
-        targets: (0..live.len()).collect(),
+        targets: (0..changed.len()).collect(),
     }];
     fleet.pause = Duration::ZERO;
     Ok(())
+}
+
+/// Why a target belongs in the rollback of the set, from its journal: it went live, or it failed
+/// or stopped after a step that changes things (destructive, or a flag flip) began on it: the
+/// flags of a target whose watch failed are on, and a destructive step that failed may have done
+/// part of its work. `None`: nothing of it changed.
+fn changed_by(runbook: &Runbook, journal: &golive_core::journal::JournalRead) -> Option<String> {
+    use golive_core::events::Outcome;
+    use golive_core::runbook::StepKind;
+    let outcome = journal.outcome();
+    if outcome == Some(Outcome::Passed) {
+        return Some("went live".into());
+    }
+    let began = journal.steps();
+    let last = runbook.steps.iter().rev().find(|s| {
+        (s.destructive || matches!(s.kind, StepKind::Flags(_))) && began.contains_key(&s.id)
+    })?;
+    let how = outcome.map_or("stopped".to_string(), |o| format!("{o:?}").to_lowercase());
+    Some(format!("{how} after `{}` began", last.id))
 }
 
 /// What golive says once a fleet run is over: how it ended, where its journals are.

@@ -4,14 +4,16 @@
 //! `--pause`), `--scenario` goes to one target, and the fleet runs as `golive run --targets`
 //! would; each target's oracle judges its run.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::super::fleet::{FleetRun, farewell, run_fleet};
 use super::{RehearseArgs, overlay, verdict};
 use crate::cli::ExitCode;
+use crate::cli::RunArgs;
 use golive_core::events::RunMode;
-use golive_core::fleet::{Fleet, Judge, PlanEntry, Target, waves};
+use golive_core::fleet::{Fleet, FleetOutcome, Judge, PlanEntry, Target, waves};
 use golive_core::logging::LogSink;
 use golive_sandbox::{Sandbox, SandboxOptions, Scenario};
 
@@ -113,14 +115,26 @@ pub(super) async fn rehearse_fleet(
         })
     });
     let names: Vec<String> = fleet.targets.iter().map(|t| t.name.clone()).collect();
+    let extra: HashMap<_, _> = names
+        .iter()
+        .zip(&sandboxes)
+        .map(|(name, s)| (name.clone(), overlay(s, args.watch)))
+        .collect();
     let run = FleetRun {
-        fleet,
-        extra: sandboxes.iter().map(|s| overlay(s, args.watch)).collect(),
+        fleet: fleet.clone(),
+        extra: extra.clone(),
         mode: RunMode::Rehearse,
         pace: args.pace,
         judge: Some(judge),
     };
     let end = run_fleet(&args.run, run, log).await;
+    let halted = matches!(
+        end.outcome,
+        Some(FleetOutcome::Halted | FleetOutcome::Refused)
+    );
+    if let Some(id) = args.rollback.as_ref().filter(|_| halted) {
+        rehearse_rollback(args, id, fleet, extra, log).await;
+    }
     for (name, oracle) in names.iter().zip(&oracles) {
         eprintln!(
             "golive: target {name}: the traffic oracle judged {} answer(s), {} wrong",
@@ -139,6 +153,38 @@ pub(super) async fn rehearse_fleet(
     shutdown(sandboxes).await;
     eprintln!("golive: sandboxes removed");
     end.code
+}
+
+/// After a halt, the rollback of the set on the same sandboxes: procedure `id` on the targets
+/// the fleet changed, confirmed once for the set, as `golive run --targets … --procedure id`.
+async fn rehearse_rollback(
+    args: &RehearseArgs,
+    id: &str,
+    fleet: Fleet,
+    extra: HashMap<String, Vec<(String, String, bool)>>,
+    log: &LogSink,
+) {
+    eprintln!("golive: the fleet halted: rehearsing the rollback of the set, `{id}`");
+    let run_args = RunArgs {
+        procedure: Some(id.to_string()),
+        ..args.run.clone()
+    };
+    let run = FleetRun {
+        fleet,
+        extra,
+        mode: RunMode::Rehearse,
+        pace: args.pace,
+        judge: None,
+    };
+    let end = run_fleet(&run_args, run, log).await;
+    let how = end.outcome.map_or("did not run", FleetOutcome::label);
+    eprintln!("golive: the rollback of the set {how}");
+    if let Some(run_dir) = &end.run_dir {
+        eprintln!(
+            "  its fleet journal: {}",
+            run_dir.join(golive_core::fleet::journal::FILE).display()
+        );
+    }
 }
 
 async fn shutdown(sandboxes: Vec<Sandbox>) {

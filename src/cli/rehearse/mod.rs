@@ -59,6 +59,11 @@ pub struct RehearseArgs {
     /// as long as --watch.
     #[arg(long, value_name = "DURATION", requires = "targets", value_parser = humantime::parse_duration)]
     pub pause: Option<Duration>,
+    /// With --targets: when the fleet halts, rehearse the rollback of the set before the
+    /// sandboxes go: procedure ID on every target the fleet changed (those that went live, and
+    /// those that failed or stopped after a destructive step or a flag flip began on them).
+    #[arg(long, value_name = "ID", requires = "targets")]
+    pub rollback: Option<String>,
 }
 
 const EMBEDDED: &[(&str, &str)] = &[
