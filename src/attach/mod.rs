@@ -17,7 +17,7 @@ mod headless;
 use golive_core::follow::{Source, replay};
 
 /// What `golive attach` was asked to follow, and how to show it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AttachArgs {
     /// A run directory (or a runbook file, whose newest live run is followed); with
     /// `database_url`, a run id.

@@ -39,7 +39,7 @@ pub struct RlsArgs {
     /// Accept a blocking class of findings explicitly (reported, not failing the verdict):
     /// `fail-noisy` (policies that raise errors without a tenant) or `inconclusive` (probes cut
     /// short by a lock or a timeout). Repeatable or comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = allowance())]
     pub allow: Vec<Allowance>,
     /// Run the catalog checks alone: no probe as the application role, no read of tenant rows.
     #[arg(long)]
@@ -180,4 +180,13 @@ pub async fn run_api_command(args: ApiArgs) -> anyhow::Result<i32> {
         Ok(r) => show(&r, args.json, r.text_lines(), r.verdict),
         Err(e) => Ok(report_error(&e)),
     }
+}
+
+/// `--allow`'s parser: the allowances by name, listed in `--help` and in the error for any other.
+fn allowance() -> impl clap::builder::TypedValueParser<Value = Allowance> {
+    use clap::builder::TypedValueParser;
+    let names = Allowance::ALL.map(Allowance::name);
+    clap::builder::PossibleValuesParser::new(names).try_map(|name: String| {
+        Allowance::parse(&name).ok_or_else(|| format!("unknown allowance `{name}`"))
+    })
 }

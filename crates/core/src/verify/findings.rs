@@ -50,7 +50,7 @@ impl Severity {
 /// A blocking severity the operator may accept explicitly (`--allow fail-noisy`, or
 /// `allow = ["fail-noisy"]` on a `verify-rls` step): the findings stay in the report, marked
 /// accepted, and no longer fail the verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Allowance {
     /// Policies that raise an error instead of returning zero rows without a tenant.
