@@ -123,6 +123,66 @@ pub fn from_records(records: Vec<crate::journal::Record>) -> Option<Report> {
 }
 
 fn from_journal(journal: &JournalRead) -> Option<Report> {
+    let mut report = header(journal)?;
+    // Each procedure run so far and its kind (`rollback`, `diagnostic`), for the steps' part.
+    let mut kinds: Vec<(String, String)> = Vec::new();
+    for record in &journal.records {
+        let at = record.at.clone();
+        match &record.entry {
+            Entry::StepStarted { step, attempt } => {
+                started(step_line(&mut report.steps, step, &kinds), *attempt, at);
+            }
+            Entry::StepFinished {
+                step,
+                state,
+                duration_ms,
+                detail,
+            } => {
+                let line = step_line(&mut report.steps, step, &kinds);
+                finished(line, state.label(), *duration_ms, detail);
+            }
+            Entry::Confirmed {
+                step,
+                what,
+                by,
+                target,
+                ..
+            } => {
+                let text = confirmed(&mut report.steps, &kinds, step.as_deref(), what, by, target);
+                report.decisions.push((at, text));
+            }
+            Entry::ProcedureStarted {
+                procedure,
+                by,
+                kind,
+            } => {
+                let note = if *kind == Some(ProcedureKind::Diagnostic) {
+                    " (read-only, beside the run)"
+                } else {
+                    ""
+                };
+                let kind = kind.map_or("procedure", ProcedureKind::name).to_string();
+                report
+                    .decisions
+                    .push((at, format!("{kind} `{procedure}` started by {by}{note}")));
+                kinds.push((procedure.clone(), kind));
+            }
+            Entry::RunFinished { outcome, message } => {
+                report.outcome = format!("{outcome:?}").to_lowercase();
+                report.message = message.clone();
+            }
+            other => {
+                if let Some(text) = decision(other) {
+                    report.decisions.push((at, text));
+                }
+            }
+        }
+    }
+    Some(report)
+}
+
+/// The report's head from the start record, the span of the journal and its problems.
+fn header(journal: &JournalRead) -> Option<Report> {
     let mut report = journal.records.iter().find_map(|r| match &r.entry {
         Entry::RunStarted {
             run_id,
@@ -166,176 +226,145 @@ fn from_journal(journal: &JournalRead) -> Option<Report> {
             .warnings
             .push(format!("journal line {line} is unreadable and was skipped"));
     }
-    let mut kinds: Vec<(String, String)> = Vec::new();
-    for record in &journal.records {
-        let at = record.at.clone();
-        match &record.entry {
-            Entry::StepStarted { step, attempt } => {
-                let line = step_line(&mut report.steps, step, &kinds);
-                line.started = Some(at.clone());
-                line.attempts = line.attempts.max(*attempt);
-                line.state = "running (never finished: interrupted)".into();
-                if let Some(last) = line.history.last_mut()
-                    && last.outcome.is_empty()
-                {
-                    last.outcome = "failed, tried again automatically (`retries`)".into();
-                }
-                line.history.push(Attempt {
-                    attempt: *attempt,
-                    started: at,
-                    outcome: String::new(),
-                    duration_ms: None,
-                    detail: None,
-                    then: None,
-                });
-            }
-            Entry::StepFinished {
-                step,
-                state,
-                duration_ms,
-                detail,
-            } => {
-                let line = step_line(&mut report.steps, step, &kinds);
-                line.state = state.label().into();
-                line.duration_ms = Some(*duration_ms);
-                line.detail = detail.clone();
-                match line.history.last_mut() {
-                    Some(last) if last.outcome.is_empty() => {
-                        last.outcome = state.label().into();
-                        last.duration_ms = Some(*duration_ms);
-                        last.detail = detail.clone();
-                    }
-                    _ => line.history.push(Attempt {
-                        attempt: line.attempts,
-                        started: String::new(),
-                        outcome: state.label().into(),
-                        duration_ms: None,
-                        detail: detail.clone(),
-                        then: None,
-                    }),
-                }
-            }
-            Entry::Confirmed {
-                step,
-                what,
-                by,
-                target,
-                ..
-            } => {
-                // A decision after a failure belongs to the attempt it answered.
-                let after_failure = ["retry", "skip", "abort"].contains(&what.as_str())
-                    || what.starts_with("rollback ");
-                if after_failure
-                    && let Some(s) = step
-                    && let Some(last) = step_line(&mut report.steps, s, &kinds).history.last_mut()
-                {
-                    last.then = Some(format!("{what} (decided by {by})"));
-                }
-                let text = if after_failure {
-                    format!(
-                        "after `{}` failed: {what}, confirmed by {by}",
-                        step.as_deref().unwrap_or("?")
-                    )
-                } else {
-                    format!(
-                        "{what}{} confirmed by {by}{}",
-                        step.as_deref()
-                            .map(|s| format!(" `{s}`"))
-                            .unwrap_or_default(),
-                        target
-                            .as_deref()
-                            .map(|t| format!(" (target {t})"))
-                            .unwrap_or_default()
-                    )
-                };
-                report.decisions.push((at, text));
-            }
-            Entry::Mistyped { step, by, reason } => {
-                report.decisions.push((at, mistyped(step, by, reason)));
-            }
-            // Journals from before `mistyped` was recorded wrote a typo as a refusal.
-            Entry::Refused {
-                step: Some(step),
-                by,
-                reason,
-                ..
-            } if reason.starts_with("typed `") => {
-                report.decisions.push((at, mistyped(step, by, reason)));
-            }
-            Entry::Refused {
-                step,
-                what,
-                by,
-                reason,
-            } => report.decisions.push((
-                at,
-                format!(
-                    "{what}{} REFUSED ({by}): {reason}",
-                    step.as_deref()
-                        .map(|s| format!(" `{s}`"))
-                        .unwrap_or_default()
-                ),
-            )),
-            Entry::ProcedureStarted {
-                procedure,
-                by,
-                kind,
-            } => {
-                let note = if *kind == Some(ProcedureKind::Diagnostic) {
-                    " (read-only, beside the run)"
-                } else {
-                    ""
-                };
-                let kind = kind.map_or("procedure", ProcedureKind::name).to_string();
-                report
-                    .decisions
-                    .push((at, format!("{kind} `{procedure}` started by {by}{note}")));
-                kinds.push((procedure.clone(), kind));
-            }
-            Entry::ProcedureFinished {
-                procedure,
-                kind,
-                passed,
-                message,
-            } => {
-                let head = format!("{kind} `{procedure}`");
-                let text = match (message.starts_with(&head), passed) {
-                    (true, _) => message.clone(),
-                    (false, true) => format!("{head} passed: {message}"),
-                    (false, false) => format!("{head} did not pass: {message}"),
-                };
-                report.decisions.push((at, text));
-            }
-            Entry::RunResumed { user, host, .. } => report
-                .decisions
-                .push((at, format!("run resumed by {user}@{host}"))),
-            Entry::Note { text } => report.decisions.push((at, format!("note: {text}"))),
-            Entry::WrongAnswers {
-                step,
-                count,
-                first_at,
-                example,
-            } => report.decisions.push((
-                at,
-                format!(
-                    "WRONG ANSWERS: {count} to the rehearsal's traffic {}, the first at {first_at}: {example}",
-                    step.as_deref()
-                        .map_or_else(|| "outside any step".to_string(), |s| format!("during `{s}`"))
-                ),
-            )),
-            Entry::RunFinished { outcome, message } => {
-                report.outcome = format!("{outcome:?}").to_lowercase();
-                report.message = message.clone();
-            }
-            // What the console showed: the step logs and the live run have it, not the change record.
-            Entry::RunStarted { .. }
-            | Entry::Checklist { .. }
-            | Entry::Asked { .. }
-            | Entry::Output { .. }
-            | Entry::Dashboard { .. } => {}
-        }
-    }
     Some(report)
+}
+
+/// A step's attempt began at `at`: the one before it, left open, was retried automatically.
+fn started(line: &mut StepLine, attempt: u32, at: String) {
+    line.started = Some(at.clone());
+    line.attempts = line.attempts.max(attempt);
+    line.state = "running (never finished: interrupted)".into();
+    if let Some(last) = line.history.last_mut()
+        && last.outcome.is_empty()
+    {
+        last.outcome = "failed, tried again automatically (`retries`)".into();
+    }
+    line.history.push(Attempt {
+        attempt,
+        started: at,
+        outcome: String::new(),
+        duration_ms: None,
+        detail: None,
+        then: None,
+    });
+}
+
+/// A step's attempt ended `state` (a skip that ran nothing is an attempt of its own).
+fn finished(line: &mut StepLine, state: &str, duration_ms: u64, detail: &Option<String>) {
+    line.state = state.into();
+    line.duration_ms = Some(duration_ms);
+    line.detail = detail.clone();
+    match line.history.last_mut() {
+        Some(last) if last.outcome.is_empty() => {
+            last.outcome = state.into();
+            last.duration_ms = Some(duration_ms);
+            last.detail = detail.clone();
+        }
+        _ => line.history.push(Attempt {
+            attempt: line.attempts,
+            started: String::new(),
+            outcome: state.into(),
+            duration_ms: None,
+            detail: detail.clone(),
+            then: None,
+        }),
+    }
+}
+
+/// A confirmation's decision line; a decision after a failure also goes on the attempt it
+/// answered.
+fn confirmed(
+    steps: &mut Vec<StepLine>,
+    kinds: &[(String, String)],
+    step: Option<&str>,
+    what: &str,
+    by: &str,
+    target: &Option<String>,
+) -> String {
+    let after_failure = ["retry", "skip", "abort"].contains(&what) || what.starts_with("rollback ");
+    if !after_failure {
+        return format!(
+            "{what}{} confirmed by {by}{}",
+            step.map(|s| format!(" `{s}`")).unwrap_or_default(),
+            target
+                .as_deref()
+                .map(|t| format!(" (target {t})"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(s) = step
+        && let Some(last) = step_line(steps, s, kinds).history.last_mut()
+    {
+        last.then = Some(format!("{what} (decided by {by})"));
+    }
+    format!(
+        "after `{}` failed: {what}, confirmed by {by}",
+        step.unwrap_or("?")
+    )
+}
+
+/// The decision line of a record that is only a decision (a typo, a refusal, a procedure's
+/// end, a resume, a note, wrong answers); `None` for the others: what the console showed is in
+/// the step logs and the live run, not the change record.
+fn decision(entry: &Entry) -> Option<String> {
+    Some(match entry {
+        Entry::Mistyped { step, by, reason } => mistyped(step, by, reason),
+        // Journals from before `mistyped` was recorded wrote a typo as a refusal.
+        Entry::Refused {
+            step: Some(step),
+            by,
+            reason,
+            ..
+        } if reason.starts_with("typed `") => mistyped(step, by, reason),
+        Entry::Refused {
+            step,
+            what,
+            by,
+            reason,
+        } => format!(
+            "{what}{} REFUSED ({by}): {reason}",
+            step.as_deref()
+                .map(|s| format!(" `{s}`"))
+                .unwrap_or_default()
+        ),
+        Entry::ProcedureFinished {
+            procedure,
+            kind,
+            passed,
+            message,
+        } => {
+            let head = format!("{kind} `{procedure}`");
+            match (message.starts_with(&head), passed) {
+                (true, _) => message.clone(),
+                (false, true) => format!("{head} passed: {message}"),
+                (false, false) => format!("{head} did not pass: {message}"),
+            }
+        }
+        Entry::RunResumed { user, host, .. } => format!("run resumed by {user}@{host}"),
+        Entry::Note { text } => format!("note: {text}"),
+        Entry::WrongAnswers {
+            step,
+            count,
+            first_at,
+            example,
+        } => format!(
+            "WRONG ANSWERS: {count} to the rehearsal's traffic {}, the first at {first_at}: {example}",
+            step.as_deref().map_or_else(
+                || "outside any step".to_string(),
+                |s| format!("during `{s}`")
+            )
+        ),
+        Entry::RunStarted { .. }
+        | Entry::StepStarted { .. }
+        | Entry::StepFinished { .. }
+        | Entry::Confirmed { .. }
+        | Entry::ProcedureStarted { .. }
+        | Entry::RunFinished { .. }
+        | Entry::Checklist { .. }
+        | Entry::Asked { .. }
+        | Entry::Output { .. }
+        | Entry::Dashboard { .. } => return None,
+    })
 }
 
 fn step_line<'a>(
