@@ -70,6 +70,16 @@ impl TableProbes<'_, '_> {
         self.out.fail(self.t, probe, severity, seen, fix);
     }
 
+    /// A probe that failed otherwise than the policies decide (`what` happened): it could not
+    /// conclude, a warning.
+    fn failed_otherwise(&mut self, probe: &'static str, what: &str, e: &PgError, fix: &str) {
+        let seen = format!(
+            "{what}, so the probe is inconclusive: {}",
+            crate::pg::describe(e)
+        );
+        self.fail(probe, Severity::Warning, seen, fix);
+    }
+
     fn pass(&mut self, probe: &'static str, passed: Option<bool>) {
         self.out.record(self.t, probe, passed);
     }
@@ -184,14 +194,10 @@ async fn insert_other(tp: &mut TableProbes<'_, '_>, row: &str) -> Result<(), Str
             format!("as tenant A, an INSERT of a tenant B row succeeded ({n} row)"),
             &with_check_fix(plan),
         ),
-        Some(Err(e)) => tp.fail(
+        Some(Err(e)) => tp.failed_otherwise(
             "insert-b",
-            Severity::Warning,
-            format!(
-                "as tenant A, the INSERT of a tenant B row failed otherwise than with an RLS \
-                 denial, so the probe is inconclusive: {}",
-                crate::pg::describe(&e)
-            ),
+            "as tenant A, the INSERT of a tenant B row failed otherwise than with an RLS denial",
+            &e,
             "check the table's constraints; the static policy checks still apply",
         ),
     }
@@ -217,14 +223,10 @@ async fn insert_own(tp: &mut TableProbes<'_, '_>, sql: &str, row: &str) -> Resul
             ),
             &with_check_fix(plan),
         ),
-        Some(Err(e)) => tp.fail(
+        Some(Err(e)) => tp.failed_otherwise(
             "insert-own",
-            Severity::Warning,
-            format!(
-                "as tenant A, the INSERT of a copy of its own row failed, so the probe is \
-                 inconclusive: {}",
-                crate::pg::describe(&e)
-            ),
+            "as tenant A, the INSERT of a copy of its own row failed",
+            &e,
             "check the table's unique constraints; the static policy checks still apply",
         ),
     }
@@ -255,14 +257,10 @@ async fn delete_own(tp: &mut TableProbes<'_, '_>, sql: &str, row: &str) -> Resul
             "add a permissive policy for DELETE that lets the tenant delete its rows",
         ),
         Some(Err(e)) if is_rls_denial(&e) => tp.pass("delete-own", None),
-        Some(Err(e)) => tp.fail(
+        Some(Err(e)) => tp.failed_otherwise(
             "delete-own",
-            Severity::Warning,
-            format!(
-                "as tenant A, inserting and deleting a copy of its own row failed, so the probe is \
-                 inconclusive: {}",
-                crate::pg::describe(&e)
-            ),
+            "as tenant A, inserting and deleting a copy of its own row failed",
+            &e,
             "check the table's constraints and triggers; the static policy checks still apply",
         ),
     }
@@ -413,13 +411,10 @@ async fn reaches(tp: &mut TableProbes<'_, '_>, truth: &Truth) -> Result<(), Stri
                 };
                 tp.fail(probe, Severity::CrossTenantWrite, seen, fix)
             }
-            Some(Err(e)) => tp.fail(
+            Some(Err(e)) => tp.failed_otherwise(
                 probe,
-                Severity::Warning,
-                format!(
-                    "as tenant A, {probe} failed, so the probe is inconclusive: {}",
-                    crate::pg::describe(&e)
-                ),
+                &format!("as tenant A, {probe} failed"),
+                &e,
                 "check the policy expressions",
             ),
         }
