@@ -2,6 +2,7 @@
 //! lock, the flattened step list with previews and expected durations, and provenance notes.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -14,6 +15,7 @@ use crate::events::{
 use crate::events::{ProcedureKind, RunMode};
 use crate::journal::{Entry, Journal, JournalRead, RunDirs, new_run_id};
 use crate::pg::Dsn;
+use crate::runbook::{Runbook, Vars};
 use crate::{lock, plan, provenance};
 
 /// Build the runner: nothing has run yet when this returns.
@@ -37,66 +39,19 @@ pub(super) async fn prepare(
     let dirs = RunDirs::for_runbook(&runbook.path);
     let (run_dir, previous, run_id) = run_place(place.as_ref(), resume, &dirs, &runbook.path)?;
 
-    let lock = match (&runbook.lock, &selection) {
-        (Some(var), _) => {
-            let url = vars.get(var).unwrap_or_default();
-            Some(lock::acquire(url, &run_id).await?)
-        }
-        (None, _) => None,
+    let lock = match &runbook.lock {
+        Some(var) => Some(lock::acquire(vars.get(var).unwrap_or_default(), &run_id).await?),
+        None => None,
     };
-
-    let mut journal = Journal::open(&run_dir)?;
-    if let (Some(var), true) = (&runbook.lock, runbook.registry) {
-        let url = vars.get(var).unwrap_or_default();
-        let redactor = vars.redactor().clone();
-        let tap =
-            crate::registry::spawn(url, &run_id, journal.path(), redactor, events.downgrade());
-        journal.add_tap(tap);
-    }
-    std::fs::create_dir_all(run_dir.join("steps")).map_err(|source| {
-        crate::journal::JournalError {
-            path: run_dir.join("steps"),
-            source,
-        }
-    })?;
-    let mut notices = Vec::new();
-    match &previous {
-        Some(prev) => {
-            if let Some(line) = prev.torn_line {
-                notices.push((
-                    NoticeLevel::Warn,
-                    format!("the journal's last line ({line}) was torn by a crash; it was ignored"),
-                ));
-            }
-            journal.append(Entry::RunResumed {
-                user: crate::os::user_name(),
-                host: crate::os::host_name(),
-                pid: std::process::id(),
-                runbook_sha256: runbook.sha256.clone(),
-            })?;
-            if let Some(start) = prev.started()
-                && start.runbook_sha256 != runbook.sha256
-            {
-                notices.push((
-                    NoticeLevel::Warn,
-                    "the runbook changed since this run started; finished steps stay finished"
-                        .to_string(),
-                ));
-            }
-        }
-        None => journal.append(Entry::RunStarted {
-            run_id: run_id.clone(),
-            runbook: runbook.name.clone(),
-            runbook_path: dirs.runbook_path().to_string(),
-            runbook_sha256: runbook.sha256.clone(),
-            golive_version: provenance::VERSION.to_string(),
-            mode,
-            user: crate::os::user_name(),
-            host: crate::os::host_name(),
-            pid: std::process::id(),
-            steps: runbook.steps.iter().map(|s| s.id.clone()).collect(),
-        })?,
-    }
+    let mut journal = open_journal(&run_dir, &runbook, &vars, &run_id, &events)?;
+    let mut notices = record_start(
+        &mut journal,
+        previous.as_ref(),
+        &runbook,
+        &dirs,
+        &run_id,
+        mode,
+    )?;
     if let Some(guard) = &lock {
         notices.push((
             NoticeLevel::Info,
@@ -149,6 +104,81 @@ pub(super) async fn prepare(
         pace,
         halt,
     }))
+}
+
+/// Open the run's journal, tapped into the registry when the runbook keeps one, and its
+/// `steps/` directory for the step logs.
+fn open_journal(
+    run_dir: &Path,
+    runbook: &Runbook,
+    vars: &Vars,
+    run_id: &str,
+    events: &mpsc::Sender<EngineEvent>,
+) -> Result<Journal, EngineError> {
+    let mut journal = Journal::open(run_dir)?;
+    if let (Some(var), true) = (&runbook.lock, runbook.registry) {
+        let url = vars.get(var).unwrap_or_default();
+        let redactor = vars.redactor().clone();
+        let tap = crate::registry::spawn(url, run_id, journal.path(), redactor, events.downgrade());
+        journal.add_tap(tap);
+    }
+    std::fs::create_dir_all(run_dir.join("steps")).map_err(|source| {
+        crate::journal::JournalError {
+            path: run_dir.join("steps"),
+            source,
+        }
+    })?;
+    Ok(journal)
+}
+
+/// Journal how the run begins: started, or resumed after `previous` (with what changed since);
+/// the notices to show.
+fn record_start(
+    journal: &mut Journal,
+    previous: Option<&JournalRead>,
+    runbook: &Runbook,
+    dirs: &RunDirs,
+    run_id: &str,
+    mode: RunMode,
+) -> Result<Vec<(NoticeLevel, String)>, EngineError> {
+    let mut notices = Vec::new();
+    let Some(prev) = previous else {
+        journal.append(Entry::RunStarted {
+            run_id: run_id.to_string(),
+            runbook: runbook.name.clone(),
+            runbook_path: dirs.runbook_path().to_string(),
+            runbook_sha256: runbook.sha256.clone(),
+            golive_version: provenance::VERSION.to_string(),
+            mode,
+            user: crate::os::user_name(),
+            host: crate::os::host_name(),
+            pid: std::process::id(),
+            steps: runbook.steps.iter().map(|s| s.id.clone()).collect(),
+        })?;
+        return Ok(notices);
+    };
+    if let Some(line) = prev.torn_line {
+        notices.push((
+            NoticeLevel::Warn,
+            format!("the journal's last line ({line}) was torn by a crash; it was ignored"),
+        ));
+    }
+    journal.append(Entry::RunResumed {
+        user: crate::os::user_name(),
+        host: crate::os::host_name(),
+        pid: std::process::id(),
+        runbook_sha256: runbook.sha256.clone(),
+    })?;
+    if prev
+        .started()
+        .is_some_and(|start| start.runbook_sha256 != runbook.sha256)
+    {
+        notices.push((
+            NoticeLevel::Warn,
+            "the runbook changed since this run started; finished steps stay finished".to_string(),
+        ));
+    }
+    Ok(notices)
 }
 
 /// Where the run lives and what it resumes: a fleet target's given place, else a new run
