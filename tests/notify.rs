@@ -321,3 +321,85 @@ crit = 10
         "{bodies}"
     );
 }
+
+/// A fleet in the console: the wave's destructive step is posted once for the wave (not once
+/// per target), then the blind watch before the next wave and the halt are posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_posts_its_wave_question_once_and_the_watch_that_halts_it() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let url = receiver(seen.clone()).await;
+    let dir = TempDir::new("notify-fleet");
+    let runbook = format!(
+        "{}\n[monitor]\nrefresh = \"1s\"\nwindows = [\"2s\"]\n",
+        RUNBOOK.replace("exit 1", "exit 0")
+    );
+    dir.write("runbook.toml", &runbook);
+    dir.write(
+        "TARGETS.toml",
+        "[[target]]\nname = \"a\"\n[[target]]\nname = \"b\"\n[[target]]\nname = \"c\"\n\
+         [waves]\nplan = [2, \"100%\"]\nparallel = 2\npause = \"2s\"\n",
+    );
+    let code = tokio::task::spawn_blocking(move || {
+        let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+        cmd.args(["run", "--targets", "TARGETS.toml"]);
+        cmd.cwd(dir.path());
+        cmd.env("GOLIVE_NOTIFY_URL", &url);
+        cmd.env("TOKEN", TOKEN);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("RUST_LOG");
+        for var in ["PROMETHEUS_URL", "APP_METRICS_URL", "APP_URL", "PG_LOG"] {
+            cmd.env_remove(var);
+        }
+        let mut pty = tui_support::Pty::spawn(cmd, 110, 32);
+        let wait = Duration::from_secs(30);
+        pty.wait_for("wave-1: once for 2 target(s)", wait);
+        pty.send("wave-1\r");
+        pty.wait_for("HALTED", wait);
+        pty.send("q");
+        pty.wait_exit(wait)
+    })
+    .await
+    .expect("the console fleet run");
+    assert_eq!(code, 1);
+    // The posts go on for a moment after the console (the last one waits for min_interval).
+    let texts = |seen: &Seen| -> Vec<String> {
+        // A post answered 500, or too late, is posted again: count each text once.
+        let texts: std::collections::BTreeSet<String> = seen
+            .all
+            .iter()
+            .map(|b| serde_json::from_str::<Value>(b).expect("JSON")["text"].to_string())
+            .collect();
+        texts.into_iter().collect::<Vec<_>>()
+    };
+    let start = std::time::Instant::now();
+    while !texts(&seen.lock().expect("lock"))
+        .iter()
+        .any(|t| t.contains("fleet: halted"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no fleet end posted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let all = texts(&seen.lock().expect("lock")).join("\n");
+    assert_eq!(
+        all.matches("waits for a person").count(),
+        1,
+        "one post for the wave's question, none per target:\n{all}"
+    );
+    assert!(
+        all.contains("waits for a person, once for wave-1 (a, b)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("target `a` inconclusive in the watch before wave-2"),
+        "{all}"
+    );
+    // Each target's own posts name it.
+    assert!(
+        all.contains("golive notify test [a]: finished: passed"),
+        "{all}"
+    );
+    assert!(!all.contains(TOKEN), "{all}");
+}

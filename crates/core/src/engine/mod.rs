@@ -62,7 +62,8 @@ pub struct EngineConfig {
     /// on the night, when people stand between the steps). Zero for a real run.
     pub pace: std::time::Duration,
     /// Where the run lives, when not in a new `.golive/runs/<run-id>` beside the runbook (a
-    /// fleet's target: `targets/<name>/` under the fleet's run).
+    /// fleet's target: `targets/<name>/` under the fleet's run; its questions are the fleet's,
+    /// notified once per wave by the fleet).
     pub place: Option<RunPlace>,
     /// Cancelled: the run stops before its next step (a fleet halting the targets of a wave
     /// after one of them failed), ending interrupted, resumable.
@@ -166,7 +167,9 @@ pub async fn prepare(config: EngineConfig) -> Result<Prepared, EngineError> {
     let observer = events_tx.downgrade();
     let notifier = (config.runbook.notify.as_ref())
         .and_then(|n| crate::notify::Notifier::new(n, &config.vars))
-        .map(|n| n.unattended(config.approved_on_command_line));
+        // A fleet's target (its place chosen by the fleet) asks a person once per wave through
+        // the fleet, which posts that question: its own would be one post per target.
+        .map(|n| n.unattended(config.approved_on_command_line || config.place.is_some()));
     let runner = setup::prepare(config, events_tx, commands_rx).await?;
     let events = match notifier {
         Some(notifier) => notifier.follow(events),

@@ -95,6 +95,19 @@ const EVENT_BUFFER: usize = 1024;
 pub fn start(config: FleetConfig) -> Result<FleetHandle, JournalError> {
     let journal = FleetJournal::open(&config.run_dir)?;
     let (events_tx, events) = mpsc::channel(EVENT_BUFFER);
+    // `[notify]` with the first target's variables (the URL normally comes from the
+    // environment, which every target shares).
+    let notifier = config
+        .runbook
+        .notify
+        .as_ref()
+        .zip(config.targets.first())
+        .and_then(|(n, t)| crate::notify::Notifier::new(n, &t.vars))
+        .map(|n| n.unattended(config.approved_on_command_line));
+    let events = match notifier {
+        Some(n) => n.follow_with(events, super::notify::FleetWatcher::new(&config.runbook)),
+        None => events,
+    };
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let run_dir = config.run_dir.clone();
     let passed_pauses = match config.resume {

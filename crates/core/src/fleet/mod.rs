@@ -15,6 +15,7 @@ mod confirm;
 pub mod driver;
 pub mod events;
 pub mod journal;
+pub mod notify;
 mod pause;
 mod target;
 pub mod targets;

@@ -28,9 +28,19 @@ pub struct Watcher {
     environment: Option<String>,
     steps: Vec<String>,
     critical: HashMap<String, bool>,
+    /// A fleet's target: its posts name it (`golive Phase 2 [eu-1]: …`).
+    target: Option<String>,
 }
 
 impl Watcher {
+    /// A watcher of a run of the fleet target `target` (`None`: a run of its own).
+    pub fn of_target(target: Option<String>) -> Self {
+        Watcher {
+            target,
+            ..Watcher::default()
+        }
+    }
+
     /// The notifications `event` calls for (most events call for none).
     pub fn observe(&mut self, event: &EngineEvent) -> Vec<Notification> {
         match event {
@@ -160,7 +170,33 @@ impl Watcher {
         out
     }
 
-    fn note(&self, kind: &'static str, text: String, mut event: Value) -> Notification {
+    fn note(&self, kind: &'static str, text: String, event: Value) -> Notification {
+        let runbook = match &self.target {
+            Some(t) => format!("{} [{t}]", self.runbook),
+            None => self.runbook.clone(),
+        };
+        let about = About {
+            run_id: &self.run_id,
+            runbook: &runbook,
+            environment: self.environment.as_deref(),
+        };
+        about.note(kind, text, event)
+    }
+}
+
+/// Which run (or fleet run) a notification is about: named in its text and its event.
+pub struct About<'a> {
+    /// The run's id (a fleet's: the fleet run's).
+    pub run_id: &'a str,
+    /// `[runbook] name`.
+    pub runbook: &'a str,
+    /// `[runbook] environment`, if any.
+    pub environment: Option<&'a str>,
+}
+
+impl About<'_> {
+    /// A notification of `kind` saying `text`, `event` tagged with the kind and the run.
+    pub fn note(&self, kind: &'static str, text: String, mut event: Value) -> Notification {
         if let Some(map) = event.as_object_mut() {
             map.insert("kind".into(), json!(kind));
             map.insert("run_id".into(), json!(self.run_id));
@@ -169,7 +205,6 @@ impl Watcher {
         }
         let env = self
             .environment
-            .as_deref()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
         Notification {

@@ -23,12 +23,26 @@ const QUEUE: usize = 64;
 /// How long the end of the run waits for the last posts.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(15);
 
+/// What turns a stream's events into notifications (pure, no IO).
+pub trait Observe<E>: Send + 'static {
+    /// The notifications `event` calls for (most events call for none).
+    fn observe(&mut self, event: &E) -> Vec<Notification>;
+}
+
+impl Observe<EngineEvent> for Watcher {
+    fn observe(&mut self, event: &EngineEvent) -> Vec<Notification> {
+        Watcher::observe(self, event)
+    }
+}
+
 /// A configured notifier, not yet following a run.
 pub struct Notifier {
     config: Notify,
     url: String,
     redactor: crate::redact::Redactor,
     unattended: bool,
+    /// A fleet's target (`GOLIVE_TARGET`): named in every post of its run.
+    target: Option<String>,
 }
 
 impl Notifier {
@@ -40,6 +54,10 @@ impl Notifier {
             url,
             redactor: vars.redactor().clone(),
             unattended: false,
+            target: vars
+                .get("GOLIVE_TARGET")
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
         })
     }
 
@@ -51,9 +69,24 @@ impl Notifier {
         self
     }
 
-    /// Follow `events`: the returned stream carries the same events, in order, and ends after
-    /// the last notification was posted (or given up, after a while).
-    pub fn follow(self, mut events: mpsc::Receiver<EngineEvent>) -> mpsc::Receiver<EngineEvent> {
+    /// Follow a run's `events`: the returned stream carries the same events, in order, and ends
+    /// after the last notification was posted (or given up, after a while).
+    pub fn follow(self, events: mpsc::Receiver<EngineEvent>) -> mpsc::Receiver<EngineEvent> {
+        let watcher = Watcher::of_target(self.target.clone());
+        self.follow_with(events, watcher)
+    }
+
+    /// Follow `events` of any front-end stream (a run's, a fleet's), `watcher` saying which
+    /// call for a notification; as [`Notifier::follow`].
+    pub fn follow_with<E, W>(
+        self,
+        mut events: mpsc::Receiver<E>,
+        mut watcher: W,
+    ) -> mpsc::Receiver<E>
+    where
+        E: Send + 'static,
+        W: Observe<E>,
+    {
         let (out_tx, out) = mpsc::channel(QUEUE.max(256));
         let (queue_tx, queue) = mpsc::channel(QUEUE);
         let poster = match crate::httpc::client(sender::REQUEST_TIMEOUT) {
@@ -82,7 +115,6 @@ impl Notifier {
             filter.retain(|k| k != "question");
         }
         tokio::spawn(async move {
-            let mut watcher = Watcher::default();
             let mut batch = Vec::with_capacity(64);
             while events.recv_many(&mut batch, 64).await > 0 {
                 for event in batch.drain(..) {
