@@ -118,6 +118,25 @@ fn a_blind_watch_between_waves_halts_the_fleet_and_resume_watches_again() {
 }
 
 #[test]
+fn a_pause_too_short_to_watch_is_refused_before_anything_runs() {
+    let dir = TempDir::new("fleet-watch-short");
+    dir.write("runbook.toml", &format!("{RUNBOOK}{MONITOR}"));
+    dir.write(
+        "TARGETS.toml",
+        &TWO.replace("pause = \"3s\"", "pause = \"1500ms\""),
+    );
+    let out = fleet(&dir, &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("the pause between waves (1s 500ms) is too short to watch")
+            && all.contains("make the pause at least 2s; nothing was run"),
+        "{all}"
+    );
+    assert!(!dir.path().join(".golive/runs").exists(), "{all}");
+}
+
+#[test]
 fn without_a_monitor_table_the_pause_is_a_plain_wait() {
     let dir = TempDir::new("fleet-watch-plain");
     dir.write("runbook.toml", RUNBOOK);

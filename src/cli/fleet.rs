@@ -148,6 +148,13 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, log: &LogSink) -> F
         );
         return 2.into();
     }
+    let short = targets
+        .first()
+        .and_then(|t| fleet::watch::pause_problem(&runbook, &t.vars, run.fleet.pause));
+    if let Some(problem) = short {
+        eprintln!("golive: {problem}; nothing was run");
+        return 2.into();
+    }
     let headless = args.headless || args.json || !std::io::stdout().is_terminal();
     let options = HeadlessOptions {
         json: args.json,

@@ -11,6 +11,8 @@
 //!   deadline ─► stop ─► each task's last snapshot and verdict
 //! ```
 
+use std::time::Duration;
+
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +27,27 @@ use crate::runbook::{Runbook, Vars};
 pub fn target_config(runbook: &Runbook, vars: &Vars) -> Result<MonitorConfig, String> {
     let env = |k: &str| std::env::var(k).ok();
     MonitorConfig::from_table(runbook.monitor.as_ref(), vars, &env).map_err(|e| e.to_string())
+}
+
+/// Why `pause` cannot watch the live targets between waves, if it cannot: with `[monitor]`, a
+/// pause shorter than two refreshes (a ratio needs two answers of its source) is blind by
+/// construction and would halt the fleet after its first wave.
+pub fn pause_problem(runbook: &Runbook, vars: &Vars, pause: Duration) -> Option<String> {
+    if runbook.monitor.is_none() || pause.is_zero() {
+        return None;
+    }
+    let refresh = target_config(runbook, vars).ok()?.refresh;
+    let least = refresh * 2;
+    (pause < least).then(|| {
+        format!(
+            "the pause between waves ({}) is too short to watch the live targets: their sources \
+             answer every {} and a ratio needs two answers, so the watch could not see and would \
+             halt the fleet; make the pause at least {}",
+            humantime::format_duration(pause),
+            humantime::format_duration(refresh),
+            humantime::format_duration(least)
+        )
+    })
 }
 
 /// One target's verdict at the end of its watch.
