@@ -524,3 +524,49 @@ fn after_a_halt_the_targets_that_changed_are_rolled_back_as_one_set() {
     // The go-live's own record is untouched: a --resume continues the go-live, not the rollback.
     assert_eq!(target_outcome(&go_live, "a").as_deref(), Some("passed"));
 }
+
+#[test]
+fn check_with_targets_validates_the_fleet_without_running_anything() {
+    let dir = fleet_dir("fleet-check", FOUR);
+    let check = |dir: &TempDir| {
+        golive()
+            .current_dir(dir.path())
+            .args(["check", "runbook.toml", "--targets", "TARGETS.toml"])
+            .output()
+            .expect("golive check")
+    };
+    let out = check(&dir);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains(
+            "TARGETS.toml: ok — 4 target(s) in 3 wave(s) (wave-1: a; wave-2: b; wave-3: c, d), \
+             2 at once, a plain wait of 1s between waves (no [monitor] to watch with)"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("runbook.toml: ok"), "{all}");
+    // A target without the variable the runbook requires is named.
+    dir.write("TARGETS.toml", &FOUR.replace("vars = { NAME = \"B\" }", ""));
+    let out = check(&dir);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("(target `b`)") && all.contains("NAME"),
+        "{all}"
+    );
+    assert!(
+        all.contains("1 required variable(s) are not set for its targets"),
+        "{all}"
+    );
+    // A plan that does not rise is pointed at.
+    dir.write(
+        "TARGETS.toml",
+        &FOUR.replace("[1, \"50%\", \"100%\"]", "[2, 1, 4]"),
+    );
+    let out = check(&dir);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("TARGETS.toml:"), "{all}");
+    assert!(!dir.path().join(".golive").exists(), "check ran nothing");
+}

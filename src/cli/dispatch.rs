@@ -8,7 +8,7 @@ use golive_core::logging::LogSink;
 /// Run the parsed command line.
 pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
     match cli.command {
-        Command::Check { runbook } => check(&runbook),
+        Command::Check { runbook, targets } => check(&runbook, targets.as_deref()),
         Command::Plan { runbook } => plan(&runbook),
         Command::Run(super::RunCommand {
             run: args,

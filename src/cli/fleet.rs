@@ -54,10 +54,10 @@ impl From<ExitCode> for FleetEnd {
     }
 }
 
-/// `golive run --targets FILE`.
-pub(crate) async fn run_targets_file(args: &RunArgs, file: &Path, log: &LogSink) -> ExitCode {
-    let fleet = match fleet::targets::load(file) {
-        Ok(f) => f,
+/// The targets file, every problem in it printed (`file:line:col: …`).
+fn load_targets(file: &Path) -> Result<Fleet, ExitCode> {
+    match fleet::targets::load(file) {
+        Ok(f) => Ok(f),
         Err(fleet::FleetError::Invalid(diags)) => {
             for d in &diags {
                 eprintln!("{d}");
@@ -67,12 +67,116 @@ pub(crate) async fn run_targets_file(args: &RunArgs, file: &Path, log: &LogSink)
                 file.display(),
                 diags.len()
             );
-            return 2;
+            Err(2)
         }
         Err(e) => {
             eprintln!("golive: {e}");
+            Err(2)
+        }
+    }
+}
+
+/// Each target's variables: its own laid over the environment (then `extra`, a rehearsal's
+/// sandbox), with `GOLIVE_TARGET`. Every variable a target lacks is printed, naming the target;
+/// the error is how many.
+fn resolve_targets(
+    runbook: &Runbook,
+    fleet: &Fleet,
+    extra: &HashMap<String, Vec<(String, String, bool)>>,
+) -> Result<Vec<TargetRun>, usize> {
+    let mut targets = Vec::with_capacity(fleet.targets.len());
+    let mut missing = 0;
+    for target in &fleet.targets {
+        let mut overlay: Vec<(String, String, bool)> = target
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), false))
+            .collect();
+        overlay.extend(extra.get(&target.name).cloned().unwrap_or_default());
+        overlay.push(("GOLIVE_TARGET".into(), target.name.clone(), false));
+        match Vars::resolve_over(runbook, &overlay) {
+            Ok(vars) => targets.push(TargetRun {
+                name: target.name.clone(),
+                vars,
+            }),
+            Err(diags) => {
+                for d in &diags {
+                    eprintln!("{d} (target `{}`)", target.name);
+                }
+                missing += diags.len();
+            }
+        }
+    }
+    match missing {
+        0 => Ok(targets),
+        n => Err(n),
+    }
+}
+
+/// `golive check RUNBOOK --targets FILE`: the targets file, each target's variables and the
+/// pause, as `golive run --targets` would refuse them, without running anything.
+pub(crate) fn check_targets(runbook: &Runbook, file: &Path) -> ExitCode {
+    let fleet = match load_targets(file) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let targets = match resolve_targets(runbook, &fleet, &HashMap::new()) {
+        Ok(t) => t,
+        Err(n) => {
+            eprintln!(
+                "{}: valid, but {n} required variable(s) are not set for its targets: set them \
+                 in each target's `vars` (or in the environment, for all of them)",
+                file.display()
+            );
             return 2;
         }
+    };
+    let short = targets
+        .first()
+        .and_then(|t| fleet::watch::pause_problem(runbook, &t.vars, fleet.pause));
+    if let Some(problem) = short {
+        eprintln!("{}: {problem}", file.display());
+        return 2;
+    }
+    let waves: Vec<String> = fleet
+        .waves
+        .iter()
+        .map(|w| {
+            let names: Vec<&str> = w
+                .targets
+                .iter()
+                .map(|&t| fleet.targets[t].name.as_str())
+                .collect();
+            format!("{}: {}", w.name, names.join(", "))
+        })
+        .collect();
+    let pause = match (fleet.pause.is_zero(), runbook.monitor.is_some()) {
+        (true, _) => "no pause between waves".to_string(),
+        (false, true) => format!(
+            "the live targets watched {} between waves",
+            humantime::format_duration(fleet.pause)
+        ),
+        (false, false) => format!(
+            "a plain wait of {} between waves (no [monitor] to watch with)",
+            humantime::format_duration(fleet.pause)
+        ),
+    };
+    println!(
+        "{}: ok — {} target(s) in {} wave(s) ({}), {} at once, {pause}",
+        file.display(),
+        fleet.targets.len(),
+        fleet.waves.len(),
+        waves.join("; "),
+        fleet.parallel
+    );
+    0
+}
+
+/// `golive run --targets FILE`.
+pub(crate) async fn run_targets_file(args: &RunArgs, file: &Path, log: &LogSink) -> ExitCode {
+    let fleet = match load_targets(file) {
+        Ok(f) => f,
+        Err(code) => return code,
     };
     let run = FleetRun {
         fleet,
@@ -118,36 +222,13 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, log: &LogSink) -> F
         eprintln!("golive: PostgreSQL would refuse the statements above; nothing was run");
         return 2.into();
     }
-    let mut targets = Vec::with_capacity(run.fleet.targets.len());
-    let mut missing = 0;
-    for target in &run.fleet.targets {
-        let mut overlay: Vec<(String, String, bool)> = target
-            .vars
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone(), false))
-            .collect();
-        overlay.extend(run.extra.get(&target.name).cloned().unwrap_or_default());
-        overlay.push(("GOLIVE_TARGET".into(), target.name.clone(), false));
-        match Vars::resolve_over(&runbook, &overlay) {
-            Ok(vars) => targets.push(TargetRun {
-                name: target.name.clone(),
-                vars,
-            }),
-            Err(diags) => {
-                for d in &diags {
-                    eprintln!("{d} (target `{}`)", target.name);
-                }
-                missing += diags.len();
-            }
-        }
-    }
-    if missing > 0 {
+    let Ok(targets) = resolve_targets(&runbook, &run.fleet, &run.extra) else {
         eprintln!(
             "golive: set the variables above in each target's `vars` (or in the environment, \
              for all of them), then run again; nothing was run"
         );
         return 2.into();
-    }
+    };
     let short = targets
         .first()
         .and_then(|t| fleet::watch::pause_problem(&runbook, &t.vars, run.fleet.pause));

@@ -6,7 +6,7 @@ use super::input::{env_lookup, load};
 use super::{ExitCode, ReportFormat};
 use golive_core::runbook::{self, Vars};
 
-pub(super) fn check(path: &Path) -> ExitCode {
+pub(super) fn check(path: &Path, targets: Option<&Path>) -> ExitCode {
     let runbook = match load(path) {
         Ok(r) => r,
         Err(code) => {
@@ -26,16 +26,27 @@ pub(super) fn check(path: &Path) -> ExitCode {
             return code;
         }
     };
-    if let Err(missing) = Vars::resolve(&runbook, env_lookup()) {
-        for d in &missing {
-            eprintln!("{d}");
+    // A fleet's targets give the variables; else the environment must.
+    match targets {
+        Some(file) => {
+            let code = super::fleet::check_targets(&runbook, file);
+            if code != 0 {
+                return code;
+            }
         }
-        eprintln!(
-            "{}: valid, but {} required variable(s) are not set",
-            path.display(),
-            missing.len()
-        );
-        return 2;
+        None => {
+            if let Err(missing) = Vars::resolve(&runbook, env_lookup()) {
+                for d in &missing {
+                    eprintln!("{d}");
+                }
+                eprintln!(
+                    "{}: valid, but {} required variable(s) are not set",
+                    path.display(),
+                    missing.len()
+                );
+                return 2;
+            }
+        }
     }
     let vars = Vars::partial(&runbook, env_lookup());
     let env = |name: &str| std::env::var(name).ok();

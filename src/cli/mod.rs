@@ -43,10 +43,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a runbook: every problem as file:line:col: message, and missing variables.
+    /// With `--targets FILE`, the fleet too: the targets file, each target's variables, the
+    /// pause between waves.
     Check {
         /// The runbook.
         #[arg(default_value = "runbook.toml")]
         runbook: PathBuf,
+        /// A fleet's targets file (`[[target]]` and `[waves]`), checked against the runbook.
+        #[arg(long, value_name = "FILE")]
+        targets: Option<PathBuf>,
     },
     /// Dry run: every step in order with its id, kind, destructive mark and exactly what it
     /// would run (secrets masked). Touches nothing.
