@@ -18,7 +18,6 @@ mod tui_support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use portable_pty::CommandBuilder;
 use tui_support::Pty;
 
 /// Presses per key and console.
@@ -141,11 +140,7 @@ impl Console {
             .output()
             .expect("golive check");
         assert!(check.status.success(), "golive check: {check:?}");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-        cmd.args(["run", "--targets", "TARGETS.toml"]);
-        cmd.cwd(&dir);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("RUST_LOG");
+        let cmd = tui_support::golive(&dir, &["run", "--targets", "TARGETS.toml"]);
         let pty = Pty::spawn(cmd, cols, rows);
         Console {
             targets,

@@ -9,8 +9,6 @@ mod tui_support;
 
 use std::time::Duration;
 
-use portable_pty::CommandBuilder;
-
 use common::{Db, TempDir, latest_run, run, text, value};
 use tui_support::{Pty, assert_restored};
 
@@ -72,12 +70,8 @@ fn wait_registered(url: &str) {
 }
 
 fn golive_on_pty(dir: &TempDir, args: &[&str], url: &str) -> Pty {
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.args(args);
-    cmd.cwd(dir.path());
+    let mut cmd = tui_support::golive(dir.path(), args);
     cmd.env("DATABASE_URL", url);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
     Pty::spawn(cmd, 110, 32)
 }
 

@@ -8,8 +8,6 @@ mod tui_support;
 
 use std::time::Duration;
 
-use portable_pty::CommandBuilder;
-
 use common::{TempDir, latest_run};
 use tui_support::{Pty, assert_restored};
 
@@ -56,11 +54,7 @@ fn a_person_takes_a_fleet_live_wave_by_wave_in_the_console() {
     let dir = TempDir::new("fleet-pty");
     dir.write("runbook.toml", RUNBOOK);
     dir.write("TARGETS.toml", TARGETS);
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.args(["run", "--targets", "TARGETS.toml"]);
-    cmd.cwd(dir.path());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
+    let cmd = tui_support::golive(dir.path(), &["run", "--targets", "TARGETS.toml"]);
     let mut pty = Pty::spawn(cmd, 100, 30);
 
     let screen = pty.wait_for("wave-1: once for 1 target(s)", WAIT);
@@ -134,11 +128,7 @@ fn the_watch_between_waves_brings_up_the_dashboard_and_a_blind_target_tops_it() 
         "TARGETS.toml",
         &TARGETS.replace("parallel = 2", "parallel = 2\npause = \"4s\""),
     );
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.args(["run", "--targets", "TARGETS.toml"]);
-    cmd.cwd(dir.path());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
+    let mut cmd = tui_support::golive(dir.path(), &["run", "--targets", "TARGETS.toml"]);
     for var in ["PROMETHEUS_URL", "APP_METRICS_URL", "APP_URL", "PG_LOG"] {
         cmd.env_remove(var);
     }

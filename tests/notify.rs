@@ -203,13 +203,9 @@ async fn a_question_in_the_console_is_posted_as_waiting_for_a_person() {
     let rb = dir.write("runbook.toml", &runbook).display().to_string();
     let waiting = seen.clone();
     let code = tokio::task::spawn_blocking(move || {
-        let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-        cmd.args(["run", &rb]);
-        cmd.cwd(dir.path());
+        let mut cmd = tui_support::golive(dir.path(), &["run", &rb]);
         cmd.env("GOLIVE_NOTIFY_URL", &url);
         cmd.env("TOKEN", TOKEN);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("RUST_LOG");
         let mut pty = tui_support::Pty::spawn(cmd, 110, 32);
         let wait = Duration::from_secs(30);
         pty.wait_for("Something destructive", wait);
@@ -340,13 +336,9 @@ async fn a_fleet_posts_its_wave_question_once_and_the_watch_that_halts_it() {
          [waves]\nplan = [2, \"100%\"]\nparallel = 2\npause = \"2s\"\n",
     );
     let code = tokio::task::spawn_blocking(move || {
-        let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-        cmd.args(["run", "--targets", "TARGETS.toml"]);
-        cmd.cwd(dir.path());
+        let mut cmd = tui_support::golive(dir.path(), &["run", "--targets", "TARGETS.toml"]);
         cmd.env("GOLIVE_NOTIFY_URL", &url);
         cmd.env("TOKEN", TOKEN);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("RUST_LOG");
         for var in ["PROMETHEUS_URL", "APP_METRICS_URL", "APP_URL", "PG_LOG"] {
             cmd.env_remove(var);
         }

@@ -62,7 +62,6 @@ fn child(test: &str) -> Pty {
         "--test-threads=1",
     ]);
     cmd.env(CHILD_ENV, "1");
-    cmd.env("TERM", "xterm-256color");
     Pty::spawn(cmd, 100, 30)
 }
 
@@ -125,12 +124,8 @@ fn a_person_drives_a_runbook_in_the_console() {
     let runbook = std::fs::read_to_string(common::repo().join("tests/fixtures/tui_runbook.toml"))
         .expect("fixture");
     let path = dir.write("runbook.toml", &runbook);
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.args(["run", &path.display().to_string()]);
-    cmd.cwd(dir.path());
+    let mut cmd = tui_support::golive(dir.path(), &["run", &path.display().to_string()]);
     cmd.env("DATABASE_URL", db.owner_url());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
     let mut pty = Pty::spawn(cmd, 110, 32);
 
     let screen = pty.wait_for("Greet the operator", WAIT);
@@ -203,12 +198,8 @@ fn typing_at_80x24_with_a_long_sql_preview_shows_the_typed_text() {
     );
     assert_ne!(runbook, fixture, "the fixture's marker step changed");
     let path = dir.write("runbook.toml", &runbook);
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.args(["run", &path.display().to_string()]);
-    cmd.cwd(dir.path());
+    let mut cmd = tui_support::golive(dir.path(), &["run", &path.display().to_string()]);
     cmd.env("DATABASE_URL", db.owner_url());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
     let mut pty = Pty::spawn(cmd, 80, 24);
 
     let screen = pty.wait_for("DESTRUCTIVE", WAIT);
@@ -239,12 +230,8 @@ fn quit_mid_run_prints_the_outcome_and_the_run_directory() {
         .expect("fixture");
     let runbook = fixture.replace("sleep 0.3", "sleep 5");
     let path = dir.write("runbook.toml", &runbook);
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.args(["run", &path.display().to_string()]);
-    cmd.cwd(dir.path());
+    let mut cmd = tui_support::golive(dir.path(), &["run", &path.display().to_string()]);
     cmd.env("DATABASE_URL", db.owner_url());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
     let mut pty = Pty::spawn(cmd, 80, 24);
     pty.wait_for("tick 1", WAIT);
     pty.send("q");
@@ -278,11 +265,7 @@ fn quit_mid_run_prints_the_outcome_and_the_run_directory() {
 fn full_screen_monitor_is_the_console_and_gives_the_terminal_back() {
     let dir = TempDir::new("tui-monitor");
     for how in ["SIGTERM", "SIGHUP", "q"] {
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-        cmd.args(["monitor"]);
-        cmd.cwd(dir.path());
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("RUST_LOG");
+        let mut cmd = tui_support::golive(dir.path(), &["monitor"]);
         for var in [
             "PROMETHEUS_URL",
             "APP_METRICS_URL",

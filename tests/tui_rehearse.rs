@@ -10,8 +10,6 @@ mod tui_support;
 use std::path::Path;
 use std::time::Duration;
 
-use portable_pty::CommandBuilder;
-
 use common::{TempDir, latest_run, repo};
 use tui_support::{Pty, assert_restored};
 
@@ -83,12 +81,7 @@ fn answer(pty: &mut Pty, title: &str, keys: &str) {
 fn rehearse_in_console(dir: &TempDir, args: &[&str]) -> Pty {
     std::fs::copy(repo().join("runbook.toml"), dir.join("runbook.toml")).expect("runbook");
     copy_dir(&repo().join("assets"), &dir.join("assets"));
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
-    cmd.arg("rehearse");
-    cmd.args(args);
-    cmd.cwd(dir.path());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("RUST_LOG");
+    let mut cmd = tui_support::golive(dir.path(), &[&["rehearse"], args].concat());
     for var in ["DATABASE_URL", "APP_DATABASE_URL", "APP_URL", "NO_COLOR"] {
         cmd.env_remove(var);
     }

@@ -17,6 +17,17 @@ pub const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
 /// Showing the cursor.
 pub const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
 
+/// The real golive run with `args` in `dir`, as a person's terminal starts it (`TERM` set, no
+/// `RUST_LOG`); add environment before [`Pty::spawn`].
+pub fn golive(dir: &std::path::Path, args: &[&str]) -> CommandBuilder {
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(args);
+    cmd.cwd(dir);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
 /// A program running on a pseudo-terminal.
 pub struct Pty {
     parser: Arc<Mutex<vt100::Parser>>,
