@@ -1,7 +1,6 @@
 //! `golive run`, and the run part of `golive rehearse`: the engine started on a runbook and driven
 //! to its end by the console or the line output.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -89,12 +88,7 @@ pub(crate) async fn run_observed(
         (_, _, Some(id)) => Selection::Procedure(id.clone()),
         _ => Selection::All,
     };
-    let headless = args.headless || args.json || !std::io::stdout().is_terminal();
-    let options = HeadlessOptions {
-        json: args.json,
-        approve: args.approve.clone(),
-        approve_all: args.approve_all,
-    };
+    let (headless, options) = args.line_output();
     if headless && !args.resume {
         let unapproved = unapproved(&runbook, &selection, &options);
         if !unapproved.is_empty() {

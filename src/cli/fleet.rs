@@ -4,7 +4,6 @@
 //! front end.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +12,6 @@ use super::RunArgs;
 use super::drive::unapproved;
 use super::input::load;
 use super::inspect::lint_errors;
-use crate::headless::HeadlessOptions;
 use golive_core::engine::Selection;
 use golive_core::events::RunMode;
 use golive_core::fleet::{self, Fleet, FleetConfig, FleetOutcome, Judge, TargetRun};
@@ -236,12 +234,7 @@ pub(crate) async fn run_fleet(args: &RunArgs, run: FleetRun, log: &LogSink) -> F
         eprintln!("golive: {problem}; nothing was run");
         return 2.into();
     }
-    let headless = args.headless || args.json || !std::io::stdout().is_terminal();
-    let options = HeadlessOptions {
-        json: args.json,
-        approve: args.approve.clone(),
-        approve_all: args.approve_all,
-    };
+    let (headless, options) = args.line_output();
     if headless && !args.resume {
         let unapproved = unapproved(&runbook, &selection, &options);
         if !unapproved.is_empty() {

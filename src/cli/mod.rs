@@ -192,6 +192,21 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+impl RunArgs {
+    /// Whether the run prints lines instead of the console (`--headless`, `--json`, or no
+    /// terminal), and what those lines answer for a person (`--approve`, `--approve-all`).
+    pub(crate) fn line_output(&self) -> (bool, crate::headless::HeadlessOptions) {
+        use std::io::IsTerminal;
+        let headless = self.headless || self.json || !std::io::stdout().is_terminal();
+        let options = crate::headless::HeadlessOptions {
+            json: self.json,
+            approve: self.approve.clone(),
+            approve_all: self.approve_all,
+        };
+        (headless, options)
+    }
+}
+
 /// How `golive report` renders a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
