@@ -146,3 +146,70 @@ fn an_unwritable_fleet_journal_starts_nothing_more_and_exits_naming_the_file() {
     assert_eq!(last["event"], "target_started", "{records:#?}");
     assert_eq!(last["target"], "a", "{records:#?}");
 }
+
+/// Unmounts a test's small tmpfs, whatever the test found.
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Every line of `path` (if it exists) is a whole JSON record.
+fn whole_lines(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    for line in text.lines() {
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|e| panic!("{} has a torn line ({e}): {line}", path.display()));
+    }
+    text.lines().count()
+}
+
+#[test]
+fn a_full_disk_under_a_fleet_halts_it_and_leaves_every_journal_whole() {
+    let dir = TempDir::new("fleet-full-disk");
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .expect("mount");
+    assert!(
+        status.success(),
+        "this test needs root to mount a small tmpfs"
+    );
+    let _unmount = Unmount(dir.path().to_path_buf());
+    // `a`'s middle step fills the disk its fleet and every target's journal are on.
+    let runbook = RUNBOOK.replace(
+        r#"chattr +i "$GOLIVE_RUN_DIR/../../fleet.jsonl""#,
+        r#"head -c 2000000 /dev/zero > "$GOLIVE_RUN_DIR/filler" 2>/dev/null || true"#,
+    );
+    assert_ne!(runbook, RUNBOOK);
+    dir.write("runbook.toml", &runbook);
+    dir.write("TARGETS.toml", TARGETS);
+    let out = golive()
+        .current_dir(dir.path())
+        .args(["run", "--targets", "TARGETS.toml", "--headless"])
+        .output()
+        .expect("run golive");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+    // `a` ends (its records fit the pages its journal has); `b` cannot open a journal on the
+    // full disk, so it does not start, and that halts the fleet before wave 2.
+    assert!(
+        all.contains("[b] did not start: cannot write the journal")
+            && all.contains("No space left on device"),
+        "{all}"
+    );
+    assert!(all.contains("no later wave was started"), "{all}");
+    let run = latest_run(dir.path());
+    let b_logs = std::fs::read_dir(run.join("targets/b/steps")).map_or(0, Iterator::count);
+    assert_eq!(b_logs, 0, "b ran nothing: {all}");
+    for t in ["c", "d"] {
+        assert!(!run.join("targets").join(t).exists(), "{t} started: {all}");
+    }
+    assert!(whole_lines(&run.join("fleet.jsonl")) > 0);
+    assert!(whole_lines(&run.join("targets/a/journal.jsonl")) > 0);
+    whole_lines(&run.join("targets/b/journal.jsonl"));
+}
