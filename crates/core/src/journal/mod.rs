@@ -194,7 +194,7 @@ pub enum Entry {
 /// A journal could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "cannot write the journal {path}: {source}; free disk space or make the folder writable, then `golive run --resume`"
+    "cannot write the journal {path}: {source}; free disk space or make the folder writable, then resume with the same command and `--resume`"
 )]
 pub struct JournalError {
     /// The journal file.
