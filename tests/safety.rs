@@ -70,22 +70,7 @@ fn a_full_disk_stops_the_run_before_the_next_step_and_the_journal_stays_whole() 
     let outside = TempDir::new("full-outside");
     let marker = outside.join("second-ran");
     let dir = TempDir::new("full");
-    let status = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(dir.path())
-        .status()
-        .expect("mount");
-    assert!(
-        status.success(),
-        "this test needs root to mount a small tmpfs"
-    );
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(dir.path().to_path_buf());
+    let _disk = common::SmallDisk::mount(dir.path(), "256k");
     let rb = dir.write(
         "runbook.toml",
         &format!(

@@ -488,3 +488,28 @@ pub fn has_record(journal: &str, fields: &str) -> bool {
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .any(|record| want.iter().all(|(k, v)| record.get(k) == Some(v)))
 }
+
+/// A small tmpfs mounted on a test's directory (a disk that fills up), unmounted when dropped.
+pub struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    /// Mount a tmpfs of `size` (`256k`) on `dir` (needs root).
+    pub fn mount(dir: &Path, size: &str) -> SmallDisk {
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount");
+        assert!(
+            status.success(),
+            "this test needs root to mount a small tmpfs"
+        );
+        SmallDisk(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
