@@ -570,3 +570,43 @@ fn check_with_targets_validates_the_fleet_without_running_anything() {
     assert!(all.contains("TARGETS.toml:"), "{all}");
     assert!(!dir.path().join(".golive").exists(), "check ran nothing");
 }
+
+#[test]
+fn plan_with_targets_shows_each_targets_plan_in_wave_order_with_its_own_variables() {
+    let dir = fleet_dir("fleet-plan", FOUR);
+    // A destructive SQL step too: its target, and the name that confirms it.
+    let runbook = RUNBOOK.replace(
+        "SLOW = { default = \"0\" }",
+        "SLOW = { default = \"0\" }\nDB = { default = \"postgres://owner:pw-9x@db-x:5432/shop\", secret = true }",
+    ) + "\n[[steps]]\nid = \"purge\"\ntitle = \"Purge\"\nkind = \"sql\"\ndatabase = \"DB\"\n\
+           sql = \"DELETE FROM things WHERE obsolete\"\ndestructive = true\n";
+    dir.write("runbook.toml", &runbook);
+    let out = golive()
+        .current_dir(dir.path())
+        .args(["plan", "runbook.toml", "--targets", "TARGETS.toml"])
+        .output()
+        .expect("golive plan");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.starts_with("fleet: 4 target(s) in 3 wave(s) (wave-1: a; wave-2: b; wave-3: c, d)"),
+        "{all}"
+    );
+    let heads: Vec<&str> = all.lines().filter(|l| l.starts_with("── target")).collect();
+    assert_eq!(
+        heads,
+        [
+            "── target a (wave-1) ──",
+            "── target b (wave-2) ──",
+            "── target c (wave-3) ──",
+            "── target d (wave-3) ──"
+        ]
+    );
+    // Each target's destructive step is confirmed by its wave's name, as the console asks.
+    assert!(
+        all.contains("target: owner@db-x:5432/shop (confirmed once for wave-3 by typing `wave-3`)"),
+        "{all}"
+    );
+    assert!(!all.contains("pw-9x"), "{all}");
+    assert!(!dir.path().join(".golive").exists(), "plan ran nothing");
+}

@@ -9,7 +9,7 @@ use golive_core::logging::LogSink;
 pub async fn dispatch(cli: Cli, log: LogSink) -> ExitCode {
     match cli.command {
         Command::Check { runbook, targets } => check(&runbook, targets.as_deref()),
-        Command::Plan { runbook } => plan(&runbook),
+        Command::Plan { runbook, targets } => plan(&runbook, targets.as_deref()),
         Command::Run(super::RunCommand {
             run: args,
             targets: Some(file),

@@ -136,6 +136,13 @@ pub(crate) fn check_targets(runbook: &Runbook, file: &Path) -> ExitCode {
         eprintln!("{}: {problem}", file.display());
         return 2;
     }
+    println!("{}: ok — {}", file.display(), summary(runbook, &fleet));
+    0
+}
+
+/// The fleet in one line: how many targets in which waves, how many at once, and what the
+/// pause between waves does.
+fn summary(runbook: &Runbook, fleet: &Fleet) -> String {
     let waves: Vec<String> = fleet
         .waves
         .iter()
@@ -159,14 +166,42 @@ pub(crate) fn check_targets(runbook: &Runbook, file: &Path) -> ExitCode {
             humantime::format_duration(fleet.pause)
         ),
     };
-    println!(
-        "{}: ok — {} target(s) in {} wave(s) ({}), {} at once, {pause}",
-        file.display(),
+    format!(
+        "{} target(s) in {} wave(s) ({}), {} at once, {pause}",
         fleet.targets.len(),
         fleet.waves.len(),
         waves.join("; "),
         fleet.parallel
-    );
+    )
+}
+
+/// `golive plan RUNBOOK --targets FILE`: the fleet in one line, then each target's plan in wave
+/// order, with its own variables (secrets masked): exactly what would run where. Touches nothing.
+pub(crate) fn plan_targets(runbook: &Runbook, path: &Path, file: &Path) -> ExitCode {
+    let fleet = match load_targets(file) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let Ok(targets) = resolve_targets(runbook, &fleet, &HashMap::new()) else {
+        eprintln!(
+            "golive: set the variables above in each target's `vars` (or in the environment, \
+             for all of them), then plan again"
+        );
+        return 2;
+    };
+    println!("fleet: {}", summary(runbook, &fleet));
+    let rehearsed = golive_core::lockprofile::rehearsed(path);
+    for wave in &fleet.waves {
+        for &t in &wave.targets {
+            println!("\n── target {} ({}) ──", targets[t].name, wave.name);
+            let vars = &targets[t].vars;
+            let wave = Some(wave.name.as_str());
+            print!(
+                "{}",
+                golive_core::plan::render(runbook, vars, &[], rehearsed.as_ref(), wave)
+            );
+        }
+    }
     0
 }
 

@@ -102,11 +102,14 @@ pub(super) fn lint_errors(findings: &[golive_core::lint::Finding]) -> usize {
         .count()
 }
 
-pub(super) fn plan(path: &Path) -> ExitCode {
+pub(super) fn plan(path: &Path, targets: Option<&Path>) -> ExitCode {
     let runbook = match load(path) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    if let Some(file) = targets {
+        return super::fleet::plan_targets(&runbook, path, file);
+    }
     let vars = Vars::partial(&runbook, env_lookup());
     let missing: Vec<String> = runbook
         .vars
@@ -117,7 +120,7 @@ pub(super) fn plan(path: &Path) -> ExitCode {
     let rehearsed = golive_core::lockprofile::rehearsed(path);
     print!(
         "{}",
-        golive_core::plan::render(&runbook, &vars, &missing, rehearsed.as_ref())
+        golive_core::plan::render(&runbook, &vars, &missing, rehearsed.as_ref(), None)
     );
     0
 }

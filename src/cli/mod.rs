@@ -54,11 +54,15 @@ pub enum Command {
         targets: Option<PathBuf>,
     },
     /// Dry run: every step in order with its id, kind, destructive mark and exactly what it
-    /// would run (secrets masked). Touches nothing.
+    /// would run (secrets masked). Touches nothing. With `--targets FILE`, the fleet's waves and
+    /// each target's plan with its own variables.
     Plan {
         /// The runbook.
         #[arg(default_value = "runbook.toml")]
         runbook: PathBuf,
+        /// A fleet's targets file: plan every target, wave by wave.
+        #[arg(long, value_name = "FILE")]
+        targets: Option<PathBuf>,
     },
     /// Drive the runbook: the full-screen console on a terminal, line output otherwise.
     /// With `--targets FILE`, on every target of a fleet, in waves.

@@ -196,12 +196,14 @@ pub fn preview(step: &Step, runbook: &Runbook, vars: &Vars) -> String {
 
 /// The whole plan as text: every step in order with id, kind, destructive mark and preview;
 /// under each SQL step its lock-hazard lint findings, and under each step the locks it took in
-/// `rehearsed`, the last passed rehearsal's lock profile.
+/// `rehearsed`, the last passed rehearsal's lock profile. `wave`: the fleet wave a target runs
+/// in, whose name confirms its destructive steps (once for the wave) instead of the target's.
 pub fn render(
     runbook: &Runbook,
     vars: &Vars,
     missing: &[String],
     rehearsed: Option<&LockProfile>,
+    wave: Option<&str>,
 ) -> String {
     let findings = crate::lint::lint_runbook(runbook);
     let mut out = String::new();
@@ -255,11 +257,11 @@ pub fn render(
             );
             let _ = writeln!(out, "    {}", step.title);
             if let Some(t) = target(step, runbook, vars).filter(|_| step.destructive) {
-                let _ = writeln!(
-                    out,
-                    "    target: {} (confirm by typing `{}`)",
-                    t.shown, t.typed
-                );
+                let how = match wave {
+                    Some(w) => format!("confirmed once for {w} by typing `{w}`"),
+                    None => format!("confirm by typing `{}`", t.typed),
+                };
+                let _ = writeln!(out, "    target: {} ({how})", t.shown);
             }
             if !step.requires.is_empty() {
                 let _ = writeln!(out, "    requires: {}", step.requires.join(", "));
