@@ -72,6 +72,17 @@ impl Drop for Thaw {
     }
 }
 
+/// Run the fleet of [`TARGETS`] with `runbook` in `dir`, headless.
+fn run_fleet(dir: &TempDir, runbook: &str) -> std::process::Output {
+    dir.write("runbook.toml", runbook);
+    dir.write("TARGETS.toml", TARGETS);
+    golive()
+        .current_dir(dir.path())
+        .args(["run", "--targets", "TARGETS.toml", "--headless"])
+        .output()
+        .expect("run golive")
+}
+
 /// Whether `chattr +i` stops a write through an already open descriptor here (root on ext4 or
 /// xfs does; tmpfs and overlay do not).
 fn immutable_stops_writes(dir: &Path) -> bool {
@@ -100,13 +111,7 @@ fn an_unwritable_fleet_journal_starts_nothing_more_and_exits_naming_the_file() {
          under {}",
         dir.path().display()
     );
-    dir.write("runbook.toml", RUNBOOK);
-    dir.write("TARGETS.toml", TARGETS);
-    let out = golive()
-        .current_dir(dir.path())
-        .args(["run", "--targets", "TARGETS.toml", "--headless"])
-        .output()
-        .expect("run golive");
+    let out = run_fleet(&dir, RUNBOOK);
     let run = latest_run(dir.path());
     let journal = run.join("fleet.jsonl");
     let _thaw = Thaw(vec![journal.clone()]);
@@ -167,13 +172,7 @@ fn a_full_disk_under_a_fleet_halts_it_and_leaves_every_journal_whole() {
         r#"head -c 2000000 /dev/zero > "$GOLIVE_RUN_DIR/filler" 2>/dev/null || true"#,
     );
     assert_ne!(runbook, RUNBOOK);
-    dir.write("runbook.toml", &runbook);
-    dir.write("TARGETS.toml", TARGETS);
-    let out = golive()
-        .current_dir(dir.path())
-        .args(["run", "--targets", "TARGETS.toml", "--headless"])
-        .output()
-        .expect("run golive");
+    let out = run_fleet(&dir, &runbook);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(!all.contains("panicked"), "{all}");
