@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use super::{HeadlessOptions, clock, print_line, print_signal, qualified_ids};
+use super::{HeadlessOptions, clock, print_line, qualified_ids, signalled};
 use golive_core::events::{Answer, EngineEvent, QuestionKind};
 use golive_core::fleet::driver::FleetHandle;
 use golive_core::fleet::events::{FleetCommand, FleetEvent, FleetOutcome, WaveQuestion};
@@ -53,12 +53,10 @@ pub async fn run(
                 let _ = out.flush();
             }
             name = signals.next() => {
-                let action = if stopping { "not waiting any longer" } else { "stopping every running target (again to force)" };
-                print_signal(&mut out, name, action, options.json);
-                if stopping {
+                let first = "stopping every running target (again to force)";
+                if signalled(&mut out, &mut stopping, name, first, options.json) {
                     return FleetOutcome::Interrupted;
                 }
-                stopping = true;
                 let _ = handle.commands.send(FleetCommand::Interrupt);
             }
         }

@@ -68,22 +68,34 @@ pub async fn run(
                 let _ = out.flush();
             }
             name = signals.next() => {
-                let action = if stopping {
-                    "not waiting any longer"
-                } else {
-                    "stopping the running step (again to force)"
-                };
-                print_signal(&mut out, name, action, options.json);
-                if stopping {
+                let first = "stopping the running step (again to force)";
+                if signalled(&mut out, &mut stopping, name, first, options.json) {
                     return Outcome::Interrupted;
                 }
-                stopping = true;
                 let _ = handle.commands.send(Command::Interrupt);
             }
         }
     }
     let _ = out.flush();
     handle.done.await.unwrap_or(Outcome::Failed)
+}
+
+/// A signal came (`name`): the first one stops what runs (`first` says what), the second stops
+/// waiting for it. Says which, and whether to leave now (the second).
+pub(crate) fn signalled(
+    out: &mut impl Write,
+    stopping: &mut bool,
+    name: &str,
+    first: &str,
+    json: bool,
+) -> bool {
+    let action = if *stopping {
+        "not waiting any longer"
+    } else {
+        first
+    };
+    print_signal(out, name, action, json);
+    std::mem::replace(stopping, true)
 }
 
 /// What a signal does, as a line (`--json`: a `signal` event), flushed at once.

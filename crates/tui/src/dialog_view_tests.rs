@@ -10,18 +10,6 @@ use golive_core::events::StepState;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
 
-fn screen(app: &App) -> String {
-    let terminal = draw(app);
-    let buffer = terminal.backend().buffer().clone();
-    let width = usize::from(buffer.area.width);
-    let cells: Vec<&str> = buffer.content().iter().map(|c| c.symbol()).collect();
-    cells
-        .chunks(width)
-        .map(|row| row.concat())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Draws `setup`'s console at both sizes, snapshots each, and hands each screen to `check`.
 fn at_both_sizes(name: &str, setup: impl Fn(&mut App), check: impl Fn(&str, (u16, u16))) {
     for (w, h) in SIZES {

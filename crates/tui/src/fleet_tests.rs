@@ -11,7 +11,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::fleet_state::{FleetState, KeyOutcome, Pane, TargetStatus};
-use super::test_fixtures::run_info;
+use super::test_fixtures::{run_info, text_of};
 use super::theme::Theme;
 use golive_core::events::{
     Answer, EngineEvent, Outcome, OutputChunk, QuestionKind, StepState, Stream,
@@ -141,17 +141,6 @@ fn draw(state: &FleetState, w: u16, h: u16) -> Terminal<TestBackend> {
     terminal
 }
 
-fn screen(terminal: &Terminal<TestBackend>) -> String {
-    let buffer = terminal.backend().buffer();
-    let width = usize::from(buffer.area.width);
-    let cells: Vec<&str> = buffer.content().iter().map(|c| c.symbol()).collect();
-    cells
-        .chunks(width)
-        .map(|row| row.concat())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn key(state: &mut FleetState, code: KeyCode) -> KeyOutcome {
     state.key(KeyEvent::new(code, KeyModifiers::NONE))
 }
@@ -164,7 +153,7 @@ fn the_matrix_and_the_wave_confirmation_at_80x24_and_200x60() {
     }
     for (w, h) in [(80, 24), (200, 60)] {
         let terminal = draw(&state, w, h);
-        let text = screen(&terminal);
+        let text = text_of(&terminal);
         assert!(text.contains("wave-2: once for 2 target(s)"), "{text}");
         assert!(text.contains("targets: eu-2, eu-3"), "{text}");
         assert!(text.contains("> wave-█"), "{text}");
@@ -186,7 +175,7 @@ fn the_matrix_shows_each_targets_steps_and_the_selected_targets_output() {
     state.selected = 2;
     for (w, h) in [(80, 24), (200, 60)] {
         let terminal = draw(&state, w, h);
-        let text = screen(&terminal);
+        let text = text_of(&terminal);
         let eu1 = text.lines().find(|l| l.contains("eu-1")).expect("eu-1 row");
         assert!(eu1.contains("✔ ✔ ✔ ✔ ✔"), "{eu1}");
         let eu3 = text
@@ -259,7 +248,7 @@ fn the_pause_between_waves_counts_down_in_the_header() {
         left: Duration::from_millis(59_400),
         watching: false,
     });
-    let text = screen(&draw(&state, 80, 24));
+    let text = text_of(&draw(&state, 80, 24));
     assert!(text.contains("pause: wave-3 starts in 1m"), "{text}");
     assert_eq!(
         state.pane,
@@ -324,7 +313,7 @@ fn the_dashboard_has_a_row_per_target_worst_first_at_80x24_and_200x60() {
     assert_eq!(state.worst_first(), vec![2, 1, 0, 3, 4]);
     for (w, h) in [(80, 24), (200, 60)] {
         let terminal = draw(&state, w, h);
-        let text = screen(&terminal);
+        let text = text_of(&terminal);
         let rows: Vec<&str> = ["eu-1 ", "eu-2 ", "eu-3 ", "us-1 ", "us-2 "]
             .iter()
             .map(|name| {
@@ -373,7 +362,7 @@ fn the_dashboard_follows_its_order_and_shows_why_a_watch_failed() {
         reasons: vec!["http_5xx_ratio is critical for 3 refreshes in a row".into()],
     });
     state.selected = 2;
-    let text = screen(&draw(&state, 80, 24));
+    let text = text_of(&draw(&state, 80, 24));
     let row = text
         .lines()
         .find(|l| l.contains("eu-3 "))

@@ -26,18 +26,6 @@ fn watching(w: u16, h: u16) -> App {
     app
 }
 
-fn screen(app: &App) -> String {
-    let terminal = draw(app);
-    let buffer = terminal.backend().buffer().clone();
-    let width = usize::from(buffer.area.width);
-    let cells: Vec<&str> = buffer.content().iter().map(|c| c.symbol()).collect();
-    cells
-        .chunks(width)
-        .map(|row| row.concat())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[test]
 fn a_watcher_sees_the_question_as_waiting_and_no_key_answers_it() {
     let mut app = watching(100, 30);

@@ -283,3 +283,20 @@ pub fn draw(app: &App) -> Terminal<TestBackend> {
     terminal.draw(|f| super::view::draw(f, app)).expect("draws");
     terminal
 }
+
+/// What `terminal` shows, one line of text per row.
+pub fn text_of(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let width = usize::from(buffer.area.width);
+    let cells: Vec<&str> = buffer.content().iter().map(|c| c.symbol()).collect();
+    cells
+        .chunks(width)
+        .map(|row| row.concat())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What `app` shows, one line of text per row.
+pub fn screen(app: &App) -> String {
+    text_of(&draw(app))
+}

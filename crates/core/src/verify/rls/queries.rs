@@ -125,14 +125,7 @@ pub async fn pick_tenants(
             )
         })
         .collect();
-    let sql = format!("SELECT json_build_array({})::text", parts.join(", "));
-    let row = admin
-        .query_one(&sql, &[])
-        .await
-        .map_err(|e| crate::pg::describe(&e))?;
-    let text: String = row.try_get(0).map_err(|e| e.to_string())?;
-    let per_table: Vec<Option<Vec<String>>> =
-        serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let per_table: Vec<Option<Vec<String>>> = json_array(admin, &parts).await?;
     let mut seen: Vec<(String, usize)> = Vec::new();
     for id in per_table.into_iter().flatten().flatten() {
         match seen.iter_mut().find(|(s, _)| *s == id) {
@@ -164,6 +157,14 @@ pub async fn truth(
             )
         })
         .collect();
+    json_array(admin, &parts).await
+}
+
+/// The JSON expressions `parts` as one array, in one round trip, read as `T`.
+async fn json_array<T: serde::de::DeserializeOwned>(
+    admin: &Client,
+    parts: &[String],
+) -> Result<T, String> {
     let sql = format!("SELECT json_build_array({})::text", parts.join(", "));
     let row = admin
         .query_one(&sql, &[])
