@@ -10,7 +10,6 @@ use crate::app::View;
 use crate::keymap::{Action, Context};
 use crate::theme::Theme;
 use crate::view::dialog::key_lines;
-use golive_core::events::NoticeLevel;
 
 /// The hints that fit in one line of `width`; when some do not, the last place goes to the help
 /// key, which lists them all, so the line is never cut mid-hint.
@@ -115,17 +114,7 @@ fn key_line(app: &App, width: usize) -> Line<'_> {
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let message = match &app.run.message {
-        Some((level, text)) => {
-            let mark = match level {
-                NoticeLevel::Info => "i",
-                NoticeLevel::Warn => "!",
-                NoticeLevel::Error => "✘",
-            };
-            Line::from(Span::styled(
-                format!(" {mark} {text}"),
-                theme.notice(*level),
-            ))
-        }
+        Some((level, text)) => super::notices::notice_line(*level, text, theme),
         None => Line::default(),
     };
     frame.render_widget(

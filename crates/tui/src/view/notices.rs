@@ -52,17 +52,7 @@ pub fn render(
     let mut lines: Vec<Line> = order
         .iter()
         .take(shown)
-        .map(|(level, text)| {
-            let mark = match level {
-                NoticeLevel::Info => "i",
-                NoticeLevel::Warn => "!",
-                NoticeLevel::Error => "✘",
-            };
-            Line::from(Span::styled(
-                format!(" {mark} {text}"),
-                theme.notice(*level),
-            ))
-        })
+        .map(|(level, text)| notice_line(*level, text, theme))
         .collect();
     if order.len() > shown {
         lines.push(Line::from(Span::styled(
@@ -78,4 +68,14 @@ pub fn render(
         first.push_span(Span::styled(" put away", theme.dim()));
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// One notice as a line: its level's mark and style.
+pub fn notice_line(level: NoticeLevel, text: &str, theme: Theme) -> Line<'static> {
+    let mark = match level {
+        NoticeLevel::Info => "i",
+        NoticeLevel::Warn => "!",
+        NoticeLevel::Error => "✘",
+    };
+    Line::from(Span::styled(format!(" {mark} {text}"), theme.notice(level)))
 }
